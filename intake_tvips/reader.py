@@ -1,0 +1,146 @@
+"""The public reader: URL -> parts -> frame index -> scan map -> chunks -> array."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .chunking import plan_chunks
+from .graph import build_dask_array, read_eager
+from .metadata import build_metadata, original_metadata, scan_axes, stack_axes
+from .recording import Recording, open_recording, read_frame_headers
+from .scan import IndexMap, StackMap, auto_scan_indices, check_scan_fits, make_scan_map
+
+#: eager reads go block by block of about this many bytes
+EAGER_BLOCK_BYTES = 64 * 2**20
+
+
+def file_reader(
+    filename,
+    lazy: bool = False,
+    scan_shape=None,
+    scan_start_frame: int = 0,
+    winding_scan_axis: str | None = None,
+    hysteresis: int = 0,
+    rechunking="auto",
+    storage_options: dict | None = None,
+) -> list[dict]:
+    """Read a TVIPS recording from any fsspec URL.
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+        The first part of the recording: ``NAME_000.tvips`` or ``NAME.tvips`` (meaning
+        ``NAME_000.tvips``), as a local path or any fsspec URL (``s3://``,
+        ``https://``, ``memory://``, ...). Parts ``_001``, ``_002``, ... are found by
+        probing for each next name.
+    lazy : bool
+        Return a dask array whose tasks read byte ranges when computed (the graph holds
+        only URLs, storage options and offsets, so it ships to distributed workers).
+        Otherwise the result is allocated once and read straight into.
+    scan_shape : None, "auto" or tuple of int
+        ``None``: a stack ``(time, dy, dx)``. A tuple ``(..., ny, nx)``: frames
+        ``scan_start_frame .. scan_start_frame + prod(scan_shape) - 1`` in C order.
+        ``"auto"``: a square scan reconstructed from the frame headers' rotator index.
+    scan_start_frame : int
+        First frame of the scan (ignored for ``"auto"``). Negative: the scan started
+        before the recording; the missing positions read as zeros.
+    winding_scan_axis : None, "x" or "y"
+        Snake scan: every second row (``"x"``) or column (``"y"``), starting with the
+        first, runs backwards.
+    hysteresis : int
+        For a winding scan: the reversed rows (columns) are rolled by this many
+        positions along x (y). ``0 <= hysteresis < row length``.
+    rechunking : "auto", False or dict
+        Lazy chunking: ``"auto"``: by dask's ``array.chunk-size``, whole scan rows per
+        chunk; ``False``: one chunk per part (a scan: the rows each part starts); a dict
+        ``{axis: chunks}`` as for :meth:`dask.array.Array.rechunk`.
+    storage_options : dict, optional
+        Passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}`` for S3).
+
+    Returns
+    -------
+    list of dict
+        One dict with ``data``, ``axes``, ``metadata``, ``original_metadata`` and
+        ``mapping``, as RosettaSciIO's ``file_reader`` returns.
+    """
+    rec = open_recording(filename, storage_options)
+    if not (rechunking == "auto" or rechunking is False or rechunking is None
+            or isinstance(rechunking, dict)):
+        raise ValueError(
+            f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
+        )
+    fmap = frame_map(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    nav_shape = fmap.shape
+    scan = not isinstance(fmap, StackMap)
+    if scan:
+        axes = scan_axes(nav_shape, rec.header, rec.first_frame_headers)
+    else:
+        axes = stack_axes(rec.n_frames, rec.header, rec.first_frame_headers)
+    if lazy:
+        nav_chunks, rest = plan_chunks(
+            rechunking,
+            nav_shape,
+            rec.layout.frame_shape,
+            rec.layout.dtype,
+            scan,
+            rec.index.part_starts,
+            _row_first_frames(fmap) if scan else None,
+        )
+        data = build_dask_array(rec.parts, rec.index, fmap, nav_chunks)
+        if rest:
+            data = data.rechunk(rest)
+    else:
+        data = read_eager(rec.parts, rec.index, fmap, _eager_chunks(nav_shape, rec))
+    return [
+        {
+            "data": data,
+            "axes": axes,
+            "metadata": build_metadata(rec.name, rec.header, rec.first_frame_headers),
+            "original_metadata": original_metadata(rec.header),
+            "mapping": {},
+        }
+    ]
+
+
+def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, hysteresis):
+    """The frame map for the scan parameters, checked against the recording."""
+    if scan_shape is None:
+        return StackMap(rec.n_frames)
+    if isinstance(scan_shape, str):
+        if scan_shape != "auto":
+            raise ValueError(
+                f"scan_shape must be None, 'auto' or a tuple of integers, got {scan_shape!r}"
+            )
+        if rec.layout.version == 1:
+            raise ValueError(
+                f"{rec.name}: scan_shape='auto' needs the rotator index of version 2 frame "
+                "headers; this is a version 1 file: give scan_shape explicitly"
+            )
+        indices = auto_scan_indices(read_frame_headers(rec)["rotidx"])
+        # winding is applied to the reconstructed grid, as for an explicit scan
+        wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
+        if wind.winding is not None:
+            indices = indices.reshape(-1)[wind.frames(np.arange(indices.size))]
+        return IndexMap(indices.reshape(wind.shape))
+    fmap = make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    check_scan_fits(rec.name, fmap, rec.n_frames)
+    return fmap
+
+
+def _row_first_frames(fmap) -> np.ndarray:
+    """First (lowest) frame of each flat scan row."""
+    nx = fmap.shape[-1]
+    n = math.prod(fmap.shape)
+    frames = fmap.frames(np.arange(n)).reshape(-1, nx)
+    return frames.min(axis=1)
+
+
+def _eager_chunks(nav_shape: tuple[int, ...], rec: Recording):
+    """Blocks along the first navigation axis only, so each is a contiguous slice."""
+    per_index = math.prod(nav_shape[1:]) * rec.layout.pixel_bytes
+    step = max(1, EAGER_BLOCK_BYTES // max(per_index, 1))
+    n0 = nav_shape[0]
+    first = tuple(min(step, n0 - i) for i in range(0, n0, step)) or (0,)
+    return (first,) + tuple((n,) for n in nav_shape[1:])

@@ -1,0 +1,94 @@
+"""Opening a recording: parts, series header, frame index, and the frame headers needed.
+
+Only small byte ranges are read here: the series header with the first frame header
+(one request), the second frame header (for the time axis), and, on request, every
+frame header in batched concurrent ranges (for ``scan_shape="auto"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .blockio import read_byte_ranges
+from .errors import TVIPSFormatError
+from .frame_index import FrameIndex, build_frame_index
+from .layout import SERIES_HEADER_SIZE, RecordLayout, parse_frame_headers, parse_series_header, record_layout
+from .parts import PartSet, discover_parts
+
+#: bytes read speculatively with the series header, to get the first frame header too
+FIRST_READ_BYTES = SERIES_HEADER_SIZE + 1024
+#: frame headers per batch of ranges when reading all of them
+HEADER_BATCH = 4096
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """An opened TVIPS recording: where its frames are and what its headers say."""
+
+    parts: PartSet
+    header: dict
+    index: FrameIndex
+    first_frame_headers: np.ndarray  # the first (up to) two frame headers
+
+    @property
+    def layout(self) -> RecordLayout:
+        return self.index.layout
+
+    @property
+    def n_frames(self) -> int:
+        return self.index.n_frames
+
+    @property
+    def name(self) -> str:
+        return self.parts.url(0)
+
+
+def open_recording(urlpath, storage_options: dict | None = None) -> Recording:
+    """Find the parts of ``urlpath`` and read its series header and first frame headers."""
+    parts = discover_parts(urlpath, storage_options)
+    name = parts.url(0)
+    size0 = parts.sizes[0]
+    if size0 < SERIES_HEADER_SIZE:
+        raise TVIPSFormatError(
+            name, f"file is {size0} bytes, shorter than the {SERIES_HEADER_SIZE}-byte series header"
+        )
+    (head,) = read_byte_ranges(parts.fs_spec, [parts.first], [0], [min(size0, FIRST_READ_BYTES)])
+    header = parse_series_header(head, name)
+    layout = record_layout(header)
+    index = build_frame_index(layout, parts.sizes, [parts.url(i) for i in range(len(parts.paths))])
+    n = min(2, index.n_frames)
+    first = _frame_headers_at(parts, index, np.arange(n), prefetched=head)
+    return Recording(parts, header, index, first)
+
+
+def _frame_headers_at(
+    parts: PartSet, index: FrameIndex, frames: np.ndarray, prefetched: bytes = b""
+) -> np.ndarray:
+    """The frame headers of ``frames``, reusing bytes already read from part 0's start."""
+    hb = index.layout.header_bytes
+    part, offs = index.locate(frames)
+    chunks: list[bytes | None] = [None] * len(frames)
+    todo = []
+    for i, (p, o) in enumerate(zip(part.tolist(), offs.tolist())):
+        if p == 0 and o + hb <= len(prefetched):
+            chunks[i] = prefetched[o : o + hb]
+        else:
+            todo.append(i)
+    for lo in range(0, len(todo), HEADER_BATCH):
+        batch = todo[lo : lo + HEADER_BATCH]
+        got = read_byte_ranges(
+            parts.fs_spec,
+            [parts.paths[part[i]] for i in batch],
+            [int(offs[i]) for i in batch],
+            [int(offs[i]) + hb for i in batch],
+        )
+        for i, b in zip(batch, got):
+            chunks[i] = b
+    return parse_frame_headers(b"".join(chunks), index.layout)
+
+
+def read_frame_headers(rec: Recording) -> np.ndarray:
+    """Every frame header of the recording, in frame order (batched range reads)."""
+    return _frame_headers_at(rec.parts, rec.index, np.arange(rec.n_frames))
