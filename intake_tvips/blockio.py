@@ -160,8 +160,10 @@ def _pread_into(fd: int, bufs: list, offset: int, path: str) -> None:
 def _pread_exact(fd: int, buf, offset: int, path: str) -> None:
     view = memoryview(buf)
     while len(view):
-        n = os.preadv(fd, [view], offset) if hasattr(os, "preadv") else _pread_fallback(
-            fd, view, offset
+        n = (
+            os.preadv(fd, [view], offset)
+            if hasattr(os, "preadv")
+            else _pread_fallback(fd, view, offset)
         )
         if n == 0:
             raise ShortReadError(

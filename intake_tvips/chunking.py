@@ -61,8 +61,10 @@ def dict_chunks(
     ndim = len(nav_shape) + 2
     nav, rest = {}, {}
     for key, value in rechunking.items():
-        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not (
-            -ndim <= key < ndim
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, (int, np.integer))
+            or not (-ndim <= key < ndim)
         ):
             raise ValueError(
                 f"rechunking dict keys must be axis numbers in {-ndim}..{ndim - 1} "

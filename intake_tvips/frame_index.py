@@ -84,8 +84,9 @@ class FrameIndex:
         for a, b in zip(lo.tolist(), hi.tolist()):
             p = int(part[a])
             f0, f1 = int(frames[a]), int(frames[b])
-            out.append(ByteRange(p, self.data_offsets[p] + (f0 - int(starts[p])) * rb,
-                                 f1 - f0 + 1, f0))
+            out.append(
+                ByteRange(p, self.data_offsets[p] + (f0 - int(starts[p])) * rb, f1 - f0 + 1, f0)
+            )
         return out
 
 

@@ -47,30 +47,29 @@ def frame_times(first_headers: np.ndarray) -> tuple[float, float]:
     return float(t[0]), scale
 
 
-def stack_axes(n_frames: int, header: dict, first_headers: np.ndarray) -> list[dict]:
-    units = signal_units(first_headers)
-    offset, scale = frame_times(first_headers)
+def _signal_axes(k: int, header: dict, first_headers: np.ndarray) -> list[dict]:
+    """The frame's axes ``dy, dx`` at array positions ``k, k + 1``."""
+    units, scale = signal_units(first_headers), header["pixelsize"]
     return [
-        _axis(0, "time", n_frames, scale, offset, "s", True),
-        _axis(1, "dy", header["dimy"], header["pixelsize"], header["offsety"], units, False),
-        _axis(2, "dx", header["dimx"], header["pixelsize"], header["offsetx"], units, False),
+        _axis(k, "dy", header["dimy"], scale, header["offsety"], units, False),
+        _axis(k + 1, "dx", header["dimx"], scale, header["offsetx"], units, False),
     ]
+
+
+def stack_axes(n_frames: int, header: dict, first_headers: np.ndarray) -> list[dict]:
+    offset, scale = frame_times(first_headers)
+    time = _axis(0, "time", n_frames, scale, offset, "s", True)
+    return [time] + _signal_axes(1, header, first_headers)
 
 
 def scan_axes(scan_shape: tuple[int, ...], header: dict, first_headers: np.ndarray) -> list[dict]:
-    units = signal_units(first_headers)
     lead = len(scan_shape) - 2
     names = [""] * lead + ["y", "x"]
-    axes = [
+    nav = [
         _axis(i, names[i], n, 1, 0, "nm" if i >= lead else "", True)
         for i, n in enumerate(scan_shape)
     ]
-    k = len(scan_shape)
-    axes.append(_axis(k, "dy", header["dimy"], header["pixelsize"], header["offsety"], units, False))
-    axes.append(
-        _axis(k + 1, "dx", header["dimx"], header["pixelsize"], header["offsetx"], units, False)
-    )
-    return axes
+    return nav + _signal_axes(len(scan_shape), header, first_headers)
 
 
 def build_metadata(filename: str, header: dict, first_headers: np.ndarray) -> dict:
@@ -80,9 +79,7 @@ def build_metadata(filename: str, header: dict, first_headers: np.ndarray) -> di
     if first_headers.size:
         fh = first_headers[0]
         when = datetime.fromtimestamp(int(fh["timestamp"]), tz=timezone.utc)
-        general.update(
-            date=when.date().isoformat(), time=when.time().isoformat(), time_zone="UTC"
-        )
+        general.update(date=when.date().isoformat(), time=when.time().isoformat(), time_zone="UTC")
         names = fh.dtype.names
         if "fcurrent" in names:
             tem["beam_current"] = _num(fh["fcurrent"])

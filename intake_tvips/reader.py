@@ -66,8 +66,12 @@ def file_reader(
         ``mapping``, as RosettaSciIO's ``file_reader`` returns.
     """
     rec = open_recording(filename, storage_options)
-    if not (rechunking == "auto" or rechunking is False or rechunking is None
-            or isinstance(rechunking, dict)):
+    if not (
+        rechunking == "auto"
+        or rechunking is False
+        or rechunking is None
+        or isinstance(rechunking, dict)
+    ):
         raise ValueError(
             f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
         )

@@ -14,7 +14,13 @@ import numpy as np
 from .blockio import read_byte_ranges
 from .errors import TVIPSFormatError
 from .frame_index import FrameIndex, build_frame_index
-from .layout import SERIES_HEADER_SIZE, RecordLayout, parse_frame_headers, parse_series_header, record_layout
+from .layout import (
+    SERIES_HEADER_SIZE,
+    RecordLayout,
+    parse_frame_headers,
+    parse_series_header,
+    record_layout,
+)
 from .parts import PartSet, discover_parts
 
 #: bytes read speculatively with the series header, to get the first frame header too

@@ -195,7 +195,5 @@ def normalize_winding(winding_scan_axis) -> str | None:
     except TypeError:  # unhashable
         known = False
     if not known:
-        raise ValueError(
-            f"winding_scan_axis must be None, 'x' or 'y', got {winding_scan_axis!r}"
-        )
+        raise ValueError(f"winding_scan_axis must be None, 'x' or 'y', got {winding_scan_axis!r}")
     return aliases[winding_scan_axis]

@@ -463,9 +463,7 @@ def test_graph_pickles_small_without_handles(tmp_path):
     moved = tmp_path / "moved"
     shutil.copytree(tmp_path, moved, ignore=shutil.ignore_patterns("moved"))
     again = pickle.loads(blob)
-    np.testing.assert_array_equal(
-        again.compute(), reference_scan(frames, (7, 8), 0, "x", 2)
-    )
+    np.testing.assert_array_equal(again.compute(), reference_scan(frames, (7, 8), 0, "x", 2))
 
 
 def test_no_warnings_on_a_clean_read(tmp_path):
