@@ -237,5 +237,8 @@ def read_byte_ranges(
         if isinstance(b, BaseException):
             raise OSError(f"{p}: reading bytes {s}-{e} failed: {b}") from b
         if len(b) != e - s:
-            raise ShortReadError(f"{p}: got {len(b)} bytes reading {s}-{e}, expected {e - s}")
+            raise ShortReadError(
+                f"{p}: got {len(b)} bytes reading {s}-{e}, expected {e - s} (short read, or "
+                "a server that ignored the Range request)"
+            )
     return out

@@ -59,3 +59,46 @@ def rsciio_reader():
     from rsciio.tvips import file_reader
 
     return file_reader
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on 127.0.0.1 for the whole session."""
+    from servers import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server):
+    """An empty bucket ``tvips`` on the S3 server; ``s3.log`` counts the requests."""
+    import s3fs
+    from servers import create_bucket
+
+    s3_server.reset()
+    create_bucket(s3_server, "tvips")
+    s3fs.S3FileSystem(**s3_server.storage_options).invalidate_cache()
+    s3_server.log.clear()
+    yield s3_server
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory):
+    """An HTTP server with Range support on 127.0.0.1, serving ``http_server.root``."""
+    from servers import HTTPServer
+
+    server = HTTPServer(tmp_path_factory.mktemp("www"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(http_server):
+    """The HTTP server with a cleared request log and fsspec's HTTP caches dropped."""
+    import fsspec
+
+    fsspec.filesystem("http").invalidate_cache()
+    http_server.log.clear()
+    yield http_server
