@@ -132,7 +132,41 @@ def discover_parts(urlpath, storage_options: dict | None = None) -> PartSet:
             break
         paths.append(nxt)
         sizes.append(size)
+    _refuse_gap(fs, base, ext, len(paths))
     return PartSet(FileSystemSpec.from_fs(fs), tuple(paths), tuple(sizes))
+
+
+def _refuse_gap(fs: fsspec.AbstractFileSystem, base: str, ext: str, n: int) -> None:
+    """Raise if a part after the first missing one exists (a half-copied folder).
+
+    Filesystems that list (local, S3, memory, ...) are asked for every ``base_NNN`` name
+    with one listing; HTTP cannot list, so there the next two names are probed.
+    """
+    missing = part_path(base, ext, n)
+    shown = missing if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(missing)
+    later: list[str] = []
+    if _protocol(fs) in ("http", "https"):
+        later = [p for p in (part_path(base, ext, n + k) for k in (1, 2)) if _size_or_none(fs, p)]
+    else:
+        pattern = re.compile(re.escape(base) + r"_(\d{3})" + re.escape(ext) + "$")
+        try:
+            names = fs.glob(f"{_glob_escape(base)}_[0-9][0-9][0-9]{_glob_escape(ext)}")
+        except (OSError, NotImplementedError):  # pragma: no cover - cannot list: skip
+            return
+        for name in names:
+            m = pattern.match(fs._strip_protocol(name))
+            if m and int(m[1]) > n:
+                later.append(name)
+    if later:
+        raise TVIPSFormatError(
+            shown,
+            f"is missing, but later parts exist ({', '.join(sorted(later)[:3])}): the "
+            "recording is incomplete (a half-copied folder?)",
+        )
+
+
+def _glob_escape(s: str) -> str:
+    return re.sub(r"([*?\[\]])", r"[\1]", s)
 
 
 def _protocol(fs: fsspec.AbstractFileSystem) -> str:

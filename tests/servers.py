@@ -51,6 +51,16 @@ class RequestLog:
             self.requests.clear()
             self.max_in_flight = self.in_flight
 
+    def summary(self) -> dict:
+        """Request counts by kind, for reports."""
+        return {
+            "requests": self.count(),
+            "ranged_gets": self.count("GET", ranged=True),
+            "other_gets": self.count("GET", ranged=False),
+            "heads": self.count("HEAD"),
+            "max_in_flight": self.max_in_flight,
+        }
+
     def count(self, method: str | None = None, ranged: bool | None = None, contains: str = ""):
         return sum(
             1
@@ -66,6 +76,13 @@ class _LoggingWSGI:
         self.app, self.log = app, log
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/__requests__":  # for a server in another process
+            import json
+
+            body = json.dumps(self.log.summary()).encode()
+            self.log.clear()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
         self.log.begin(
             environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("HTTP_RANGE")
         )
