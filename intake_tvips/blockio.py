@@ -227,10 +227,17 @@ def read_byte_ranges(
     fs = fs_spec.filesystem()
     if fs_spec.is_local:
         out = []
-        for p, s, e in zip(paths, starts, ends):
-            with open(p, "rb") as f:
+        files: dict = {}  # one open file per part, not per range
+        try:
+            for p, s, e in zip(paths, starts, ends):
+                if p not in files:
+                    files[p] = open(p, "rb", buffering=0)  # noqa: SIM115 - closed below
+                f = files[p]
                 f.seek(s)
                 out.append(f.read(e - s))
+        finally:
+            for f in files.values():
+                f.close()
     else:
         out = fs.cat_ranges(list(paths), list(starts), list(ends), on_error="return")
     for p, s, e, b in zip(paths, starts, ends, out):
