@@ -2,20 +2,35 @@
 
 Read any fsspec URL lazily into dask or eagerly into numpy, reconstruct 4D-STEM
 scans, write recordings back, and use them from Intake catalogs (driver ``tvips``).
+
+The public names are imported on first use, so that ``import intake`` (which imports
+this package's Intake plugin) stays cheap.
 """
 
-from .errors import TVIPSFormatError
-from .frame_index import TruncatedRecordingWarning
-from .reader import file_reader
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["TVIPSFormatError", "TruncatedRecordingWarning", "file_reader", "file_writer"]
+#: public name -> module that defines it
+_PUBLIC = {
+    "file_reader": ".reader",
+    "file_writer": ".writer",
+    "TVIPSFormatError": ".errors",
+    "TruncatedRecordingWarning": ".frame_index",
+}
+
+__all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name):
-    if name == "file_writer":
-        from .writer import file_writer
-
-        return file_writer
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'intake_tvips' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -1,0 +1,280 @@
+"""Intake (v1 API) driver ``tvips``: a thin wrapper around :func:`intake_tvips.file_reader`.
+
+All format knowledge lives in :mod:`intake_tvips.reader`; this module only normalises
+catalog arguments (YAML lists, templated strings), caches the lazy array and exposes it
+through Intake's ``DataSource`` interface.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+from intake.source.base import DataSource, Schema
+from yaml import safe_dump
+
+from . import __version__
+from .reader import file_reader
+
+#: shown instead of a storage option's value in ``repr``/``describe``
+MASK = "***"
+#: storage option keys whose values are shown (they configure, they do not authenticate)
+SAFE_OPTION_KEYS = frozenset(
+    {
+        "anon",
+        "endpoint_url",
+        "region_name",
+        "use_ssl",
+        "verify",
+        "requester_pays",
+        "profile",
+        "block_size",
+        "default_block_size",
+        "cache_type",
+        "default_cache_type",
+        "default_fill_cache",
+        "simple_links",
+        "same_scheme",
+        "use_listings_cache",
+        "skip_instance_cache",
+        "version_aware",
+        "client_kwargs",
+        "config_kwargs",
+    }
+)
+_URL_USERINFO = re.compile(r"(://)[^/@]*@")
+_NONE_STRINGS = {"", "none", "null", "~"}
+
+
+def mask_storage_options(options):
+    """A copy of ``options`` with every value masked except known harmless ones.
+
+    Dicts are followed (``client_kwargs``, ``config_kwargs``, ...); a value is shown only
+    when its key is in :data:`SAFE_OPTION_KEYS` (URL user info is masked even then), so
+    keys we do not know (``key``, ``secret``, ``token``, ``headers``, ...) never show.
+    """
+    if not isinstance(options, dict):
+        return MASK if options else options
+    out = {}
+    for k, v in options.items():
+        if isinstance(v, dict):
+            out[k] = mask_storage_options(v)
+        elif k in SAFE_OPTION_KEYS:
+            out[k] = mask_url(v) if isinstance(v, str) else v
+        else:
+            out[k] = MASK
+    return out
+
+
+def mask_url(url):
+    """``scheme://user:pass@host/...`` -> ``scheme://***@host/...``."""
+    if isinstance(url, str):
+        return _URL_USERINFO.sub(rf"\g<1>{MASK}@", url)
+    if isinstance(url, (list, tuple)):
+        return type(url)(mask_url(u) for u in url)
+    return url
+
+
+def _mask_args(args: dict) -> dict:
+    args = dict(args)
+    if "storage_options" in args:
+        args["storage_options"] = mask_storage_options(args["storage_options"])
+    if "urlpath" in args:
+        args["urlpath"] = mask_url(args["urlpath"])
+    return args
+
+
+def _none_or(value):
+    """YAML/template spellings of "nothing" (``null``, ``""``, ``"None"``) -> ``None``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in _NONE_STRINGS):
+        return None
+    return value
+
+
+def _as_int(value) -> int:
+    return int(value.strip()) if isinstance(value, str) else int(value)
+
+
+def _as_scan_shape(value):
+    """``None``, ``"auto"`` or a tuple of ints, from YAML lists or templated strings."""
+    value = _none_or(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "auto":
+            return "auto"
+        # a rendered template such as "[64, 64]" or "(64, 64)" or "64, 64"
+        value = [p for p in re.split(r"[\s,()\[\]]+", text) if p]
+    return tuple(_as_int(n) for n in value)
+
+
+class TVIPSSource(DataSource):
+    """A TVIPS recording (``NAME_000.tvips``, ``_001``, ...) as a dask or numpy array.
+
+    Parameters are those of :func:`intake_tvips.file_reader`; ``scan_shape`` may be a
+    list (as YAML writes it) and the integer parameters may be strings (as Jinja
+    templates render them).
+
+    Parameters
+    ----------
+    urlpath : str
+        First part of the recording: a local path or any fsspec URL.
+    scan_shape : None, "auto" or sequence of int
+        ``None``: a stack ``(time, dy, dx)``; ``(..., ny, nx)``: a scan;
+        ``"auto"``: a square scan from the frame headers' rotator index.
+    scan_start_frame, winding_scan_axis, hysteresis, rechunking
+        As for :func:`intake_tvips.file_reader`.
+    storage_options : dict, optional
+        Passed to fsspec.
+    metadata : dict, optional
+        Catalog metadata. After :meth:`discover` it also holds ``chunks``, ``axes``,
+        ``original_metadata`` (``{"tvips_header": {...}}``, the series header) and
+        ``signal_metadata`` (the HyperSpy-style ``metadata`` tree of ``file_reader``).
+
+    Notes
+    -----
+    Secrets: ``repr(source)``, ``str(source)``, the notebook display and
+    :meth:`describe` mask the values of ``storage_options`` (all but harmless keys
+    such as ``anon`` or ``endpoint_url``) and any ``user:password@`` in the URL.
+    :meth:`yaml` does **not** mask: it serialises the arguments exactly as passed, so
+    that its output works as a catalog entry again (a source built from a catalog that
+    reads credentials through ``{{ env(...) }}`` gets them expanded, so do not publish
+    the output of ``yaml()`` of such a source). Pickles also keep the options, since
+    the unpickled source must be able to read.
+    """
+
+    name = "tvips"
+    container = "ndarray"
+    version = __version__
+    partition_access = True
+
+    def __init__(
+        self,
+        urlpath,
+        scan_shape=None,
+        scan_start_frame=0,
+        winding_scan_axis=None,
+        hysteresis=0,
+        rechunking="auto",
+        storage_options=None,
+        metadata=None,
+    ):
+        self.urlpath = urlpath
+        self.scan_shape = _as_scan_shape(scan_shape)
+        self.scan_start_frame = _as_int(scan_start_frame)
+        self.winding_scan_axis = _none_or(winding_scan_axis)
+        self.hysteresis = _as_int(hysteresis)
+        self.rechunking = rechunking
+        self._signal = None
+        super().__init__(storage_options=storage_options, metadata=dict(metadata or {}))
+        self.storage_options = dict(self.storage_options or {})
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _reader_kwargs(self) -> dict:
+        return dict(
+            scan_shape=self.scan_shape,
+            scan_start_frame=self.scan_start_frame,
+            winding_scan_axis=self.winding_scan_axis,
+            hysteresis=self.hysteresis,
+            rechunking=self.rechunking,
+            storage_options=self.storage_options,
+        )
+
+    def _get_schema(self) -> Schema:
+        """Open lazily: reads the series header and first frame headers, no pixels."""
+        if self._signal is None:
+            self._signal = file_reader(self.urlpath, lazy=True, **self._reader_kwargs())[0]
+        sig = self._signal
+        arr = sig["data"]
+        return Schema(
+            dtype=arr.dtype,
+            shape=arr.shape,
+            npartitions=arr.npartitions,
+            extra_metadata={
+                "chunks": arr.chunks,
+                "axes": sig["axes"],
+                "original_metadata": sig["original_metadata"],
+                "signal_metadata": sig["metadata"],
+            },
+        )
+
+    def to_dask(self):
+        """The lazy dask array (tasks read byte ranges when computed)."""
+        self._load_metadata()
+        return self._signal["data"]
+
+    def read(self):
+        """The whole recording as a numpy array, allocated once and read straight into."""
+        return file_reader(self.urlpath, lazy=False, **self._reader_kwargs())[0]["data"]
+
+    def _block_index(self, i) -> tuple[int, ...]:
+        numblocks = self.to_dask().numblocks
+        if isinstance(i, (tuple, list)):
+            idx = tuple(int(j) for j in i)
+            if len(idx) != len(numblocks) or not all(0 <= j < n for j, n in zip(idx, numblocks)):
+                raise IndexError(f"block {idx} out of range for numblocks {numblocks}")
+            return idx
+        i = int(i)
+        if not 0 <= i < self.npartitions:
+            raise IndexError(f"partition {i} out of range (npartitions={self.npartitions})")
+        return tuple(int(j) for j in np.unravel_index(i, numblocks))
+
+    def _get_partition(self, i):
+        return self.to_dask().blocks[self._block_index(i)].compute()
+
+    def read_partition(self, i):
+        """Block ``i`` as numpy: ``i`` indexes the C-ordered flattened blocks, or is a tuple
+        of block indices (one per axis, as ``dask.array.Array.blocks`` takes)."""
+        self._load_metadata()
+        return self._get_partition(i)
+
+    def _close(self):
+        """Drop the cached lazy array (and schema); the next access opens the file again."""
+        self._signal = None
+        self._schema = None
+
+    # --- display without secrets ----------------------------------------------------------
+
+    def _masked_yaml(self) -> dict:
+        data = self._yaml()
+        for entry in data["sources"].values():
+            entry["args"] = _mask_args(entry.get("args", {}))
+        return data
+
+    def __repr__(self):
+        return safe_dump(_plain(self._masked_yaml()), default_flow_style=False)
+
+    __str__ = __repr__
+
+    def _ipython_display_(self):
+        from intake.utils import pretty_describe
+        from IPython.display import display
+
+        data = _plain(self._masked_yaml()["sources"])
+        contents = safe_dump(data, default_flow_style=False)
+        display(
+            {"application/yaml": contents, "text/plain": pretty_describe(contents)},
+            metadata={"application/json": {"root": self.name}},
+            raw=True,
+        )
+
+    def describe(self):
+        """The catalog entry's description, with storage option values masked."""
+        desc = copy.deepcopy(super().describe())
+        if isinstance(desc.get("args"), dict):
+            desc["args"] = _mask_args(desc["args"])
+        return desc
+
+
+def _plain(obj):
+    """Tuples -> lists, so ``safe_dump`` can write what ``yaml()`` holds."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool, type(None), bytes)):
+        return obj
+    return str(obj)
