@@ -252,6 +252,9 @@ def _check_int(name: str, value, minimum: int) -> int:
 def _ordered_axes(signal: dict, data) -> list[dict]:
     """The axes in array order; checks that exactly the last two are signal axes."""
     axes = list(signal.get("axes") or [])
+    if not axes and data.ndim >= 2:  # no axes given: frames, unit scale, no units
+        axes = [{"size": n, "navigate": True} for n in data.shape[:-2]]
+        axes += [{"size": n, "navigate": False} for n in data.shape[-2:]]
     if all(isinstance(a, Mapping) and "index_in_array" in a for a in axes):
         axes.sort(key=lambda a: a["index_in_array"])
     if len(axes) != data.ndim:
@@ -325,7 +328,7 @@ def _series_header(
 ) -> bytes:
     """The series header: sizes, pixel size and offsets in nm or 1/nm, ht, magtotal."""
     kind, factor = _length_factor(ay.get("units"))
-    if kind is None:
+    if kind is None and ay.get("units") not in (None, ""):
         warnings.warn(
             f"signal axis units {ay.get('units')!r} are neither a length nor an inverse "
             "length: pixel size and offsets are written unconverted",

@@ -465,3 +465,13 @@ def test_units_neither_length_nor_inverse(tmp_path):
     header, fh = frame_headers(tmp_path / "u_000.tvips")
     assert (header["pixelsize"], header["offsety"], header["offsetx"]) == (2, 1, 2)
     np.testing.assert_array_equal(fh["mode"], 2)
+
+
+def test_signal_without_axes_gets_default_axes(tmp_path):
+    frames = make_frames(6)
+    file_writer(tmp_path / "plain.tvips", {"data": frames}, show_progressbar=False)
+    back = file_reader(tmp_path / "plain.tvips")[0]
+    np.testing.assert_array_equal(back["data"], frames)
+    assert [a["size"] for a in back["axes"]] == [6, 4, 5]
+    with pytest.raises(ValueError, match="2 axes but its data has 3"):
+        file_writer(tmp_path / "bad.tvips", make_signal(frames[0]) | {"data": frames})
