@@ -8,15 +8,20 @@ filesystems that cannot list (HTTP).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from dataclasses import dataclass
 
 import fsspec
+from fsspec.asyn import sync
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from .errors import TVIPSFormatError
+
+#: async filesystems shared by the threads of a process, by (pid, protocol + options)
+_SHARED_FILESYSTEMS: dict = {}
 
 _PART_RE = re.compile(r"^(?P<base>.*)_(?P<num>\d{3})(?P<ext>\.[^./]*)$")
 
@@ -33,11 +38,26 @@ class FileSystemSpec:
 
     @classmethod
     def from_fs(cls, fs: fsspec.AbstractFileSystem) -> FileSystemSpec:
-        return cls(_protocol(fs), dict(fs.storage_options))
+        spec = cls(_protocol(fs), dict(fs.storage_options))
+        if getattr(fs, "async_impl", False):  # reuse this instance in this process
+            _SHARED_FILESYSTEMS.setdefault((os.getpid(), spec.__dask_tokenize__()), fs)
+        return spec
 
     def filesystem(self) -> fsspec.AbstractFileSystem:
-        """The filesystem (fsspec caches instances, so this is cheap after the first call)."""
-        return fsspec.filesystem(self.protocol, **self.storage_options)
+        """The filesystem, created once per process for async ones (S3, HTTP, ...).
+
+        fsspec caches instances per thread, so every dask worker thread would set up its
+        own S3 client (a few hundred ms each). Async filesystems run their requests on
+        fsspec's own event loop and are safe to share between threads, so we keep one
+        per process; others keep fsspec's per-thread instances.
+        """
+        key = (os.getpid(), self.__dask_tokenize__())
+        fs = _SHARED_FILESYSTEMS.get(key)
+        if fs is None:
+            fs = fsspec.filesystem(self.protocol, **self.storage_options)
+            if getattr(fs, "async_impl", False):
+                fs = _SHARED_FILESYSTEMS.setdefault(key, fs)
+        return fs
 
     @property
     def is_local(self) -> bool:
@@ -95,15 +115,9 @@ def part_path(base: str, ext: str, i: int) -> str:
 
 def _size_or_none(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
     try:
-        info = fs.info(path)
+        return _size_from_info(fs.info(path), path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    if info.get("type") == "directory":
-        return None
-    size = info.get("size")
-    if size is None:  # e.g. an HTTP server that sends no Content-Length
-        raise OSError(f"{path}: the filesystem does not report the size of this part")
-    return int(size)
 
 
 def resolve(urlpath, storage_options: dict | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -115,54 +129,107 @@ def resolve(urlpath, storage_options: dict | None = None) -> tuple[fsspec.Abstra
 def discover_parts(urlpath, storage_options: dict | None = None) -> PartSet:
     """Find every part of the recording ``urlpath`` names, and their sizes.
 
-    Raises ``FileNotFoundError`` naming ``_000`` when the first part does not exist.
+    Filesystems that can list (local, S3, GCS, memory, ...) are asked once for every
+    ``NAME_NNN`` name; HTTP, which cannot list, is probed for the next names, several at
+    a time. Raises ``FileNotFoundError`` naming ``_000`` when the first part does not
+    exist, and :class:`TVIPSFormatError` when a part is missing before a later one.
     """
     fs, path = resolve(urlpath, storage_options)
     base, ext = split_part_name(path)
     first = part_path(base, ext, 0)
-    size0 = _size_or_none(fs, first)
-    if size0 is None:
-        shown = first if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(first)
-        raise FileNotFoundError(f"TVIPS recording not found: {shown} does not exist")
-    paths, sizes = [first], [size0]
-    while True:
-        nxt = part_path(base, ext, len(paths))
-        size = _size_or_none(fs, nxt)
-        if size is None:
-            break
-        paths.append(nxt)
-        sizes.append(size)
-    _refuse_gap(fs, base, ext, len(paths))
-    return PartSet(FileSystemSpec.from_fs(fs), tuple(paths), tuple(sizes))
-
-
-def _refuse_gap(fs: fsspec.AbstractFileSystem, base: str, ext: str, n: int) -> None:
-    """Raise if a part after the first missing one exists (a half-copied folder).
-
-    Filesystems that list (local, S3, memory, ...) are asked for every ``base_NNN`` name
-    with one listing; HTTP cannot list, so there the next two names are probed.
-    """
-    missing = part_path(base, ext, n)
-    shown = missing if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(missing)
-    later: list[str] = []
-    if _protocol(fs) in ("http", "https"):
-        later = [p for p in (part_path(base, ext, n + k) for k in (1, 2)) if _size_or_none(fs, p)]
-    else:
-        pattern = re.compile(re.escape(base) + r"_(\d{3})" + re.escape(ext) + "$")
-        try:
-            names = fs.glob(f"{_glob_escape(base)}_[0-9][0-9][0-9]{_glob_escape(ext)}")
-        except (OSError, NotImplementedError):  # pragma: no cover - cannot list: skip
-            return
-        for name in names:
-            m = pattern.match(fs._strip_protocol(name))
-            if m and int(m[1]) > n:
-                later.append(name)
+    found = None if _cannot_list(fs) else _listed_parts(fs, base, ext)
+    if found is None:
+        found = _probed_parts(fs, base, ext)
+    if 0 not in found:
+        raise FileNotFoundError(f"TVIPS recording not found: {_shown(fs, first)} does not exist")
+    n = 0
+    while n in found:
+        n += 1
+    later = sorted(k for k in found if k > n)
     if later:
+        shown = ", ".join(_shown(fs, part_path(base, ext, k)) for k in later[:3])
         raise TVIPSFormatError(
-            shown,
-            f"is missing, but later parts exist ({', '.join(sorted(later)[:3])}): the "
-            "recording is incomplete (a half-copied folder?)",
+            _shown(fs, part_path(base, ext, n)),
+            f"is missing, but later parts exist ({shown}): the recording is incomplete "
+            "(a half-copied folder?)",
         )
+    paths = tuple(part_path(base, ext, k) for k in range(n))
+    return PartSet(FileSystemSpec.from_fs(fs), paths, tuple(found[k] for k in range(n)))
+
+
+def _shown(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
+
+
+def _cannot_list(fs: fsspec.AbstractFileSystem) -> bool:
+    return _protocol(fs) in ("http", "https")
+
+
+def _listed_parts(fs, base: str, ext: str) -> dict[int, int] | None:
+    """``{part number: size}`` from one listing; ``None`` if the filesystem cannot list."""
+    pattern = re.compile(re.escape(base) + r"_(\d{3})" + re.escape(ext) + "$")
+    try:
+        listing = fs.glob(f"{_glob_escape(base)}_[0-9][0-9][0-9]{_glob_escape(ext)}", detail=True)
+    except NotImplementedError:  # pragma: no cover - a filesystem that cannot list
+        return None
+    found = {}
+    for name, info in listing.items():
+        m = pattern.match(fs._strip_protocol(name))
+        if m and info.get("type", "file") != "directory":
+            size = info.get("size")
+            if size is None:  # pragma: no cover - listings without sizes: ask each part
+                return None
+            found[int(m[1])] = int(size)
+    return found
+
+
+#: HTTP: names probed at once (the parts, then two more to notice a gap)
+PROBE_BATCH = 8
+
+
+def _probed_parts(fs, base: str, ext: str) -> dict[int, int]:
+    """``{part number: size}`` by asking for each next name, a batch at a time.
+
+    Probing goes on past the first missing name for two more, so a single missing part
+    in the middle is an error rather than the silent end of the recording.
+    """
+    found: dict[int, int] = {}
+    k = 0
+    while True:
+        names = [part_path(base, ext, i) for i in range(k, k + PROBE_BATCH)]
+        for i, size in enumerate(_sizes(fs, names)):
+            if size is not None:
+                found[k + i] = size
+        first_missing = next((i for i in range(k, k + PROBE_BATCH) if i not in found), None)
+        if first_missing is not None and first_missing + 2 < k + PROBE_BATCH:
+            return found
+        k += PROBE_BATCH
+
+
+def _sizes(fs, paths: list[str]) -> list[int | None]:
+    """The size of each path, or ``None`` where it does not exist (concurrently if async)."""
+    if not getattr(fs, "async_impl", False):
+        return [_size_or_none(fs, p) for p in paths]
+
+    async def one(p):
+        try:
+            return _size_from_info(await fs._info(p), p)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    async def gather():
+        return await asyncio.gather(*(one(p) for p in paths))
+
+    return sync(fs.loop, gather)
+
+
+def _size_from_info(info: dict, path: str) -> int | None:
+    if info.get("type") == "directory":
+        return None
+    size = info.get("size")
+    if size is None:  # e.g. an HTTP server that sends no Content-Length
+        raise OSError(f"{path}: the filesystem does not report the size of this part")
+    return int(size)
 
 
 def _glob_escape(s: str) -> str:

@@ -18,6 +18,12 @@ class CountingMemoryFileSystem(MemoryFileSystem):
     pseudo_dirs = [""]
     log: list = []
 
+    @classmethod
+    def _strip_protocol(cls, path):
+        if isinstance(path, str) and path.startswith("countmem://"):
+            path = "memory://" + path[len("countmem://") :]
+        return super()._strip_protocol(path)
+
     def cat_file(self, path, start=None, end=None, **kwargs):
         data = super().cat_file(path, start=start, end=end, **kwargs)
         CountingMemoryFileSystem.log.append((self._strip_protocol(path), start, end, len(data)))

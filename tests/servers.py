@@ -104,6 +104,9 @@ class S3Server:
         )
         from werkzeug.serving import make_server
 
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         self.log = RequestLog()
         app = _LoggingWSGI(DomainDispatcherApplication(create_backend_app), self.log)
         self._server = make_server(
