@@ -19,6 +19,9 @@ _PUBLIC = {
     "file_writer": ".writer",
     "TVIPSFormatError": ".errors",
     "TruncatedRecordingWarning": ".frame_index",
+    "frame_headers": ".headers",
+    "detect_scan": ".detect",
+    "ScanDetection": ".detect",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -7,11 +7,15 @@ import math
 import numpy as np
 
 from .chunking import plan_chunks
+from .detect import detect_scan
 from .graph import build_dask_array, read_eager
+from .headers import frame_headers_of
 from .metadata import build_metadata, original_metadata, scan_axes, stack_axes
-from .recording import Recording, open_recording, read_frame_headers
+from .recording import Recording, open_recording
 from .scan import IndexMap, StackMap, auto_scan_indices, check_scan_fits, make_scan_map
 
+#: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
+AUTO_SCAN_XY_CONFIDENCE = 0.99
 #: eager reads go block by block of about this many bytes
 EAGER_BLOCK_BYTES = 64 * 2**20
 
@@ -42,7 +46,11 @@ def file_reader(
     scan_shape : None, "auto" or tuple of int
         ``None``: a stack ``(time, dy, dx)``. A tuple ``(..., ny, nx)``: frames
         ``scan_start_frame .. scan_start_frame + prod(scan_shape) - 1`` in C order.
-        ``"auto"``: a square scan reconstructed from the frame headers' rotator index.
+        ``"auto"``: read every frame header; where the frames carry their scan position
+        (``Scan_x``/``Scan_y``, frame headers of 76 bytes or more) and at least 99 % of
+        them agree with one raster, that raster (any shape, its start frame and
+        winding); otherwise RosettaSciIO's rule: a square scan from the rotator index.
+        :func:`intake_tvips.detect_scan` reports what was found and why.
     scan_start_frame : int
         First frame of the scan (ignored for ``"auto"``). Negative: the scan started
         before the recording; the missing positions read as zeros.
@@ -122,7 +130,19 @@ def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, h
                 f"{rec.name}: scan_shape='auto' needs the rotator index of version 2 frame "
                 "headers; this is a version 1 file: give scan_shape explicitly"
             )
-        indices = auto_scan_indices(read_frame_headers(rec)["rotidx"])
+        headers = frame_headers_of(rec)
+        found = detect_scan(headers=headers)
+        if found.method == "scan_xy" and found.confidence >= AUTO_SCAN_XY_CONFIDENCE:
+            # the frames say where they are: any shape, the start frame and the winding
+            fmap = make_scan_map(
+                found.scan_shape,
+                found.scan_start_frame,
+                winding_scan_axis if winding_scan_axis is not None else found.winding_scan_axis,
+                hysteresis,
+            )
+            check_scan_fits(rec.name, fmap, rec.n_frames)
+            return fmap
+        indices = auto_scan_indices(headers["rotidx"])
         # winding is applied to the reconstructed grid, as for an explicit scan
         wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
         if wind.winding is not None:

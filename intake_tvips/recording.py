@@ -93,8 +93,3 @@ def _frame_headers_at(
         for i, b in zip(batch, got):
             chunks[i] = b
     return parse_frame_headers(b"".join(chunks), index.layout)
-
-
-def read_frame_headers(rec: Recording) -> np.ndarray:
-    """Every frame header of the recording, in frame order (batched range reads)."""
-    return _frame_headers_at(rec.parts, rec.index, np.arange(rec.n_frames))

@@ -97,14 +97,14 @@ class S3Server:
     """moto's S3 in server mode on 127.0.0.1, in a thread of this process."""
 
     def __init__(self, port: int = 0):
+        import logging
+
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
             create_backend_app,
         )
         from werkzeug.serving import make_server
-
-        import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         self.log = RequestLog()
