@@ -120,6 +120,20 @@ def child(case: str, args: dict) -> dict:
                     total += n
         t = time.perf_counter() - t0
         return {"open": 0.0, "compute": t, "bytes": total, "peak": _peak_bytes() - base}
+    if case == "plain_fresh":  # readinto new arrays of dask's chunk size (what a reader returns)
+        import dask
+
+        paths = part_paths(first)
+        step = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
+        base = _rss_bytes()
+        t0 = time.perf_counter()
+        total = 0
+        for p in paths:
+            with open(p, "rb", buffering=0) as f:
+                while n := f.readinto(np.empty(step, dtype=np.uint8)):
+                    total += n
+        t = time.perf_counter() - t0
+        return {"open": 0.0, "compute": t, "bytes": total, "peak": _peak_bytes() - base}
     if case == "plain_sum":  # the same pass by hand: readinto + sum of the scan's pixels
         from intake_tvips.layout import parse_series_header, record_layout
 
@@ -297,12 +311,14 @@ def group_local(work: Path, size_gib: float, n: int, distributed: bool) -> list[
     args = {"side": side, "first": first}
     run_child("plain", args)  # warm the page cache
     plain = repeat("plain", args, n)
+    plain_fresh = repeat("plain_fresh", args, n)
     plain_sum = repeat("plain_sum", args, n)
     ours_read = repeat("ours_read", args, n)
     ours = repeat("ours", args, n)
     rows = []
     want = expected_sum(side)
     rows.append(_row("plain readinto (1 thread)", plain, plain, size))
+    rows.append(_row("plain readinto new 128 MiB arrays (1 thread)", plain_fresh, plain, size))
     rows.append(_row("intake-tvips lazy, reads only (threads)", ours_read, plain, size))
     rows.append(_row("plain readinto + sum (1 thread)", plain_sum, plain, size))
     rows.append(_row("intake-tvips lazy, sum (threads)", ours, plain, size))

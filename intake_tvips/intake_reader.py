@@ -1,4 +1,5 @@
-"""Intake 2 (``intake.readers``) support: the ``TVIPSFile`` datatype and ``TVIPSReader``.
+"""Intake 2 (``intake.readers``) support: the ``TVIPSFile`` datatype, ``TVIPSReader`` (a
+dask array) and ``TVIPSXarrayReader`` (an ``xarray.DataArray``).
 
 Intake imports this module while ``import intake`` runs (entry point group
 ``intake.imports``), so at module level only intake and the standard library are used;
@@ -45,8 +46,11 @@ class TVIPSReader(BaseReader):
     func = "intake_tvips:file_reader"
     output_instance = "dask.array:Array"
 
-    def _read(
-        self,
+    def _read(self, data, **kw):
+        return self._signal(data, **kw)["data"]
+
+    @staticmethod
+    def _signal(
         data,
         scan_shape=None,
         scan_start_frame=0,
@@ -69,4 +73,33 @@ class TVIPSReader(BaseReader):
             rechunking=rechunking,
             storage_options=data.storage_options,
             **kw,
-        )[0]["data"]
+        )[0]
+
+
+class TVIPSXarrayReader(TVIPSReader):
+    """Lazy ``xarray.DataArray`` of a TVIPS recording, with coordinates and attributes.
+
+    Same keyword arguments as :class:`TVIPSReader`; see
+    :meth:`intake_tvips.intake_source.TVIPSSource.to_xarray` for dimensions and attributes.
+    """
+
+    imports = {"intake_tvips", "dask", "xarray"}
+    output_instance = "xarray:DataArray"
+
+    def _read(self, data, **kw):
+        from intake_tvips.safe_keys import mask_url
+        from intake_tvips.xarray_view import signal_to_xarray
+
+        signal = self._signal(data, **kw)
+        scan = {
+            k: kw.get(k, d)
+            for k, d in (
+                ("scan_shape", None),
+                ("scan_start_frame", 0),
+                ("winding_scan_axis", None),
+                ("hysteresis", 0),
+            )
+        }
+        return signal_to_xarray(
+            signal, attrs={"source": mask_url(data.url), "scan_parameters": scan}
+        )

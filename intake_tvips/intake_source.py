@@ -16,64 +16,9 @@ from yaml import safe_dump
 
 from . import __version__
 from .reader import file_reader
+from .safe_keys import MASK, SAFE_OPTION_KEYS, mask_storage_options, mask_url  # noqa: F401
 
-#: shown instead of a storage option's value in ``repr``/``describe``
-MASK = "***"
-#: storage option keys whose values are shown (they configure, they do not authenticate)
-SAFE_OPTION_KEYS = frozenset(
-    {
-        "anon",
-        "endpoint_url",
-        "region_name",
-        "use_ssl",
-        "verify",
-        "requester_pays",
-        "profile",
-        "block_size",
-        "default_block_size",
-        "cache_type",
-        "default_cache_type",
-        "default_fill_cache",
-        "simple_links",
-        "same_scheme",
-        "use_listings_cache",
-        "skip_instance_cache",
-        "version_aware",
-        "client_kwargs",
-        "config_kwargs",
-    }
-)
-_URL_USERINFO = re.compile(r"(://)[^/@]*@")
 _NONE_STRINGS = {"", "none", "null", "~"}
-
-
-def mask_storage_options(options):
-    """A copy of ``options`` with every value masked except known harmless ones.
-
-    Dicts are followed (``client_kwargs``, ``config_kwargs``, ...); a value is shown only
-    when its key is in :data:`SAFE_OPTION_KEYS` (URL user info is masked even then), so
-    keys we do not know (``key``, ``secret``, ``token``, ``headers``, ...) never show.
-    """
-    if not isinstance(options, dict):
-        return MASK if options else options
-    out = {}
-    for k, v in options.items():
-        if isinstance(v, dict):
-            out[k] = mask_storage_options(v)
-        elif k in SAFE_OPTION_KEYS:
-            out[k] = mask_url(v) if isinstance(v, str) else v
-        else:
-            out[k] = MASK
-    return out
-
-
-def mask_url(url):
-    """``scheme://user:pass@host/...`` -> ``scheme://***@host/...``."""
-    if isinstance(url, str):
-        return _URL_USERINFO.sub(rf"\g<1>{MASK}@", url)
-    if isinstance(url, (list, tuple)):
-        return type(url)(mask_url(u) for u in url)
-    return url
 
 
 def _mask_args(args: dict) -> dict:
@@ -168,6 +113,7 @@ class TVIPSSource(DataSource):
         self.hysteresis = _as_int(hysteresis)
         self.rechunking = rechunking
         self._signal = None
+        self._headers = None
         super().__init__(storage_options=storage_options, metadata=dict(metadata or {}))
         self.storage_options = dict(self.storage_options or {})
 
@@ -222,6 +168,42 @@ class TVIPSSource(DataSource):
             raise IndexError(f"partition {i} out of range (npartitions={self.npartitions})")
         return tuple(int(j) for j in np.unravel_index(i, numblocks))
 
+    def to_xarray(self):
+        """The lazy array as an ``xarray.DataArray`` (needs xarray).
+
+        Dimensions ``y, x, dy, dx`` for a scan (leading axes of higher-dimensional scans
+        ``scan_0, ...``) or ``time, dy, dx`` for a stack; a coordinate per dimension from
+        the axis' offset and scale, with its ``units``. Attributes (JSON-safe): ``axes``,
+        ``tvips_header``, ``metadata`` (HyperSpy's tree), ``scan_parameters`` and
+        ``source`` (the URL, any ``user:password@`` masked).
+        """
+        from .xarray_view import signal_to_xarray
+
+        self._load_metadata()
+        return signal_to_xarray(self._signal, attrs=self._xarray_attrs())
+
+    def _xarray_attrs(self) -> dict:
+        kw = self._reader_kwargs()
+        scan = {k: kw[k] for k in ("scan_shape", "scan_start_frame", "winding_scan_axis")}
+        scan["hysteresis"] = kw["hysteresis"]
+        return {"source": mask_url(str(self.urlpath)), "scan_parameters": scan}
+
+    def frame_headers(self, progress: bool = False):
+        """Every frame header, as :func:`intake_tvips.frame_headers` returns them (a numpy
+        structured array: ``frame``, ``part``, the header fields, ``time``); read once and
+        cached until :meth:`close`."""
+        if self._headers is None:
+            from .headers import frame_headers
+
+            self._headers = frame_headers(self.urlpath, self.storage_options, progress=progress)
+        return self._headers
+
+    def detect_scan(self):
+        """:func:`intake_tvips.detect_scan` of this recording (from :meth:`frame_headers`)."""
+        from .detect import detect_scan
+
+        return detect_scan(headers=self.frame_headers())
+
     def _get_partition(self, i):
         return self.to_dask().blocks[self._block_index(i)].compute()
 
@@ -235,6 +217,7 @@ class TVIPSSource(DataSource):
         """Drop the cached lazy array (and schema); the next access opens the file again."""
         self._signal = None
         self._schema = None
+        self._headers = None
 
     # --- display without secrets ----------------------------------------------------------
 

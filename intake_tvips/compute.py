@@ -1,0 +1,55 @@
+"""Compute dask arrays in parallel behind a progress bar (tqdm, on stderr).
+
+Threads by default (``dask.diagnostics``-style callback: one step per task), or on a
+``distributed`` client (one step per finished output chunk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+
+def compute(collections, progress: bool, client=None, desc: str = "computing"):
+    """``dask.compute(*collections)`` with a tqdm bar when ``progress``."""
+    import dask
+
+    if client is None:
+        from tqdm.dask import TqdmCallback
+
+        with TqdmCallback(desc=desc, unit="task", leave=False, disable=not progress):
+            return dask.compute(*collections, scheduler="threads")
+    from distributed import as_completed, futures_of
+    from tqdm.auto import tqdm
+
+    persisted = client.persist(list(collections))
+    futures = futures_of(persisted)
+    with tqdm(
+        total=len(futures), desc=desc, unit="chunk", leave=False, disable=not progress
+    ) as bar:
+        for _ in as_completed(futures):
+            bar.update()
+    return tuple(client.compute(persisted, sync=True))
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int | None):
+    """A ``distributed.Client`` on a LocalCluster of ``workers`` processes, or ``None``."""
+    if not workers:
+        yield None
+        return
+    if workers < 1:
+        raise ValueError(f"--cluster must be a positive number of workers, got {workers}")
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

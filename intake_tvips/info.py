@@ -1,0 +1,159 @@
+"""``intake-tvips info``: what a recording holds, from its headers only (no pixels read).
+
+:func:`recording_info` gathers it as a JSON-safe dict; :func:`render_info` lays it out as
+a readable table.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .xarray_view import json_safe
+
+#: series header fields not worth showing (``dummy`` is padding)
+_HIDDEN_HEADER_FIELDS = {"dummy"}
+
+
+def timing(times: np.ndarray) -> dict:
+    """First/last frame time, duration and frame rate from ``time`` (datetime64[ms])."""
+    n = int(times.size)
+    out = {
+        "first_frame_time": None,
+        "last_frame_time": None,
+        "duration_s": None,
+        "frame_rate_hz": None,
+        "median_frame_interval_s": None,
+    }
+    if n == 0:
+        return out
+    ms = times.astype("datetime64[ms]").astype(np.int64)
+    out["first_frame_time"] = str(times[0].astype("datetime64[ms]")) + "Z"
+    out["last_frame_time"] = str(times[-1].astype("datetime64[ms]")) + "Z"
+    duration = (int(ms[-1]) - int(ms[0])) / 1000.0
+    out["duration_s"] = duration
+    if n > 1:
+        out["median_frame_interval_s"] = float(np.median(np.diff(ms))) / 1000.0
+        if duration > 0:
+            out["frame_rate_hz"] = (n - 1) / duration
+    return out
+
+
+def recording_info(urlpath, storage_options: dict | None = None, progress: bool = False) -> dict:
+    """Header, parts, frame count, timing and detected scan of the recording ``urlpath``."""
+    from .detect import detect_scan
+    from .headers import frame_headers_of
+    from .recording import open_recording
+
+    rec = open_recording(urlpath, storage_options)
+    headers = frame_headers_of(rec, progress=progress)
+    found = detect_scan(headers=headers)
+    layout = rec.layout
+    parts = [
+        {"url": rec.parts.url(i), "bytes": int(size), "frames": int(count)}
+        for i, (size, count) in enumerate(zip(rec.parts.sizes, rec.index.counts))
+    ]
+    return json_safe(
+        {
+            "url": rec.name,
+            "parts": parts,
+            "total_bytes": sum(p["bytes"] for p in parts),
+            "frames": rec.n_frames,
+            "frame_shape": list(layout.frame_shape),
+            "dtype": np.dtype(layout.dtype).name,
+            "frame_header_bytes": layout.header_bytes,
+            **timing(headers["time"]),
+            "header": {k: v for k, v in rec.header.items() if k not in _HIDDEN_HEADER_FIELDS},
+            "scan": {
+                "method": found.method,
+                "scan_shape": found.scan_shape,
+                "scan_start_frame": found.scan_start_frame,
+                "winding_scan_axis": found.winding_scan_axis,
+                "hysteresis": found.hysteresis,
+                "confidence": found.confidence,
+                "use_auto": found.use_auto,
+                "reason": found.reason,
+                "reader_kwargs": found.reader_kwargs(),
+            },
+        }
+    )
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _rows(title: str, rows: list[tuple[str, object]], width: int) -> list[str]:
+    lines = [title]
+    for key, value in rows:
+        text = str(value)
+        lines.append(f"  {key:<{width}}  {text}")
+    return lines
+
+
+def _wrap(text: str, indent: int, width: int = 100) -> str:
+    import textwrap
+
+    return textwrap.fill(
+        text, width=width, initial_indent=" " * indent, subsequent_indent=" " * indent
+    ).lstrip()
+
+
+def render_info(info: dict) -> str:
+    """``info`` as a table for people."""
+    w = 16
+    indent = w + 4
+    parts = info["parts"]
+    part_lines = [
+        f"{os.path.basename(p['url'])}  {_size(p['bytes'])}, {p['frames']} frames" for p in parts
+    ]
+    part_text = ("\n" + " " * indent).join(part_lines)
+    shape = " x ".join(map(str, info["frame_shape"]))
+    rate = info["frame_rate_hz"]
+    interval = info["median_frame_interval_s"]
+    lines = [f"{info['url']}", ""]
+    lines += _rows(
+        "recording",
+        [
+            ("parts", f"{len(parts)} ({_size(info['total_bytes'])})"),
+            ("", part_text),
+            ("frames", f"{info['frames']} of {shape} {info['dtype']}"),
+            ("frame header", f"{info['frame_header_bytes']} bytes"),
+            ("first frame", info["first_frame_time"] or "-"),
+            ("last frame", info["last_frame_time"] or "-"),
+            ("duration", "-" if info["duration_s"] is None else f"{info['duration_s']:.3f} s"),
+            (
+                "frame rate",
+                "-"
+                if rate is None
+                else f"{rate:.6g} Hz (median interval {interval * 1000:.4g} ms)",
+            ),
+        ],
+        w,
+    )
+    lines.append("")
+    lines += _rows("series header", list(info["header"].items()), w)
+    lines.append("")
+    scan = info["scan"]
+    shape = "-" if scan["scan_shape"] is None else " x ".join(map(str, scan["scan_shape"]))
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in scan["reader_kwargs"].items())
+    lines += _rows(
+        "scan (detected from the frame headers)",
+        [
+            ("method", scan["method"]),
+            ("shape", shape),
+            ("start frame", scan["scan_start_frame"]),
+            ("winding", scan["winding_scan_axis"] or "none"),
+            ("hysteresis", f"{scan['hysteresis']} (not in the headers)"),
+            ("confidence", f"{scan['confidence']:.1%}"),
+            ("reason", _wrap(scan["reason"], indent)),
+            ("file_reader", _wrap(kwargs, indent)),
+        ],
+        w,
+    )
+    return "\n".join(line.rstrip() for line in lines)

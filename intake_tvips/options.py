@@ -1,0 +1,154 @@
+"""Command-line values shared by the subcommands: storage options, scan options, progress.
+
+Bad values raise ``ValueError`` with a message naming the option, which the command line
+prints as one line (exit code 2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+
+#: storage option keys that configure, not authenticate: the only ones a catalog gets
+from .safe_keys import SAFE_OPTION_KEYS
+
+_SHAPE_RE = re.compile(r"^\d+(x\d+)+$")
+
+
+def parse_storage_options(items: list[str] | None) -> dict:
+    """``["key=value", ...]`` -> dict; values JSON-parsed when they parse (``true``, ``2``,
+    ``{"endpoint_url": ...}``), else kept as text. A dotted key (``client_kwargs.
+    endpoint_url=...``) sets a nested value."""
+    out: dict = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--storage-option must be KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        *parents, last = key.split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--storage-option {key}: {p} is already set to a non-dict")
+        if isinstance(value, dict) and isinstance(node.get(last), dict):
+            node[last] = {**node[last], **value}
+        else:
+            node[last] = value
+    return out
+
+
+def split_secrets(options: dict, prefix: str = "") -> tuple[dict, list[str]]:
+    """``(kept, dropped)``: the options whose keys are known to be harmless (``anon``,
+    ``endpoint_url``, ... also inside ``client_kwargs``), and the dotted names of the rest."""
+    kept: dict = {}
+    dropped: list[str] = []
+    for k, v in options.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            sub, lost = split_secrets(v, name + ".")
+            dropped += lost
+            if sub:
+                kept[k] = sub
+        elif k in SAFE_OPTION_KEYS:
+            kept[k] = v
+        else:
+            dropped.append(name)
+    return kept, dropped
+
+
+def parse_scan_shape(text: str | None):
+    """``auto`` -> ``"auto"``, ``none`` -> ``None``, ``NYxNX`` (or ``NZxNYxNX``) -> tuple."""
+    if text is None:
+        return "auto"
+    t = text.strip().lower()
+    if t == "auto":
+        return "auto"
+    if t in ("none", "stack"):
+        return None
+    if _SHAPE_RE.match(t):
+        shape = tuple(int(n) for n in t.split("x"))
+        if all(n > 0 for n in shape):
+            return shape
+    raise ValueError(f"--scan-shape must be auto, none or NYxNX (e.g. 64x64), got {text!r}")
+
+
+def show_progress(args) -> bool:
+    """``--progress``/``--no-progress``, else only when stderr is a terminal."""
+    choice = getattr(args, "progress", None)
+    if choice is not None:
+        return bool(choice)
+    return sys.stderr.isatty()
+
+
+@dataclass
+class ScanChoice:
+    """The reader's scan parameters and where they came from."""
+
+    kwargs: dict
+    origin: str  # "given", "detected" or "stack"
+    detection: object = None  # the ScanDetection, when detected
+    notes: list[str] = field(default_factory=list)
+
+
+def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
+    """The scan parameters of ``args`` (``--scan-shape`` and friends) for recording ``rec``.
+
+    ``--scan-shape auto`` (the default) reads the frame headers once and detects the scan;
+    ``--scan-start-frame``, ``--winding`` and ``--hysteresis`` given on the command line
+    override what was detected (the headers never hold the hysteresis).
+    """
+    shape = parse_scan_shape(getattr(args, "scan_shape", None))
+    start, winding, hyst = args.scan_start_frame, args.winding, args.hysteresis
+    if hyst is not None and hyst < 0:
+        raise ValueError(f"--hysteresis must be >= 0, got {hyst}")
+    if shape is None:
+        return ScanChoice({"scan_shape": None}, "stack")
+    if shape != "auto":
+        kwargs = {
+            "scan_shape": shape,
+            "scan_start_frame": 0 if start is None else start,
+            "winding_scan_axis": winding,
+            "hysteresis": 0 if hyst is None else hyst,
+        }
+        return ScanChoice(kwargs, "given")
+    from .detect import detect_scan
+    from .headers import frame_headers_of
+
+    if headers is None:
+        headers = frame_headers_of(rec, progress=progress)
+    found = detect_scan(headers=headers)
+    kwargs = found.reader_kwargs()
+    choice = ScanChoice(kwargs, "detected", found)
+    if kwargs["scan_shape"] is None:
+        if any(v is not None for v in (start, winding, hyst)):
+            choice.notes.append(
+                "no scan detected: --scan-start-frame/--winding/--hysteresis unused"
+            )
+        return choice
+    given = []
+    for key, option, value in (
+        ("scan_start_frame", "--scan-start-frame", start),
+        ("winding_scan_axis", "--winding", winding),
+        ("hysteresis", "--hysteresis", hyst),
+    ):
+        if value is not None:
+            if kwargs["scan_shape"] == "auto" and key == "scan_start_frame":
+                choice.notes.append("--scan-start-frame is unused with the rotator-index rule")
+                continue
+            kwargs[key] = value
+            given.append(option)
+    if given:
+        choice.origin = f"detected, {', '.join(given)} given"
+    return choice
+
+
+def describe_kwargs(kwargs: dict) -> str:
+    """``scan_shape=(16, 16), scan_start_frame=3, ...`` (``file_reader`` keywords)."""
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
