@@ -10,15 +10,27 @@ handle, pickles small, and runs anywhere (a dask worker re-creates the filesyste
 * Any other filesystem: ``fs.cat_ranges`` fetches all ranges of a block concurrently
   (async filesystems such as HTTP and S3), in pieces of at most ``REMOTE_PIECE_BYTES``;
   each piece is checked for length and copied once, strided, into the output.
+
+Remote ranges that fail with a transient error (a reset connection, a timeout, a body
+cut short, HTTP 408/429/5xx) are asked again, only those ranges, up to
+``REMOTE_ATTEMPTS`` times with a doubling pause starting at ``REMOTE_BACKOFF_SECONDS``,
+and no retry starts later than ``REMOTE_RETRY_BUDGET_SECONDS`` after the first attempt.
+A 404, 403 or any other error fails at once. Filesystems whose client retries by itself
+(``SELF_RETRYING_PROTOCOLS``: s3fs through botocore, gcsfs, adlfs) are not retried on
+top of that. A range that still fails raises an ``OSError`` naming the URL, the bytes and
+the attempts made; a range that comes back short raises :class:`ShortReadError`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import is_transient
 from .frame_index import ByteRange
 from .layout import RecordLayout
 from .parts import FileSystemSpec
@@ -27,6 +39,16 @@ from .parts import FileSystemSpec
 REMOTE_PIECE_BYTES = 16 * 2**20
 #: most buffers one preadv call takes (Linux IOV_MAX)
 IOV_MAX = 1024
+#: remote reads: attempts per range on transient errors (1: never retry)
+REMOTE_ATTEMPTS = 3
+#: remote reads: pause before the first retry, doubled before each next one
+REMOTE_BACKOFF_SECONDS = 0.2
+#: remote reads: no retry starts later than this after the first attempt
+REMOTE_RETRY_BUDGET_SECONDS = 10.0
+#: protocols whose client library retries transient errors itself
+SELF_RETRYING_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
+
+logger = logging.getLogger(__name__)
 
 
 class ShortReadError(OSError):
@@ -189,18 +211,16 @@ def _read_remote(fs_spec, paths, layout: RecordLayout, ranges, dests, frames: np
             n = min(per_piece, r.n_records - k)
             pieces.append((r.part, r.start + k * rb, n, dest[k : k + n]))
     fs = fs_spec.filesystem()
-    blobs = fs.cat_ranges(
-        [paths[p] for p, *_ in pieces],
-        [s for _, s, _, _ in pieces],
-        [s + n * rb for _, s, n, _ in pieces],
-        on_error="return",
-    )
-    for (part, start, n, dest), blob in zip(pieces, blobs):
-        where = f"{fs_spec.protocol}: {paths[part]} bytes {start}-{start + n * rb}"
+    p_paths = [paths[p] for p, *_ in pieces]
+    p_starts = [s for _, s, _, _ in pieces]
+    p_ends = [s + n * rb for _, s, n, _ in pieces]
+    blobs, tries = cat_ranges_retrying(fs_spec, fs, p_paths, p_starts, p_ends)
+    for (part, start, n, dest), blob, k in zip(pieces, blobs, tries):
+        where = f"{_url(fs, fs_spec, paths[part])} bytes {start}-{start + n * rb}"
         if isinstance(blob, FileNotFoundError):
             raise FileNotFoundError(f"{where}: part has disappeared") from blob
         if isinstance(blob, BaseException):
-            raise OSError(f"{where}: read failed: {blob}") from blob
+            raise OSError(f"{where}: read failed after {_attempts(k)}: {blob}") from blob
         if len(blob) != n * rb:
             raise ShortReadError(
                 f"{where}: got {len(blob)} bytes, expected {n * rb} (short read, or a "
@@ -238,14 +258,85 @@ def read_byte_ranges(
         finally:
             for f in files.values():
                 f.close()
+        tries = [1] * len(out)
     else:
-        out = fs.cat_ranges(list(paths), list(starts), list(ends), on_error="return")
-    for p, s, e, b in zip(paths, starts, ends, out):
+        out, tries = cat_ranges_retrying(fs_spec, fs, list(paths), list(starts), list(ends))
+    for p, s, e, b, k in zip(paths, starts, ends, out, tries):
+        url = _url(fs, fs_spec, p)
+        if isinstance(b, FileNotFoundError):
+            raise FileNotFoundError(f"{url}: reading bytes {s}-{e}: file not found") from b
         if isinstance(b, BaseException):
-            raise OSError(f"{p}: reading bytes {s}-{e} failed: {b}") from b
+            raise OSError(f"{url}: reading bytes {s}-{e} failed after {_attempts(k)}: {b}") from b
         if len(b) != e - s:
             raise ShortReadError(
-                f"{p}: got {len(b)} bytes reading {s}-{e}, expected {e - s} (short read, or "
+                f"{url}: got {len(b)} bytes reading {s}-{e}, expected {e - s} (short read, or "
                 "a server that ignored the Range request)"
             )
     return out
+
+
+def _url(fs, fs_spec: FileSystemSpec, path: str) -> str:
+    return path if fs_spec.is_local else fs.unstrip_protocol(path)
+
+
+def _attempts(k: int) -> str:
+    return "1 attempt" if k == 1 else f"{k} attempts"
+
+
+def retry_attempts(fs_spec: FileSystemSpec) -> int:
+    """How many times a remote range is asked for (our retries, not the client's)."""
+    if fs_spec.is_local or fs_spec.protocol in SELF_RETRYING_PROTOCOLS:
+        return 1
+    return max(1, int(REMOTE_ATTEMPTS))
+
+
+def backoff_delays(attempts: int):
+    """The pauses before each retry, cut short by ``REMOTE_RETRY_BUDGET_SECONDS``."""
+    delay, spent = REMOTE_BACKOFF_SECONDS, 0.0
+    for _ in range(attempts - 1):
+        if spent + delay > REMOTE_RETRY_BUDGET_SECONDS:
+            return
+        yield delay
+        spent += delay
+        delay *= 2
+
+
+def cat_ranges_retrying(fs_spec: FileSystemSpec, fs, paths, starts, ends):
+    """``fs.cat_ranges`` with ranges that failed transiently (or came short) asked again.
+
+    Returns ``(results, attempts)``: per range its bytes or the last exception, and how
+    many times it was asked for.
+    """
+    out = fs.cat_ranges(paths, starts, ends, on_error="return")
+    tries = [1] * len(out)
+
+    def retry_worthy(i):
+        b = out[i]
+        if isinstance(b, BaseException):
+            return is_transient(b)
+        return len(b) < ends[i] - starts[i]  # cut short: a proxy or a flaky connection
+
+    for delay in backoff_delays(retry_attempts(fs_spec)):
+        todo = [i for i in range(len(out)) if retry_worthy(i)]
+        if not todo:
+            break
+        first = out[todo[0]]
+        logger.info(
+            "%s: %d of %d byte ranges failed (%s); retrying in %.2f s",
+            _url(fs, fs_spec, paths[todo[0]]),
+            len(todo),
+            len(out),
+            type(first).__name__ if isinstance(first, BaseException) else "short read",
+            delay,
+        )
+        time.sleep(delay)
+        again = fs.cat_ranges(
+            [paths[i] for i in todo],
+            [starts[i] for i in todo],
+            [ends[i] for i in todo],
+            on_error="return",
+        )
+        for i, b in zip(todo, again):
+            out[i] = b
+            tries[i] += 1
+    return out, tries

@@ -49,10 +49,6 @@ def catalog_url(urlpath: str, catalog_path: str | None) -> str:
         cat_dir = os.path.dirname(os.path.abspath(catalog_path))
         rel = os.path.relpath(local, cat_dir)
         if not rel.startswith(os.pardir):
-            if os.sep not in rel:
-                # intake renders CATALOG_DIR with a trailing "/", and parts discovery
-                # misses NAME_000 in "DIR//NAME_000.tvips"; "DIR//./NAME" is found
-                rel = os.curdir + os.sep + rel
             return "{{ CATALOG_DIR }}/" + rel.replace(os.sep, "/")
     return local
 

@@ -18,7 +18,7 @@ from fsspec.asyn import sync
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from .errors import TVIPSFormatError
+from .errors import TVIPSFormatError, is_transient
 
 #: async filesystems shared by the threads of a process, by (pid, protocol + options)
 _SHARED_FILESYSTEMS: dict = {}
@@ -123,6 +123,9 @@ def _size_or_none(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
 def resolve(urlpath, storage_options: dict | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem and in-filesystem path of a URL or local path (``pathlib`` too)."""
     fs, path = url_to_fs(os.fspath(urlpath), **(storage_options or {}))
+    if isinstance(fs, LocalFileSystem):
+        # "dir//scan_000.tvips" (Intake's CATALOG_DIR ends in "/"), "dir/./scan": one name
+        path = fs._strip_protocol(os.path.normpath(path))
     return fs, path
 
 
@@ -211,11 +214,32 @@ def _sizes(fs, paths: list[str]) -> list[int | None]:
     if not getattr(fs, "async_impl", False):
         return [_size_or_none(fs, p) for p in paths]
 
+    from . import blockio  # the retry settings live with the other remote reads
+
+    spec = FileSystemSpec.from_fs(fs)
+    delays = list(blockio.backoff_delays(blockio.retry_attempts(spec)))
+
     async def one(p):
-        try:
-            return _size_from_info(await fs._info(p), p)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+        # fsspec's HTTP reports *any* failure of its HEAD and GET as FileNotFoundError,
+        # the real error as its cause: a 503 or a reset connection must not pass for a
+        # missing part (that would silently end the recording early)
+        for attempt in range(len(delays) + 1):
+            try:
+                return _size_from_info(await fs._info(p), p)
+            except (FileNotFoundError, NotADirectoryError) as err:
+                problem = err.__cause__
+                if problem is None or not is_transient(problem):
+                    return None  # 404, or 403 from stores that hide missing keys
+            except Exception as err:
+                if not is_transient(err):
+                    raise
+                problem = err
+            if attempt == len(delays):
+                raise OSError(
+                    f"{fs.unstrip_protocol(p)}: could not tell whether this part exists "
+                    f"(after {attempt + 1} attempt{'s' if attempt else ''}): {problem}"
+                ) from problem
+            await asyncio.sleep(delays[attempt])
 
     async def gather():
         return await asyncio.gather(*(one(p) for p in paths))

@@ -160,7 +160,12 @@ def make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis) -
 
 
 def check_scan_fits(filename: str, fmap: ScanMap, n_frames: int) -> None:
-    """A scan must not need frames past the end of the recording."""
+    """A scan must not need frames past the end of the recording, and must show some."""
+    if fmap.start + math.prod(fmap.shape) <= 0:
+        raise ValueError(
+            f"{filename}: scan_shape {fmap.shape} with scan_start_frame {fmap.start} ends "
+            "before the recording starts: it would show no recorded frame"
+        )
     last = last_frame_needed(fmap)
     if last >= n_frames:
         raise ValueError(
