@@ -474,21 +474,10 @@ def run_demo(
     with ExitStack() as stack_ctx:
         client = None
         if use_cluster:
-            import logging
-
-            from distributed import Client, LocalCluster
+            from .compute import local_cluster
 
             t0 = time.perf_counter()
-            cluster = stack_ctx.enter_context(
-                LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
-            )
-            client = stack_ctx.enter_context(Client(cluster))
+            client = stack_ctx.enter_context(local_cluster(workers))
             timings["cluster"] = time.perf_counter() - t0
             where = (
                 f"a distributed.LocalCluster of {workers} worker processes "
