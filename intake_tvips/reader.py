@@ -11,7 +11,7 @@ from .detect import detect_scan
 from .graph import build_dask_array, read_eager
 from .headers import frame_headers_of
 from .metadata import build_metadata, original_metadata, scan_axes, stack_axes
-from .recording import Recording, open_recording
+from .recording import Recording, open_recording, time_axis_headers
 from .scan import IndexMap, StackMap, auto_scan_indices, check_scan_fits, make_scan_map
 
 #: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
@@ -89,7 +89,7 @@ def file_reader(
     if scan:
         axes = scan_axes(nav_shape, rec.header, rec.first_frame_headers)
     else:
-        axes = stack_axes(rec.n_frames, rec.header, rec.first_frame_headers)
+        axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))
     if lazy:
         nav_chunks, rest = plan_chunks(
             rechunking,

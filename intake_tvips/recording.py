@@ -36,7 +36,8 @@ class Recording:
     parts: PartSet
     header: dict
     index: FrameIndex
-    first_frame_headers: np.ndarray  # the first (up to) two frame headers
+    #: the first frame header, and the second where it came with the first read
+    first_frame_headers: np.ndarray
 
     @property
     def layout(self) -> RecordLayout:
@@ -64,9 +65,23 @@ def open_recording(urlpath, storage_options: dict | None = None) -> Recording:
     header = parse_series_header(head, name)
     layout = record_layout(header)
     index = build_frame_index(layout, parts.sizes, [parts.url(i) for i in range(len(parts.paths))])
+    # the first frame header (units, metadata); the second only if already read: just a
+    # stack's time axis needs it (time_axis_headers)
     n = min(2, index.n_frames)
+    if n == 2 and SERIES_HEADER_SIZE + layout.record_bytes + layout.header_bytes > len(head):
+        n = 1
     first = _frame_headers_at(parts, index, np.arange(n), prefetched=head)
     return Recording(parts, header, index, first)
+
+
+def time_axis_headers(rec: Recording) -> np.ndarray:
+    """The first two frame headers (one small read if the second is not at hand yet)."""
+    n = min(2, rec.n_frames)
+    if len(rec.first_frame_headers) >= n:
+        return rec.first_frame_headers[:n]
+    have = rec.first_frame_headers
+    rest = _frame_headers_at(rec.parts, rec.index, np.arange(len(have), n))
+    return np.concatenate([have, rest])
 
 
 def _frame_headers_at(

@@ -268,6 +268,17 @@ def test_memory_filesystem(memfs):
 # --- byte ranges: what is read, and how often ---------------------------------------------
 
 
+@pytest.mark.parametrize(("scan", "sizes"), [(None, [1280, 60]), ((2, 3), [1280])])
+def test_only_a_stack_reads_the_second_frame_header(countmem, scan, sizes):
+    frames = make_frames(6, (64, 64))  # 8 KiB records: the second header is not at hand
+    first = write_parts("countmem://two", tvips_bytes(frames), fs=countmem)
+    countmem.log.clear()
+    out = file_reader(first, lazy=True, scan_shape=scan)[0]
+    assert [n for *_, n in countmem.log] == sizes  # the time axis needs two timestamps
+    if scan is None:
+        assert out["axes"][0]["scale"] == pytest.approx(0.01)  # 10 ms between frames
+
+
 def test_open_reads_only_small_header_ranges(countmem):
     frames = make_frames(200, (32, 32))
     first = write_parts(
