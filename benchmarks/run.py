@@ -171,7 +171,11 @@ def child(case: str, args: dict) -> dict:
             from distributed import Client, LocalCluster
 
             cluster = LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
             )
             client = Client(cluster)
         _warm_dask()

@@ -47,7 +47,10 @@ def local_cluster(workers: int | None):
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # everything on loopback: the scheduler's HTTP server (health, metrics, the
+            # dashboard when bokeh is installed) on a free port, not all interfaces :8787
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,

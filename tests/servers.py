@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -248,11 +249,13 @@ def main() -> None:
     args = ap.parse_args()
     server = S3Server(args.port) if args.kind == "s3" else HTTPServer(args.root, args.port)
     print(server.endpoint if args.kind == "s3" else server.url, flush=True)
+    parent = os.getppid()
     try:
-        while True:
-            time.sleep(3600)
+        while os.getppid() == parent:  # ends with the process that started it
+            time.sleep(0.5)
     except KeyboardInterrupt:
-        server.stop()
+        pass
+    server.stop()
 
 
 if __name__ == "__main__":
