@@ -335,25 +335,36 @@ def _compute(arrays, client, progress):
 def save_figure(path: Path, result_vbf, mean_pattern, mask, naive, r, r_naive) -> None:
     fig = _figure_class()(figsize=(13, 4.6), layout="constrained")
     axes = fig.subplots(1, 3)
-    ax = axes[0]
-    im = ax.imshow(np.log1p(mean_pattern), cmap="magma")
-    ax.contour(mask, levels=[0.5], colors="cyan", linewidths=1)
-    ax.set_title("mean diffraction pattern (log)\ncyan: virtual bright-field detector")
-    ax.set_xlabel("dx (px)")
-    ax.set_ylabel("dy (px)")
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    ax = axes[1]
-    im = ax.imshow(result_vbf, cmap="gray")
-    ax.set_title(f"virtual bright field\nwinding x, hysteresis {HYSTERESIS} (r = {r:.3f})")
-    ax.set_xlabel("scan x")
-    ax.set_ylabel("scan y")
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    ax = axes[2]
-    im = ax.imshow(naive, cmap="gray")
-    ax.set_title(f"same frames in plain order\nno unwinding (r = {r_naive:.3f})")
-    ax.set_xlabel("scan x")
-    ax.set_ylabel("scan y")
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    panels = [
+        (
+            np.log1p(mean_pattern),
+            "magma",
+            "mean diffraction pattern (log)\ncyan: virtual bright-field detector",
+            "dx (px)",
+            "dy (px)",
+        ),
+        (
+            result_vbf,
+            "gray",
+            f"virtual bright field\nwinding x, hysteresis {HYSTERESIS} (r = {r:.3f})",
+            "scan x",
+            "scan y",
+        ),
+        (
+            naive,
+            "gray",
+            f"same frames in plain order\nno unwinding (r = {r_naive:.3f})",
+            "scan x",
+            "scan y",
+        ),
+    ]
+    for ax, (image, cmap, title, xlabel, ylabel) in zip(axes, panels):
+        im = ax.imshow(image, cmap=cmap)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    axes[0].contour(mask, levels=[0.5], colors="cyan", linewidths=1)
     fig.suptitle("intake-tvips demo: synthetic 4D-STEM scan")
     fig.savefig(path, dpi=100)
 
