@@ -25,8 +25,6 @@ from .parts import PartSet, discover_parts
 
 #: bytes read speculatively with the series header, to get the first frame header too
 FIRST_READ_BYTES = SERIES_HEADER_SIZE + 1024
-#: frame headers per batch of ranges when reading all of them
-HEADER_BATCH = 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +66,7 @@ def open_recording(urlpath, storage_options: dict | None = None) -> Recording:
     # the first frame header (units, metadata); the second only if already read: just a
     # stack's time axis needs it (time_axis_headers)
     n = min(2, index.n_frames)
-    if n == 2 and SERIES_HEADER_SIZE + layout.record_bytes + layout.header_bytes > len(head):
+    if n == 2 and not _prefetched(*index.locate(np.array([1])), layout.header_bytes, head)[0]:
         n = 1
     first = _frame_headers_at(parts, index, np.arange(n), prefetched=head)
     return Recording(parts, header, index, first)
@@ -84,27 +82,28 @@ def time_axis_headers(rec: Recording) -> np.ndarray:
     return np.concatenate([have, rest])
 
 
+def _prefetched(part: np.ndarray, offs: np.ndarray, hb: int, prefetched: bytes) -> np.ndarray:
+    """Which headers (at ``offs`` in ``part``) lie within the bytes read from part 0."""
+    return (part == 0) & (offs + hb <= len(prefetched))
+
+
 def _frame_headers_at(
     parts: PartSet, index: FrameIndex, frames: np.ndarray, prefetched: bytes = b""
 ) -> np.ndarray:
-    """The frame headers of ``frames``, reusing bytes already read from part 0's start."""
+    """The frame headers of ``frames`` (a few), reusing bytes already read from part 0."""
     hb = index.layout.header_bytes
     part, offs = index.locate(frames)
-    chunks: list[bytes | None] = [None] * len(frames)
-    todo = []
-    for i, (p, o) in enumerate(zip(part.tolist(), offs.tolist())):
-        if p == 0 and o + hb <= len(prefetched):
-            chunks[i] = prefetched[o : o + hb]
-        else:
-            todo.append(i)
-    for lo in range(0, len(todo), HEADER_BATCH):
-        batch = todo[lo : lo + HEADER_BATCH]
-        got = read_byte_ranges(
+    have = _prefetched(part, offs, hb, prefetched)
+    todo = np.flatnonzero(~have)
+    got = iter(
+        read_byte_ranges(
             parts.fs_spec,
-            [parts.paths[part[i]] for i in batch],
-            [int(offs[i]) for i in batch],
-            [int(offs[i]) + hb for i in batch],
+            [parts.paths[part[i]] for i in todo],
+            [int(offs[i]) for i in todo],
+            [int(offs[i]) + hb for i in todo],
         )
-        for i, b in zip(batch, got):
-            chunks[i] = b
+        if todo.size
+        else []
+    )
+    chunks = [prefetched[o : o + hb] if h else next(got) for h, o in zip(have, offs.tolist())]
     return parse_frame_headers(b"".join(chunks), index.layout)
