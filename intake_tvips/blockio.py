@@ -246,32 +246,48 @@ def read_byte_ranges(
     """Small exact reads (headers): concurrent on async filesystems, checked for length."""
     fs = fs_spec.filesystem()
     if fs_spec.is_local:
-        out = []
-        files: dict = {}  # one open file per part, not per range
-        try:
-            for p, s, e in zip(paths, starts, ends):
-                if p not in files:
-                    files[p] = open(p, "rb", buffering=0)  # noqa: SIM115 - closed below
-                f = files[p]
-                f.seek(s)
-                out.append(f.read(e - s))
-        finally:
-            for f in files.values():
-                f.close()
+        out = _read_local_ranges(paths, starts, ends)
         tries = [1] * len(out)
     else:
         out, tries = cat_ranges_retrying(fs_spec, fs, list(paths), list(starts), list(ends))
     for p, s, e, b, k in zip(paths, starts, ends, out, tries):
+        if not isinstance(b, BaseException) and len(b) == e - s:
+            continue
         url = _url(fs, fs_spec, p)
         if isinstance(b, FileNotFoundError):
             raise FileNotFoundError(f"{url}: reading bytes {s}-{e}: file not found") from b
         if isinstance(b, BaseException):
             raise OSError(f"{url}: reading bytes {s}-{e} failed after {_attempts(k)}: {b}") from b
         if len(b) != e - s:
-            raise ShortReadError(
-                f"{url}: got {len(b)} bytes reading {s}-{e}, expected {e - s} (short read, or "
-                "a server that ignored the Range request)"
+            why = (
+                "the file ended early (was it truncated while being read?)"
+                if fs_spec.is_local
+                else "short read, or a server that ignored the Range request"
             )
+            raise ShortReadError(
+                f"{url}: got {len(b)} bytes reading {s}-{e}, expected {e - s} ({why})"
+            )
+    return out
+
+
+def _read_local_ranges(paths, starts, ends) -> list[bytes]:
+    """One exact read per range, one open file per path (``os.pread`` where there is one)."""
+    out = []
+    fds: dict[str, int] = {}
+    pread = getattr(os, "pread", None)
+    try:
+        for p, s, e in zip(paths, starts, ends):
+            fd = fds.get(p)
+            if fd is None:
+                fd = fds[p] = os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            if pread is not None:
+                out.append(pread(fd, e - s, s))
+            else:  # pragma: no cover - Windows
+                os.lseek(fd, s, os.SEEK_SET)
+                out.append(os.read(fd, e - s))
+    finally:
+        for fd in fds.values():
+            os.close(fd)
     return out
 
 

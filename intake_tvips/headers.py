@@ -3,8 +3,8 @@
 Only header bytes are wanted, but they sit between the frames' pixels, so how they are
 read depends on where the recording is:
 
-* Local files: one ``os.pread`` of exactly ``header_bytes`` per frame (one open file per
-  part). No pixel byte is copied; the kernel pages in what it must.
+* Local files: one exact read (``os.pread``) of ``header_bytes`` per frame, one open file
+  per part. No pixel byte is copied; the kernel pages in what it must.
 * Any other filesystem (S3, HTTP, ...): ranges fetched concurrently with
   ``fs.cat_ranges``, in batches. When the pixels between two headers are few
   (``pixel_bytes <= COALESCE_GAP_BYTES``), runs of consecutive records are read as one
@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from .blockio import ShortReadError, read_byte_ranges
+from .blockio import read_byte_ranges
 from .layout import RecordLayout
 from .recording import Recording, open_recording
 
@@ -92,44 +92,20 @@ def _progress_bar(total: int, name: str):
 
 
 def _read_local(rec: Recording, raw: np.ndarray, bar) -> None:
-    """One exact ``pread`` per header; never copies pixel bytes."""
+    """One exact read of each header; never copies pixel bytes."""
     index, paths = rec.index, rec.parts.paths
-    hb = rec.layout.header_bytes
-    rb = rec.layout.record_bytes
-    starts = index.part_starts
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-    pread = getattr(os, "pread", None)
+    hb, rb = rec.layout.header_bytes, rec.layout.record_bytes
     for p, count in enumerate(index.counts):
-        if count == 0:
-            continue
-        fd = os.open(paths[p], flags)
-        try:
-            base = index.data_offsets[p]
-            for lo in range(0, count, LOCAL_BATCH):
-                hi = min(count, lo + LOCAL_BATCH)
-                offs = range(base + lo * rb, base + hi * rb, rb)
-                if pread is not None:
-                    chunks = [pread(fd, hb, o) for o in offs]
-                else:  # pragma: no cover - Windows
-                    chunks = []
-                    for o in offs:
-                        os.lseek(fd, o, os.SEEK_SET)
-                        chunks.append(os.read(fd, hb))
-                blob = b"".join(chunks)
-                if len(blob) != (hi - lo) * hb:
-                    bad = next(i for i, c in enumerate(chunks) if len(c) != hb)
-                    end = base + (lo + bad) * rb + len(chunks[bad])
-                    raise ShortReadError(
-                        f"{paths[p]}: file ended at byte {end}"
-                        ", before the frames its size and header promise (was it truncated "
-                        "while being read?)"
-                    )
-                g = int(starts[p]) + lo
-                raw[g : g + hi - lo] = np.frombuffer(blob, dtype=np.uint8).reshape(-1, hb)
-                if bar is not None:
-                    bar.update(hi - lo)
-        finally:
-            os.close(fd)
+        base, g0 = index.data_offsets[p], int(index.part_starts[p])
+        for lo in range(0, count, LOCAL_BATCH):
+            hi = min(count, lo + LOCAL_BATCH)
+            offs = range(base + lo * rb, base + hi * rb, rb)
+            blobs = read_byte_ranges(
+                rec.parts.fs_spec, [paths[p]] * (hi - lo), offs, [o + hb for o in offs]
+            )
+            raw[g0 + lo : g0 + hi] = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(-1, hb)
+            if bar is not None:
+                bar.update(hi - lo)
 
 
 def _remote_pieces(rec: Recording) -> list[tuple[int, int, int, int]]:
