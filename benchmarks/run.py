@@ -135,7 +135,7 @@ def child(case: str, args: dict) -> dict:
         t = time.perf_counter() - t0
         return {"open": 0.0, "compute": t, "bytes": total, "peak": _peak_bytes() - base}
     if case == "plain_sum":  # the same pass by hand: readinto + sum of the scan's pixels
-        from intake_tvips.layout import parse_series_header, record_layout
+        from intake_tvips.format.layout import parse_series_header, record_layout
 
         paths = part_paths(first)
         with open(paths[0], "rb") as f:

@@ -18,10 +18,10 @@ _PUBLIC = {
     "file_reader": ".reader",
     "file_writer": ".writer",
     "TVIPSFormatError": ".errors",
-    "TruncatedRecordingWarning": ".frame_index",
-    "frame_headers": ".headers",
-    "detect_scan": ".detect",
-    "ScanDetection": ".detect",
+    "TruncatedRecordingWarning": ".maths.frame_index",
+    "frame_headers": ".recording.headers",
+    "detect_scan": ".recording.detect",
+    "ScanDetection": ".recording.detect",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -87,7 +87,7 @@ class TVIPSXarrayReader(TVIPSReader):
     output_instance = "xarray:DataArray"
 
     def _read(self, data, **kw):
-        from intake_tvips.safe_keys import mask_url
+        from intake_tvips.storage.secrets import mask_url
         from intake_tvips.xarray_view import signal_to_xarray
 
         signal = self._signal(data, **kw)

@@ -14,9 +14,9 @@ import numpy as np
 from intake.source.base import DataSource, Schema
 from yaml import safe_dump
 
-from . import __version__
-from .reader import file_reader
-from .safe_keys import MASK, SAFE_OPTION_KEYS, mask_storage_options, mask_url  # noqa: F401
+from intake_tvips import __version__
+from intake_tvips.reader import file_reader
+from intake_tvips.storage.secrets import MASK, SAFE_OPTION_KEYS, mask_storage_options, mask_url  # noqa: F401
 
 _NONE_STRINGS = {"", "none", "null", "~"}
 
@@ -177,7 +177,7 @@ class TVIPSSource(DataSource):
         ``tvips_header``, ``metadata`` (HyperSpy's tree), ``scan_parameters`` and
         ``source`` (the URL, any ``user:password@`` masked).
         """
-        from .xarray_view import signal_to_xarray
+        from intake_tvips.xarray_view import signal_to_xarray
 
         self._load_metadata()
         return signal_to_xarray(self._signal, attrs=self._xarray_attrs())
@@ -193,14 +193,14 @@ class TVIPSSource(DataSource):
         structured array: ``frame``, ``part``, the header fields, ``time``); read once and
         cached until :meth:`close`."""
         if self._headers is None:
-            from .headers import frame_headers
+            from intake_tvips.recording.headers import frame_headers
 
             self._headers = frame_headers(self.urlpath, self.storage_options, progress=progress)
         return self._headers
 
     def detect_scan(self):
         """:func:`intake_tvips.detect_scan` of this recording (from :meth:`frame_headers`)."""
-        from .detect import detect_scan
+        from intake_tvips.recording.detect import detect_scan
 
         return detect_scan(headers=self.frame_headers())
 

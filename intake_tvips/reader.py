@@ -6,13 +6,19 @@ import math
 
 import numpy as np
 
-from .chunking import plan_chunks
-from .detect import detect_scan
-from .graph import build_dask_array, read_eager
-from .headers import frame_headers_of
-from .metadata import build_metadata, original_metadata, scan_axes, stack_axes
-from .recording import Recording, open_recording, time_axis_headers
-from .scan import IndexMap, StackMap, auto_scan_indices, check_scan_fits, make_scan_map
+from intake_tvips.graph.build import build_dask_array, read_eager
+from intake_tvips.graph.chunking import plan_chunks
+from intake_tvips.maths.scan import (
+    IndexMap,
+    StackMap,
+    auto_scan_indices,
+    check_scan_fits,
+    make_scan_map,
+)
+from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
+from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
+from intake_tvips.recording.detect import detect_scan
+from intake_tvips.recording.headers import frame_headers_of
 
 #: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
 AUTO_SCAN_XY_CONFIDENCE = 0.99

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from fsspec.spec import AbstractBufferedFile
 
-from .layout import (
+from intake_tvips.format.layout import (
     SERIES_HEADER_SIZE,
     V1_FRAME_HEADER_SIZE,
     V2_MIN_FRAME_HEADER_SIZE,
@@ -26,7 +26,7 @@ from .layout import (
     build_series_header,
     empty_records,
 )
-from .parts import FileSystemSpec, part_path, resolve, split_part_name
+from intake_tvips.storage.parts import FileSystemSpec, part_path, resolve, split_part_name
 
 #: records are built and written in slabs of about this many bytes
 #: dask chunks computed together while writing, at most about this many bytes

@@ -10,7 +10,7 @@ import pytest
 from tvips_factory import reference_scan
 
 from intake_tvips.cli import main
-from intake_tvips.demo import JUNK_BEFORE, MIN_CORRELATION, synthesize
+from intake_tvips.cli.demo import JUNK_BEFORE, MIN_CORRELATION, synthesize
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -1,7 +1,7 @@
 """Remote faults through a fault-injecting proxy in front of the real S3 and HTTP servers.
 
 HTTP (fsspec + aiohttp) does not retry: our reads retry transient failures (5xx, resets,
-timeouts, bodies cut short) a bounded number of times (``blockio.REMOTE_ATTEMPTS``).
+timeouts, bodies cut short) a bounded number of times (``filesystem.REMOTE_ATTEMPTS``).
 S3 is retried by botocore (5xx, resets: up to 5 attempts by default) and s3fs (cut
 bodies, timeouts), so we do not retry it again. Request counts through the proxy show
 the retries happened, and that 404/403 are not retried.
@@ -19,8 +19,9 @@ import pytest
 from proxy import FaultProxy
 from tvips_factory import make_frames, tvips_bytes
 
-from intake_tvips import blockio, file_reader
-from intake_tvips.blockio import ShortReadError
+from intake_tvips import file_reader
+from intake_tvips.storage import filesystem
+from intake_tvips.storage.blockio import ShortReadError
 
 PARTS = [10, 10, 10]
 
@@ -167,8 +168,8 @@ def test_http_server_that_keeps_failing_is_a_clear_error_in_bounded_time(hproxy,
     assert not isinstance(err.value, ShortReadError)
     assert elapsed < 5, elapsed  # 0.2 + 0.4 s of back-off, not minutes
     # every range of part 1 that was asked for, three times; never more
-    assert _gets(hproxy, "001") % blockio.REMOTE_ATTEMPTS == 0
-    assert _gets(hproxy, "001") <= 2 * blockio.REMOTE_ATTEMPTS
+    assert _gets(hproxy, "001") % filesystem.REMOTE_ATTEMPTS == 0
+    assert _gets(hproxy, "001") <= 2 * filesystem.REMOTE_ATTEMPTS
 
 
 def test_http_discovery_that_keeps_failing_names_the_part(hproxy, http):
@@ -214,14 +215,14 @@ def test_http_body_cut_short_for_good_never_gives_pixels(hproxy, http, honest):
         data.compute()
     if honest:
         assert re.search(r"bytes \d+-\d+: got \d+ bytes, expected \d+", str(err.value))
-    assert _gets(hproxy, "000") == blockio.REMOTE_ATTEMPTS
+    assert _gets(hproxy, "000") == filesystem.REMOTE_ATTEMPTS
 
 
 def test_retries_can_be_turned_off(hproxy, http, monkeypatch):
     _, url = _put_http(http, hproxy, "once")
     data = _lazy(url)
     hproxy.clear()
-    monkeypatch.setattr(blockio, "REMOTE_ATTEMPTS", 1)
+    monkeypatch.setattr(filesystem, "REMOTE_ATTEMPTS", 1)
     hproxy.fail(503, times=1, path="_000", ranged=True)
     with pytest.raises(OSError, match="1 attempt"):
         data.compute()

@@ -8,17 +8,17 @@ import pytest
 from tvips_factory import DEFAULT_TIMESTAMP, make_frames, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips import file_reader
-from intake_tvips import headers as headers_mod
-from intake_tvips.detect import ScanDetection, detect_scan
-from intake_tvips.headers import frame_headers, frame_headers_of
-from intake_tvips.layout import (
+from intake_tvips.format.layout import (
     SERIES_HEADER_SIZE,
     V2_EXTENDED_FIELDS,
     V2_FRAME_HEADER_DTYPE,
     frame_header_dtype,
 )
-from intake_tvips.recording import open_recording
-from intake_tvips.scan import ScanMap
+from intake_tvips.maths.scan import ScanMap
+from intake_tvips.recording import headers as headers_mod
+from intake_tvips.recording.core import open_recording
+from intake_tvips.recording.detect import ScanDetection, detect_scan
+from intake_tvips.recording.headers import frame_headers, frame_headers_of
 
 V2_NAMES = list(V2_FRAME_HEADER_DTYPE.names)
 EXT_NAMES = [n for n, _ in V2_EXTENDED_FIELDS]

@@ -15,7 +15,7 @@ from tvips_factory import DEFAULT_TIMESTAMP, make_frames, tvips_bytes, write_par
 
 import intake_tvips.writer as writer_module
 from intake_tvips import file_reader, file_writer
-from intake_tvips.layout import (
+from intake_tvips.format.layout import (
     SERIES_HEADER_DTYPE,
     SERIES_HEADER_SIZE,
     frame_header_dtype,

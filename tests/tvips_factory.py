@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from intake_tvips.layout import build_series_header, frame_header_dtype
+from intake_tvips.format.layout import build_series_header, frame_header_dtype
 
 DEFAULT_TIMESTAMP = 740_399_696  # 1993-06-18T10:34:56Z
 

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 #: storage option keys that configure, not authenticate: the only ones a catalog gets
-from .safe_keys import SAFE_OPTION_KEYS
+from intake_tvips.storage.secrets import SAFE_OPTION_KEYS
 
 _SHAPE_RE = re.compile(r"^\d+(x\d+)+$")
 
@@ -118,8 +118,8 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
             "hysteresis": 0 if hyst is None else hyst,
         }
         return ScanChoice(kwargs, "given")
-    from .detect import detect_scan
-    from .headers import frame_headers_of
+    from intake_tvips.recording.detect import detect_scan
+    from intake_tvips.recording.headers import frame_headers_of
 
     if headers is None:
         headers = frame_headers_of(rec, progress=progress)

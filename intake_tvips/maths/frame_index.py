@@ -12,28 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import TVIPSFormatError
-from .layout import SERIES_HEADER_SIZE, RecordLayout
+from intake_tvips.errors import TVIPSFormatError
+from intake_tvips.format.layout import SERIES_HEADER_SIZE, ByteRange, RecordLayout
 
 
 class TruncatedRecordingWarning(UserWarning):
     """The last part ends inside a record: the acquisition stopped mid-frame."""
-
-
-@dataclass(frozen=True)
-class ByteRange:
-    """``n_records`` whole records of part ``part``, starting at byte ``start``.
-
-    They hold global frames ``first_frame .. first_frame + n_records - 1``.
-    """
-
-    part: int
-    start: int
-    n_records: int
-    first_frame: int
-
-    def stop(self, record_bytes: int) -> int:
-        return self.start + self.n_records * record_bytes
 
 
 @dataclass(frozen=True)

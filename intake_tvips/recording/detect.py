@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scan import ScanMap, auto_scan_indices
+from intake_tvips.maths.scan import ScanMap, auto_scan_indices
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,12 @@ class ScanDetection:
 def detect_scan(urlpath=None, storage_options: dict | None = None, headers=None) -> ScanDetection:
     """Detect the scan of the recording ``urlpath`` from its frame headers.
 
-    ``headers``: the table :func:`intake_tvips.headers.frame_headers` returns (or any
+    ``headers``: the table :func:`intake_tvips.recording.headers.frame_headers` returns (or any
     structured array of the frame headers in frame order), to avoid reading them again;
     ``urlpath`` is then not opened.
     """
     if headers is None:
-        from .headers import frame_headers
+        from intake_tvips.recording.headers import frame_headers
 
         headers = frame_headers(urlpath, storage_options)
     names = headers.dtype.names or ()

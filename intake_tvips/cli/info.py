@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from .xarray_view import json_safe
+from intake_tvips.xarray_view import json_safe
 
 #: series header fields not worth showing (``dummy`` is padding)
 _HIDDEN_HEADER_FIELDS = {"dummy"}
@@ -42,9 +42,9 @@ def timing(times: np.ndarray) -> dict:
 
 def recording_info(urlpath, storage_options: dict | None = None, progress: bool = False) -> dict:
     """Header, parts, frame count, timing and detected scan of the recording ``urlpath``."""
-    from .detect import detect_scan
-    from .headers import frame_headers_of
-    from .recording import open_recording
+    from intake_tvips.recording.core import open_recording
+    from intake_tvips.recording.detect import detect_scan
+    from intake_tvips.recording.headers import frame_headers_of
 
     rec = open_recording(urlpath, storage_options)
     headers = frame_headers_of(rec, progress=progress)

@@ -41,7 +41,7 @@ def write_zarr(
     Refuses an existing store unless ``overwrite`` (which replaces it). Returns what was
     written: ``shape``, ``chunks``, ``dtype``, ``bytes``, ``rechunked``.
     """
-    from .compute import compute
+    from intake_tvips.cli.compute import compute
 
     if store_exists(url, storage_options) and not overwrite:
         raise FileExistsError(f"{url} exists; pass --overwrite to replace it")

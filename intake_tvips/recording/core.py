@@ -11,17 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blockio import read_byte_ranges
-from .errors import TVIPSFormatError
-from .frame_index import FrameIndex, build_frame_index
-from .layout import (
+from intake_tvips.errors import TVIPSFormatError
+from intake_tvips.format.layout import (
     SERIES_HEADER_SIZE,
     RecordLayout,
     parse_frame_headers,
     parse_series_header,
     record_layout,
 )
-from .parts import PartSet, discover_parts
+from intake_tvips.maths.frame_index import FrameIndex, build_frame_index
+from intake_tvips.storage.blockio import read_byte_ranges
+from intake_tvips.storage.parts import PartSet, discover_parts
 
 #: bytes read speculatively with the series header, to get the first frame header too
 FIRST_READ_BYTES = SERIES_HEADER_SIZE + 1024

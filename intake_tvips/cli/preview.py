@@ -76,7 +76,7 @@ def make_preview(
     progress: bool = False,
 ) -> Preview:
     """Compute the preview of the dask array ``data`` and save it as a PNG at ``out``."""
-    from .compute import compute
+    from intake_tvips.cli.compute import compute
 
     Figure = _figure_class()
     nav = data.ndim - 2

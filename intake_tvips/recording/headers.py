@@ -18,9 +18,9 @@ import os
 
 import numpy as np
 
-from .blockio import read_byte_ranges
-from .layout import RecordLayout
-from .recording import Recording, open_recording
+from intake_tvips.format.layout import RecordLayout
+from intake_tvips.recording.core import Recording, open_recording
+from intake_tvips.storage.blockio import read_byte_ranges
 
 #: remote: read runs of records as one range when the pixels between headers are this few
 COALESCE_GAP_BYTES = 16 * 2**10
@@ -61,7 +61,7 @@ def frame_headers(urlpath, storage_options: dict | None = None, *, progress: boo
 
 
 def frame_headers_of(rec: Recording, *, progress: bool = False) -> np.ndarray:
-    """:func:`frame_headers` of an already opened :class:`~intake_tvips.recording.Recording`."""
+    """:func:`frame_headers` of an already opened :class:`~.core.Recording`."""
     layout, index = rec.layout, rec.index
     n, hb = rec.n_frames, layout.header_bytes
     raw = np.empty((n, hb), dtype=np.uint8)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import TVIPSFormatError
+from intake_tvips.errors import TVIPSFormatError
 
 SERIES_HEADER_SIZE = 256
 #: frame header size of version 1 files
@@ -263,3 +263,19 @@ def empty_records(n: int, layout: RecordLayout) -> np.ndarray:
     )
     assert dt.itemsize == layout.record_bytes
     return np.zeros(n, dtype=dt)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """``n_records`` whole records of part ``part``, starting at byte ``start``.
+
+    They hold global frames ``first_frame .. first_frame + n_records - 1``.
+    """
+
+    part: int
+    start: int
+    n_records: int
+    first_frame: int
+
+    def stop(self, record_bytes: int) -> int:
+        return self.start + self.n_records * record_bytes

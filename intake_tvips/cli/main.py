@@ -66,7 +66,7 @@ def _demo_arguments(p: argparse.ArgumentParser) -> None:
 
 @arguments(_demo_arguments)
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from intake_tvips.cli.demo import run_demo
 
     result = run_demo(
         args.out,
@@ -186,7 +186,7 @@ def _open_data(args: argparse.Namespace, progress: bool) -> dict:
 
 
 def _open_data_as_configured(args: argparse.Namespace, progress: bool) -> dict:
-    from .options import choose_scan, parse_storage_options
+    from intake_tvips.cli.options import choose_scan, parse_storage_options
 
     storage_options = parse_storage_options(args.storage_option)
     if args.catalog or args.entry:
@@ -197,7 +197,7 @@ def _open_data_as_configured(args: argparse.Namespace, progress: bool) -> dict:
             raise ValueError("with --catalog/--entry, the URL and scan parameters come from it")
         import intake
 
-        from .intake_source import TVIPSSource
+        from intake_tvips.intake_source import TVIPSSource
 
         cat = intake.open_catalog(args.catalog)
         if args.entry not in cat:
@@ -219,10 +219,10 @@ def _open_data_as_configured(args: argparse.Namespace, progress: bool) -> dict:
         }
     if not args.url:
         raise ValueError("give a URL, or --catalog and --entry")
-    from .reader import file_reader
-    from .recording import open_recording
-    from .safe_keys import mask_url
-    from .xarray_view import signal_to_xarray
+    from intake_tvips.reader import file_reader
+    from intake_tvips.recording.core import open_recording
+    from intake_tvips.storage.secrets import mask_url
+    from intake_tvips.xarray_view import signal_to_xarray
 
     rec = open_recording(args.url, storage_options)
     choice = choose_scan(args, rec, progress)
@@ -240,7 +240,7 @@ def _open_data_as_configured(args: argparse.Namespace, progress: bool) -> dict:
 
 
 def _scan_summary(opened: dict) -> str:
-    from .options import describe_kwargs
+    from intake_tvips.cli.options import describe_kwargs
 
     return f"{describe_kwargs(opened['kwargs'])} ({opened['origin']})"
 
@@ -259,8 +259,8 @@ def _info_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     import json
 
-    from .info import recording_info, render_info
-    from .options import parse_storage_options, show_progress
+    from intake_tvips.cli.info import recording_info, render_info
+    from intake_tvips.cli.options import parse_storage_options, show_progress
 
     info = recording_info(
         args.url, parse_storage_options(args.storage_option), progress=show_progress(args)
@@ -291,9 +291,14 @@ def _catalog_arguments(p: argparse.ArgumentParser) -> None:
 
 @arguments(_catalog_arguments)
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from .catalog_entry import build_entry, check_name, entry_yaml, write_entry
-    from .options import choose_scan, describe_kwargs, parse_storage_options, show_progress
-    from .recording import open_recording
+    from intake_tvips.cli.catalog_entry import build_entry, check_name, entry_yaml, write_entry
+    from intake_tvips.cli.options import (
+        choose_scan,
+        describe_kwargs,
+        parse_storage_options,
+        show_progress,
+    )
+    from intake_tvips.recording.core import open_recording
 
     check_name(args.name)
     storage_options = parse_storage_options(args.storage_option)
@@ -358,9 +363,9 @@ def _preview_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_preview(args: argparse.Namespace) -> int:
     import time
 
-    from .compute import local_cluster
-    from .options import show_progress
-    from .preview import make_preview
+    from intake_tvips.cli.compute import local_cluster
+    from intake_tvips.cli.options import show_progress
+    from intake_tvips.cli.preview import make_preview
 
     progress = show_progress(args)
     t0 = time.perf_counter()
@@ -428,8 +433,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     from fsspec.utils import get_protocol
 
-    from .convert import store_exists, write_zarr
-    from .options import parse_storage_options, show_progress
+    from intake_tvips.cli.convert import store_exists, write_zarr
+    from intake_tvips.cli.options import parse_storage_options, show_progress
 
     if len(args.paths) == 2:
         args.url, args.out = args.paths
@@ -499,7 +504,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from intake_tvips import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -538,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE
-    from .demo import DemoError
+    from intake_tvips.cli.demo import DemoError
 
     try:
         return args.function(args)

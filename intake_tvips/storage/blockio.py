@@ -30,24 +30,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import is_transient
-from .frame_index import ByteRange
-from .layout import RecordLayout
-from .parts import FileSystemSpec
+from intake_tvips.errors import is_transient
+from intake_tvips.format.layout import ByteRange, RecordLayout
+from intake_tvips.storage.filesystem import FileSystemSpec, backoff_delays, retry_attempts
 
 #: split remote ranges into pieces of about this size (S3 recommends 8-16 MB ranges)
 REMOTE_PIECE_BYTES = 16 * 2**20
 #: most buffers one preadv call takes (Linux IOV_MAX)
 IOV_MAX = 1024
-#: remote reads: attempts per range on transient errors (1: never retry)
-REMOTE_ATTEMPTS = 3
-#: remote reads: pause before the first retry, doubled before each next one
-REMOTE_BACKOFF_SECONDS = 0.2
-#: remote reads: no retry starts later than this after the first attempt
-REMOTE_RETRY_BUDGET_SECONDS = 10.0
-#: protocols whose client library retries transient errors itself
-SELF_RETRYING_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
-
 logger = logging.getLogger(__name__)
 
 
@@ -297,24 +287,6 @@ def _url(fs, fs_spec: FileSystemSpec, path: str) -> str:
 
 def _attempts(k: int) -> str:
     return "1 attempt" if k == 1 else f"{k} attempts"
-
-
-def retry_attempts(fs_spec: FileSystemSpec) -> int:
-    """How many times a remote range is asked for (our retries, not the client's)."""
-    if fs_spec.is_local or fs_spec.protocol in SELF_RETRYING_PROTOCOLS:
-        return 1
-    return max(1, int(REMOTE_ATTEMPTS))
-
-
-def backoff_delays(attempts: int):
-    """The pauses before each retry, cut short by ``REMOTE_RETRY_BUDGET_SECONDS``."""
-    delay, spent = REMOTE_BACKOFF_SECONDS, 0.0
-    for _ in range(attempts - 1):
-        if spent + delay > REMOTE_RETRY_BUDGET_SECONDS:
-            return
-        yield delay
-        spent += delay
-        delay *= 2
 
 
 def cat_ranges_retrying(fs_spec: FileSystemSpec, fs, paths, starts, ends):

@@ -16,11 +16,11 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from .blockio import REMOTE_PIECE_BYTES, BlockRead
-from .chunking import Chunks
-from .frame_index import FrameIndex
-from .parts import PartSet
-from .scan import block_positions
+from intake_tvips.graph.chunking import Chunks
+from intake_tvips.maths.frame_index import FrameIndex
+from intake_tvips.maths.scan import block_positions
+from intake_tvips.storage.blockio import REMOTE_PIECE_BYTES, BlockRead
+from intake_tvips.storage.parts import PartSet
 
 #: for remote reads, merge ranges whose gap is below this many bytes (fewer requests)
 REMOTE_MERGE_GAP_BYTES = 2**20

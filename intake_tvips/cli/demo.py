@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .scan import make_scan_map
+from intake_tvips.maths.scan import make_scan_map
 
 #: detector frame size (pixels) of the synthetic recording
 DETECTOR = 64
@@ -392,7 +392,7 @@ def run_demo(
     import dask
     import intake
 
-    from . import file_writer
+    from intake_tvips import file_writer
 
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -485,7 +485,7 @@ def run_demo(
     with ExitStack() as stack_ctx:
         client = None
         if use_cluster:
-            from .compute import local_cluster
+            from intake_tvips.cli.compute import local_cluster
 
             t0 = time.perf_counter()
             client = stack_ctx.enter_context(local_cluster(workers))

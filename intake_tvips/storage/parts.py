@@ -15,60 +15,18 @@ from dataclasses import dataclass
 
 import fsspec
 from fsspec.asyn import sync
-from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from .errors import TVIPSFormatError, is_transient
-
-#: async filesystems shared by the threads of a process, by (pid, protocol + options)
-_SHARED_FILESYSTEMS: dict = {}
+from intake_tvips.errors import TVIPSFormatError, is_transient
+from intake_tvips.storage.filesystem import (
+    FileSystemSpec,
+    backoff_delays,
+    protocol_of,
+    resolve,
+    retry_attempts,
+)
 
 _PART_RE = re.compile(r"^(?P<base>.*)_(?P<num>\d{3})(?P<ext>\.[^./]*)$")
-
-
-@dataclass(frozen=True)
-class FileSystemSpec:
-    """How to re-create a filesystem anywhere: its protocol and storage options.
-
-    This is what dask tasks carry instead of an open filesystem or file handle.
-    """
-
-    protocol: str
-    storage_options: dict
-
-    @classmethod
-    def from_fs(cls, fs: fsspec.AbstractFileSystem) -> FileSystemSpec:
-        spec = cls(_protocol(fs), dict(fs.storage_options))
-        if getattr(fs, "async_impl", False):  # reuse this instance in this process
-            _SHARED_FILESYSTEMS.setdefault((os.getpid(), spec.__dask_tokenize__()), fs)
-        return spec
-
-    def filesystem(self) -> fsspec.AbstractFileSystem:
-        """The filesystem, created once per process for async ones (S3, HTTP, ...).
-
-        fsspec caches instances per thread, so every dask worker thread would set up its
-        own S3 client (a few hundred ms each). Async filesystems run their requests on
-        fsspec's own event loop and are safe to share between threads, so we keep one
-        per process; others keep fsspec's per-thread instances.
-        """
-        key = (os.getpid(), self.__dask_tokenize__())
-        fs = _SHARED_FILESYSTEMS.get(key)
-        if fs is None:
-            fs = fsspec.filesystem(self.protocol, **self.storage_options)
-            if getattr(fs, "async_impl", False):
-                fs = _SHARED_FILESYSTEMS.setdefault(key, fs)
-        return fs
-
-    @property
-    def is_local(self) -> bool:
-        return self.protocol in ("file", "local")
-
-    def __repr__(self) -> str:
-        # never show option values: they may hold credentials
-        return f"FileSystemSpec({self.protocol!r}, options={sorted(self.storage_options)})"
-
-    def __dask_tokenize__(self):
-        return (self.protocol, repr(sorted(self.storage_options.items())))
 
 
 @dataclass(frozen=True)
@@ -120,15 +78,6 @@ def _size_or_none(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
         return None
 
 
-def resolve(urlpath, storage_options: dict | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The filesystem and in-filesystem path of a URL or local path (``pathlib`` too)."""
-    fs, path = url_to_fs(os.fspath(urlpath), **(storage_options or {}))
-    if isinstance(fs, LocalFileSystem):
-        # "dir//scan_000.tvips" (Intake's CATALOG_DIR ends in "/"), "dir/./scan": one name
-        path = fs._strip_protocol(os.path.normpath(path))
-    return fs, path
-
-
 def discover_parts(urlpath, storage_options: dict | None = None) -> PartSet:
     """Find every part of the recording ``urlpath`` names, and their sizes.
 
@@ -165,7 +114,7 @@ def _shown(fs: fsspec.AbstractFileSystem, path: str) -> str:
 
 
 def _cannot_list(fs: fsspec.AbstractFileSystem) -> bool:
-    return _protocol(fs) in ("http", "https")
+    return protocol_of(fs) in ("http", "https")
 
 
 def _listed_parts(fs, base: str, ext: str) -> dict[int, int] | None:
@@ -214,10 +163,8 @@ def _sizes(fs, paths: list[str]) -> list[int | None]:
     if not getattr(fs, "async_impl", False):
         return [_size_or_none(fs, p) for p in paths]
 
-    from . import blockio  # the retry settings live with the other remote reads
-
     spec = FileSystemSpec.from_fs(fs)
-    delays = list(blockio.backoff_delays(blockio.retry_attempts(spec)))
+    delays = list(backoff_delays(retry_attempts(spec)))
 
     async def one(p):
         # fsspec's HTTP reports *any* failure of its HEAD and GET as FileNotFoundError,
@@ -258,7 +205,3 @@ def _size_from_info(info: dict, path: str) -> int | None:
 
 def _glob_escape(s: str) -> str:
     return re.sub(r"([*?\[\]])", r"[\1]", s)
-
-
-def _protocol(fs: fsspec.AbstractFileSystem) -> str:
-    return fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol

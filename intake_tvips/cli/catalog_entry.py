@@ -4,7 +4,7 @@ a catalog file.
 The entry carries the scan parameters (given or detected once from the frame headers), so
 opening the catalog never detects again. Storage options are filtered: only keys known to
 configure rather than authenticate (``anon``, ``endpoint_url``, ... see
-:mod:`intake_tvips.safe_keys`) are written; credentials belong in the environment.
+:mod:`intake_tvips.storage.secrets`) are written; credentials belong in the environment.
 
 An existing catalog is edited as text, so its comments and layout stay: the new entry is
 inserted at the end of its ``sources:`` block (or replaces an entry of the same name, with
@@ -18,8 +18,8 @@ import re
 
 import yaml
 
-from .options import split_secrets
-from .safe_keys import _URL_USERINFO
+from intake_tvips.cli.options import split_secrets
+from intake_tvips.storage.secrets import _URL_USERINFO
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -1,0 +1,1 @@
+"""The binary layout of a TVIPS stream: series header, frame headers, records. Pure, no I/O."""

@@ -1,0 +1,1 @@
+"""Chunk plans and dask graphs: one task per chunk, each a picklable read recipe."""

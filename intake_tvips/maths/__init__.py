@@ -1,0 +1,1 @@
+"""Index and scan maths, pure numpy: which frame is where, and at which byte."""

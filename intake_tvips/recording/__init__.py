@@ -1,0 +1,1 @@
+"""A recording opened: parts, series header and frame index; header tables; scan detection."""

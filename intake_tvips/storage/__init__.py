@@ -1,0 +1,1 @@
+"""The storage edge: fsspec filesystems, retries, part discovery and byte-range reads."""

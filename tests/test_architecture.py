@@ -1,0 +1,127 @@
+"""The house rules, read from the source: imports go down the layers, no cycles, the CLI on top.
+
+Every ``import`` counts, including those inside functions (a lazy import is still a
+dependency). The layers, bottom to top, are listed in ``LAYERS``; a module may import
+from its own layer or any layer below it, never above.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import intake_tvips
+
+PKG = Path(intake_tvips.__file__).parent
+
+#: bottom to top; a top-level module (the faces: reader, writer, ...) is "faces"
+LAYERS = ["errors", "format", "storage", "maths", "graph", "recording", "faces", "cli"]
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:  # the package itself: its __init__ re-exports the faces
+        return "faces"
+    if parts[1] in LAYERS:
+        return parts[1]
+    return "cli" if parts[1] == "__main__" else "faces"
+
+
+def imports_of(path: Path) -> set[str]:
+    """Package modules imported anywhere in ``path`` (absolute and relative)."""
+    mod = module_name(path)
+    package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("intake_tvips")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("intake_tvips"):
+                continue
+            found.add(target)
+            for alias in node.names:  # "from pkg import module"
+                if (PKG.parent / Path(*f"{target}.{alias.name}".split("."))).with_suffix(
+                    ".py"
+                ).exists() or (PKG.parent / Path(*f"{target}.{alias.name}".split("."))).is_dir():
+                    found.add(f"{target}.{alias.name}")
+    found.discard(mod)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {module_name(p): imports_of(p) for p in PKG.rglob("*.py")}
+
+
+def test_the_graph_is_read():
+    graph = import_graph()
+    assert "intake_tvips.storage.blockio" in graph
+    assert "intake_tvips.storage.filesystem" in graph["intake_tvips.storage.blockio"]
+    assert len(graph) > 25
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    # the package itself imports its faces lazily by name: not an edge for cycles
+    graph = {m: {t for t in ts if t != "intake_tvips"} for m, ts in graph.items()}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m, stack):
+        state[m] = 1
+        for t in sorted(graph.get(m, ())):
+            if state.get(t) == 1:
+                cycles.append(stack[stack.index(t) :] + [t] if t in stack else [m, t])
+            elif t in graph and not state.get(t):
+                visit(t, stack + [t])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if not state.get(m):
+            visit(m, [m])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_imports_go_down_the_layers():
+    wrong = []
+    for mod, targets in import_graph().items():
+        if mod == "intake_tvips":
+            continue
+        for t in targets:
+            if t == "intake_tvips":  # "from intake_tvips import <public name>"
+                continue
+            if LAYERS.index(layer_of(t)) > LAYERS.index(layer_of(mod)):
+                wrong.append(f"{mod} ({layer_of(mod)}) imports {t} ({layer_of(t)})")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_the_library_never_imports_the_cli():
+    offenders = [
+        m
+        for m, targets in import_graph().items()
+        if layer_of(m) != "cli" and any(layer_of(t) == "cli" for t in targets)
+    ]
+    assert not offenders
+
+
+def test_layers_do_not_reach_for_the_package_root():
+    """Below the faces, ``from intake_tvips import X`` would hide an upward import."""
+    offenders = [
+        m
+        for m, targets in import_graph().items()
+        if LAYERS.index(layer_of(m)) < LAYERS.index("faces") and "intake_tvips" in targets
+    ]
+    assert not offenders
