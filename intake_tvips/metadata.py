@@ -64,7 +64,7 @@ def stack_axes(n_frames: int, header: dict, first_headers: np.ndarray) -> list[d
 
 def scan_axes(scan_shape: tuple[int, ...], header: dict, first_headers: np.ndarray) -> list[dict]:
     lead = len(scan_shape) - 2
-    names = [""] * lead + ["y", "x"]
+    names = ([""] * lead + ["y", "x"])[-len(scan_shape) :]  # a one-axis scan is "x"
     nav = [
         _axis(i, names[i], n, 1, 0, "nm" if i >= lead else "", True)
         for i, n in enumerate(scan_shape)

@@ -51,7 +51,8 @@ def file_reader(
         Otherwise the result is allocated once and read straight into.
     scan_shape : None, "auto" or tuple of int
         ``None``: a stack ``(time, dy, dx)``. A tuple ``(..., ny, nx)``: frames
-        ``scan_start_frame .. scan_start_frame + prod(scan_shape) - 1`` in C order.
+        ``scan_start_frame .. scan_start_frame + prod(scan_shape) - 1`` in C order;
+        ``(n,)``: a line of ``n`` positions (no winding).
         ``"auto"``: read every frame header; where the frames carry their scan position
         (``Scan_x``/``Scan_y``, frame headers of 76 bytes or more) and at least 99 % of
         them agree with one raster, that raster (any shape, its start frame and
@@ -65,11 +66,14 @@ def file_reader(
         first, runs backwards.
     hysteresis : int
         For a winding scan: the reversed rows (columns) are rolled by this many
-        positions along x (y). ``0 <= hysteresis < row length``.
+        positions along x (y). Any integer, taken modulo the row (column) length as
+        RosettaSciIO does (``-1`` rolls by ``length - 1``); ignored without winding.
     rechunking : "auto", False or dict
         Lazy chunking: ``"auto"``: by dask's ``array.chunk-size``, whole scan rows per
         chunk; ``False``: one chunk per part (a scan: the rows each part starts); a dict
-        ``{axis: chunks}`` as for :meth:`dask.array.Array.rechunk`.
+        ``{axis: chunks}`` as for :meth:`dask.array.Array.rechunk`, checked at open
+        (per axis: a positive integer, ``-1``/``None`` for the whole axis, ``"auto"``
+        or a byte size, or positive integers summing to the axis length).
     storage_options : dict, optional
         Passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}`` for S3).
 
@@ -98,13 +102,7 @@ def file_reader(
         axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))
     if lazy:
         nav_chunks, rest = plan_chunks(
-            rechunking,
-            nav_shape,
-            rec.layout.frame_shape,
-            rec.layout.dtype,
-            scan,
-            rec.index.part_starts,
-            _row_first_frames(fmap) if scan else None,
+            rechunking, fmap, rec.layout.frame_shape, rec.layout.dtype, rec.index.part_starts
         )
         data = build_dask_array(rec.parts, rec.index, fmap, nav_chunks)
         if rest:
@@ -157,14 +155,6 @@ def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, h
     fmap = make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
     check_scan_fits(rec.name, fmap, rec.n_frames)
     return fmap
-
-
-def _row_first_frames(fmap) -> np.ndarray:
-    """First (lowest) frame of each flat scan row."""
-    nx = fmap.shape[-1]
-    n = math.prod(fmap.shape)
-    frames = fmap.frames(np.arange(n)).reshape(-1, nx)
-    return frames.min(axis=1)
 
 
 def _eager_chunks(nav_shape: tuple[int, ...], rec: Recording):

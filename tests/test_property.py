@@ -115,7 +115,6 @@ def expected_result(frames: np.ndarray, kw: dict, lazy: bool, version: int):
     shape = kw.get("scan_shape")
     if shape is None:
         result = frames
-        ndim = 3
     elif isinstance(shape, str):
         if shape != "auto":
             bad.append("scan_shape")
@@ -125,7 +124,7 @@ def expected_result(frames: np.ndarray, kw: dict, lazy: bool, version: int):
             raise Rejected("param", ("scan_shape='auto'",))
         return "auto"
     else:
-        if not (len(shape) >= 2 and all(_is_int(s) and s > 0 for s in shape)):
+        if not (len(shape) >= 1 and all(_is_int(s) and s > 0 for s in shape)):
             bad.append("scan_shape")
         start = kw.get("scan_start_frame", 0)
         if not _is_int(start):
@@ -138,25 +137,36 @@ def expected_result(frames: np.ndarray, kw: dict, lazy: bool, version: int):
         h = kw.get("hysteresis", 0)
         if not _is_int(h):
             bad.append("hysteresis")
-        elif "scan_shape" not in bad and winding in ("x", "y"):
-            row = shape[-1] if winding == "x" else shape[-2]
-            if not 0 <= h < row:
-                bad.append("hysteresis")
+        elif "scan_shape" not in bad and winding in ("x", "y") and len(shape) < 2:
+            bad.append("winding_scan_axis")  # a line scan (n,) cannot wind
         if bad:
             raise Rejected("param", tuple(bad))
         if start + math.prod(shape) - 1 >= len(frames):
             raise Rejected("param", ("scan_shape",))
         result = reference_scan(frames, shape, start, winding, h)
-        ndim = len(shape) + 2
     if bad:
         raise Rejected("param", tuple(bad))
-    if (
-        lazy
-        and isinstance(rech, dict)
-        and any(not _is_int(k) or not -ndim <= k < ndim for k in rech)
-    ):
+    if lazy and isinstance(rech, dict) and not _good_rechunking(rech, result.shape):
         raise Rejected("param", ("rechunking",))
     return result
+
+
+def _good_rechunking(rech: dict, shape: tuple[int, ...]) -> bool:
+    """Axes that exist, each once; chunks a positive int, -1, None, or summing tuples."""
+    ndim = len(shape)
+    if any(not _is_int(k) or not -ndim <= k < ndim for k in rech):
+        return False
+    axes = [k % ndim for k in rech]
+    if len(set(axes)) != len(axes):
+        return False
+    for axis, v in zip(axes, rech.values()):
+        if v is None or (_is_int(v) and (v > 0 or v == -1)):
+            continue
+        whole = isinstance(v, tuple) and all(_is_int(c) and c > 0 for c in v)
+        if whole and sum(v) == shape[axis]:
+            continue
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ strategies
@@ -225,14 +235,22 @@ scan_params = st.fixed_dictionaries(
             st.none(),
             st.sampled_from(["auto", "square", ""]),
             st.lists(ints_or_junk, max_size=4).map(tuple),
-            st.lists(st.integers(1, 4), min_size=2, max_size=3).map(tuple),
+            st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
         ),
         "scan_start_frame": st.one_of(st.integers(-6, 8), st.sampled_from([1.5, "0"])),
         "winding_scan_axis": st.sampled_from([None, "x", "y", 0, 1, "z", 2, True]),
-        "hysteresis": st.one_of(st.integers(-2, 6), st.just(0.5)),
+        "hysteresis": st.one_of(st.integers(-9, 9), st.just(0.5)),
         "rechunking": st.one_of(
             st.sampled_from(["auto", False, None, "yes", 5, [1]]),
-            st.dictionaries(st.integers(-6, 6), st.integers(1, 4), max_size=2),
+            st.dictionaries(
+                st.integers(-6, 6),
+                st.one_of(
+                    st.integers(-2, 4),
+                    st.none(),
+                    st.lists(st.integers(0, 4), min_size=1, max_size=3).map(tuple),
+                ),
+                max_size=2,
+            ),
         ),
     },
 )

@@ -107,3 +107,91 @@ def build_frame_index(
         counts.append(n)
         offsets.append(head)
     return FrameIndex(layout, tuple(counts), tuple(offsets))
+
+
+#: a block's frames are planned through a lookup table over their span when the span
+#: is at most this many times the number of frames (else by sorting them)
+DENSE_SPAN_FACTOR = 4
+
+
+@dataclass(frozen=True, eq=False)
+class ReadPlan:
+    """How to fill a block of output slots from the records of a recording.
+
+    ``ranges[i]`` is read record by record into slots ``dests[i]`` (``-1``: the record
+    is read and dropped); then ``frames[copy_dst] = frames[copy_src]`` (a frame shown at
+    several slots is read once) and ``frames[empty] = 0`` (slots with no frame).
+    """
+
+    ranges: tuple[ByteRange, ...]
+    dests: tuple[np.ndarray, ...]
+    copy_dst: np.ndarray
+    copy_src: np.ndarray
+    empty: np.ndarray
+
+
+def plan_reads(index: FrameIndex, slot_frames: np.ndarray, max_gap: int = 0) -> ReadPlan:
+    """The ranges and output slots that fill ``slot_frames`` (global frames, ``-1``: none).
+
+    The ranges are those of :meth:`FrameIndex.ranges` for the distinct frames shown;
+    each distinct frame is read into one slot showing it, the others copy that slot.
+    Numpy only: a lookup table over the frames' span when it is dense (whole scan rows:
+    no sort at all), else one sort; Python work is per range, never per frame.
+    """
+    s = np.asarray(slot_frames, dtype=np.int64).reshape(-1)
+    valid = s >= 0
+    if valid.all():
+        slots, sv, empty = np.arange(s.size, dtype=np.int64), s, np.zeros(0, np.int64)
+    else:
+        slots = np.flatnonzero(valid)
+        sv, empty = s[slots], np.flatnonzero(~valid)
+    none = np.zeros(0, dtype=np.int64)
+    if sv.size == 0:
+        return ReadPlan((), (), none, none, empty)
+    lo, hi = int(sv.min()), int(sv.max())
+    if hi - lo + 1 <= DENSE_SPAN_FACTOR * sv.size:
+        table = np.full(hi - lo + 1, -1, dtype=np.int64)
+        table[sv - lo] = slots  # a repeated frame: one of its slots, the others copy it
+        src = table[sv - lo]
+        needed = np.flatnonzero(table >= 0)
+        dests_of = table[needed]
+    else:
+        order = np.argsort(sv, kind="stable")
+        u, slot_sorted = sv[order] - lo, slots[order]
+        first = np.ones(u.size, dtype=bool)
+        first[1:] = u[1:] != u[:-1]
+        needed, dests_of = u[first], slot_sorted[first]
+        src = np.empty_like(slots)
+        src[order] = dests_of[np.cumsum(first) - 1]
+        table = None
+    dup = src != slots
+    ranges, dests = _runs(index, needed, dests_of, table, lo, max_gap)
+    return ReadPlan(ranges, dests, slots[dup], src[dup], empty)
+
+
+def _runs(index: FrameIndex, needed, dests_of, table, lo: int, max_gap: int):
+    """Ranges (with their slots) over sorted distinct frames ``lo + needed``."""
+    cuts = [np.flatnonzero(np.diff(needed) > max_gap + 1) + 1]
+    starts = index.part_starts
+    inner = starts[(starts > lo + needed[0]) & (starts <= lo + needed[-1])]
+    if inner.size:  # a range never crosses into the next part
+        cuts.append(np.searchsorted(needed, inner - lo))
+    bounds = np.concatenate([[0], *cuts, [needed.size]])
+    bounds = np.unique(bounds) if len(cuts) > 1 else bounds
+    a, b = bounds[:-1], bounds[1:] - 1
+    f0, f1 = needed[a] + lo, needed[b] + lo
+    part = np.searchsorted(starts, f0, side="right") - 1
+    rb = index.layout.record_bytes
+    offs = np.asarray(index.data_offsets, dtype=np.int64)[part] + (f0 - starts[part]) * rb
+    ranges, dests = [], []
+    for i, (p, o, n, f) in enumerate(
+        zip(part.tolist(), offs.tolist(), (f1 - f0 + 1).tolist(), f0.tolist())
+    ):
+        ranges.append(ByteRange(p, o, n, f))
+        if table is not None:
+            dests.append(table[f - lo : f - lo + n])
+        else:
+            d = np.full(n, -1, dtype=np.int64)
+            d[needed[a[i] : b[i] + 1] + lo - f] = dests_of[a[i] : b[i] + 1]
+            dests.append(d)
+    return tuple(ranges), tuple(dests)

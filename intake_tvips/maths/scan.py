@@ -13,8 +13,12 @@ index grid ``start + arange(prod(shape)).reshape(shape)``:
 * ``"y"``: columns 0, 2, 4, ... are reversed along y, then rolled by ``hysteresis``
   along y.
 
-Here it is computed in closed form per position, so any block of the scan can be
-mapped without building the whole grid.
+``hysteresis`` is any integer, taken modulo the row (column) length as ``np.roll``
+does. A scan of one axis ``(n,)`` is frames ``start .. start + n - 1`` (no winding).
+
+Here it is computed in closed form: ``ScanMap.block`` gives the frames of any block of
+the scan from its corner and shape alone, and ``ScanMap.row_first_frames`` the first
+frame of each row, so nothing is built per frame when a recording is opened.
 """
 
 from __future__ import annotations
@@ -40,10 +44,18 @@ class StackMap:
     def frames(self, positions: np.ndarray) -> np.ndarray:
         return np.asarray(positions, dtype=np.int64)
 
+    def block(self, start: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+        """Frames of positions ``start[0] .. start[0] + shape[0] - 1``."""
+        return np.arange(start[0], start[0] + shape[0], dtype=np.int64)
+
 
 @dataclass(frozen=True)
 class ScanMap:
-    """A raster scan of ``shape`` starting at frame ``start``, optionally winding."""
+    """A raster scan of ``shape`` starting at frame ``start``, optionally winding.
+
+    ``shape`` is ``(n,)`` (a line of ``n`` positions, never winding) or ``(..., ny, nx)``.
+    ``hysteresis`` is taken modulo the row (column) length, as ``np.roll`` does.
+    """
 
     shape: tuple[int, ...]
     start: int = 0
@@ -52,20 +64,69 @@ class ScanMap:
 
     def frames(self, positions: np.ndarray) -> np.ndarray:
         p = np.asarray(positions, dtype=np.int64)
+        if len(self.shape) < 2 or self.winding is None:
+            f = self.start + p
+        else:
+            ny, nx = self.shape[-2], self.shape[-1]
+            row, x = np.divmod(p, nx)  # row counts over leading axes too
+            lead, y = np.divmod(row, ny)
+            f = self.start + self._grid(lead, y, x)
+        return np.where(f >= 0, f, -1)
+
+    def _grid(self, lead: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Frame offsets from ``start`` at (flat leading index, y, x); broadcasts."""
         ny, nx = self.shape[-2], self.shape[-1]
-        row, x = np.divmod(p, nx)  # row counts over leading axes too
         h = self.hysteresis
         if self.winding == "x":
-            y = row % ny
             x = np.where(y % 2 == 0, nx - 1 - (x - h) % nx, x)
-            f = self.start + row * nx + x
         elif self.winding == "y":
-            lead, y = np.divmod(row, ny)
             y = np.where(x % 2 == 0, ny - 1 - (y - h) % ny, y)
-            f = self.start + (lead * ny + y) * nx + x
+        return (lead * ny + y) * nx + x
+
+    def block(self, start: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+        """Frames of the block ``[start, start + shape)`` of the scan, flat in C order.
+
+        Computed from the block's coordinates (no flat positions, no ``divmod``): the
+        same values as ``frames`` of the block's positions, ``-1`` before the recording.
+        """
+        if len(self.shape) < 2:
+            f = np.arange(self.start + start[0], self.start + start[0] + shape[0])
         else:
-            f = self.start + p
-        return np.where(f >= 0, f, -1)
+            (y0, x0), (by, bx) = start[-2:], shape[-2:]
+            y = np.arange(y0, y0 + by, dtype=np.int64)[:, None]
+            x = np.arange(x0, x0 + bx, dtype=np.int64)[None, :]
+            plane = self.start + self._grid(np.int64(0), y, x)
+            lead = _lead_offsets(self.shape[:-2], start[:-2], shape[:-2])
+            f = (lead * (self.shape[-2] * self.shape[-1]))[:, None, None] + plane
+        f = f.reshape(-1)
+        return np.maximum(f, -1) if self.start < 0 else f
+
+    def row_first_frames(self) -> np.ndarray:
+        """The first (lowest) frame of every flat scan row, ``-1`` where it is missing.
+
+        Closed form, one number per row: a row of a scan without winding or winding
+        along x holds one contiguous run of frames; winding along y, a row's even
+        columns come from the mirrored row.
+        """
+        nx = self.shape[-1]
+        rows = np.arange(math.prod(self.shape[:-1]), dtype=np.int64)
+        if self.winding == "y":
+            ny = self.shape[-2]
+            lead, y = np.divmod(rows, ny)
+            first = self.start + (lead * ny + ny - 1 - (y - self.hysteresis) % ny) * nx
+            if nx > 1:
+                first = np.minimum(first, self.start + rows * nx + 1)
+        else:
+            first = self.start + rows * nx
+        return np.maximum(first, -1)
+
+
+def _lead_offsets(shape: tuple[int, ...], start: tuple[int, ...], size: tuple[int, ...]):
+    """Flat C-order indices over the leading scan axes of a block (length ``prod(size)``)."""
+    flat = np.zeros(1, dtype=np.int64)
+    for n, a, b in zip(shape, start, size):
+        flat = (flat[:, None] * n + np.arange(a, a + b, dtype=np.int64)[None, :]).reshape(-1)
+    return flat
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +141,15 @@ class IndexMap:
 
     def frames(self, positions: np.ndarray) -> np.ndarray:
         return self.indices.reshape(-1)[np.asarray(positions, dtype=np.int64)]
+
+    def block(self, start: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+        """Frames of the block ``[start, start + shape)``, flat in C order (a copy)."""
+        sl = tuple(slice(a, a + n) for a, n in zip(start, shape))
+        return np.ascontiguousarray(self.indices[sl]).reshape(-1)
+
+    def row_first_frames(self) -> np.ndarray:
+        """The first (lowest) frame of every flat scan row."""
+        return self.indices.reshape(-1, self.indices.shape[-1]).min(axis=1)
 
 
 def block_positions(shape: tuple[int, ...], slices: tuple[slice, ...]) -> np.ndarray:
@@ -142,21 +212,27 @@ def auto_scan_indices(rotidx: np.ndarray) -> np.ndarray:
 
 
 def make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis) -> ScanMap:
-    """Check explicit scan parameters and build the map (no knowledge of the data)."""
+    """Check explicit scan parameters and build the map (no knowledge of the data).
+
+    As RosettaSciIO: ``hysteresis`` is any integer, a roll of the reversed rows
+    (columns) taken modulo their length (``-1`` rolls by ``length - 1``), and is
+    ignored without winding. A one-axis ``scan_shape`` ``(n,)`` cannot wind.
+    """
     shape = normalize_scan_shape(scan_shape)
     if isinstance(scan_start_frame, bool) or not isinstance(scan_start_frame, (int, np.integer)):
         raise ValueError(f"scan_start_frame must be an integer, got {scan_start_frame!r}")
     winding = normalize_winding(winding_scan_axis)
     if isinstance(hysteresis, bool) or not isinstance(hysteresis, (int, np.integer)):
         raise ValueError(f"hysteresis must be an integer, got {hysteresis!r}")
+    if winding is not None and len(shape) < 2:
+        raise ValueError(
+            f"winding_scan_axis={winding!r} needs a scan_shape of at least two axes "
+            f"(..., ny, nx), got {shape}; a winding line scan is (1, n)"
+        )
+    h = 0
     if winding is not None:
-        row = shape[-1] if winding == "x" else shape[-2]
-        if not 0 <= hysteresis < row:
-            raise ValueError(
-                f"hysteresis must be in 0..{row - 1} for winding_scan_axis={winding!r} "
-                f"and scan_shape={shape}, got {hysteresis}"
-            )
-    return ScanMap(shape, int(scan_start_frame), winding, int(hysteresis))
+        h = int(hysteresis) % (shape[-1] if winding == "x" else shape[-2])
+    return ScanMap(shape, int(scan_start_frame), winding, h)
 
 
 def check_scan_fits(filename: str, fmap: ScanMap, n_frames: int) -> None:
@@ -181,13 +257,13 @@ def normalize_scan_shape(scan_shape) -> tuple[int, ...]:
             f"(..., ny, nx), got {scan_shape!r}"
         )
     shape = tuple(scan_shape)
-    ok = len(shape) >= 2 and all(
+    ok = len(shape) >= 1 and all(
         isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape
     )
     if not ok:
         raise ValueError(
-            "scan_shape must be a tuple of at least two positive integers (..., ny, nx) "
-            f"(a line scan is (1, n)), got {scan_shape!r}"
+            "scan_shape must be a tuple of positive integers (..., ny, nx), or (n,) "
+            f"for a line of n positions, got {scan_shape!r}"
         )
     return tuple(int(s) for s in shape)
 

@@ -5,8 +5,11 @@ filesystem spec (protocol + storage options), the part paths, the record layout,
 byte ranges to read and which output slot each recorded frame goes to. It holds no open
 handle, pickles small, and runs anywhere (a dask worker re-creates the filesystem).
 
-* Local files: ``os.preadv`` scatters each contiguous range straight into the output
-  frames (frame headers go to a scratch buffer), so there is no intermediate copy.
+* Local files, frames of ``SCATTER_MIN_PIXEL_BYTES`` or more: ``os.preadv`` scatters
+  each contiguous range straight into the output frames (frame headers go to a scratch
+  buffer), so there is no intermediate copy. Smaller frames: each range is read whole
+  (in pieces of ``COPY_PIECE_BYTES``) into a reused scratch buffer and its pixels are
+  copied out with one strided numpy copy, so no Python object is made per frame.
 * Any other filesystem: ``fs.cat_ranges`` fetches all ranges of a block concurrently
   (async filesystems such as HTTP and S3), in pieces of at most ``REMOTE_PIECE_BYTES``;
   each piece is checked for length and copied once, strided, into the output.
@@ -26,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,6 +41,12 @@ from intake_tvips.storage.filesystem import FileSystemSpec, backoff_delays, retr
 REMOTE_PIECE_BYTES = 16 * 2**20
 #: most buffers one preadv call takes (Linux IOV_MAX)
 IOV_MAX = 1024
+#: local frames of at least this many pixel bytes are scattered straight into the output
+#: (``os.preadv``, two buffers a frame); smaller ones are read a range at a time into
+#: scratch and copied out with one strided numpy copy (no Python object per frame)
+SCATTER_MIN_PIXEL_BYTES = 64 * 2**10
+#: scratch size for the small-frame local read
+COPY_PIECE_BYTES = 4 * 2**20
 logger = logging.getLogger(__name__)
 
 
@@ -49,16 +58,18 @@ class ShortReadError(OSError):
 class BlockRead:
     """Read the frames of one block of the output into an array.
 
-    ``slot_frames[i]`` is the global frame shown at flat slot ``i`` of the block (``-1``:
-    none, the slot reads as zeros). ``ranges`` cover every frame needed, each within one
-    part (records between needed frames may be read and dropped).
+    ``block`` knows which frames the block shows and says how to read them:
+    ``block.plan()`` returns a read plan with ``ranges`` (:class:`ByteRange`, each
+    within one part), ``dests`` (per range, the output slot of each record, ``-1``:
+    read and dropped), ``copy_dst``/``copy_src`` (slots copied from slots read) and
+    ``empty`` (slots that read as zeros). It is worked out when the task runs, in numpy,
+    so the graph holds only the block's closed form (see ``intake_tvips.graph.build``).
     """
 
     fs_spec: FileSystemSpec
     paths: tuple[str, ...]
     layout: RecordLayout
-    ranges: tuple[ByteRange, ...]
-    slot_frames: np.ndarray = field(repr=False)
+    block: object
     shape: tuple[int, ...]  # block shape including the frame axes
 
     def __dask_tokenize__(self):
@@ -67,9 +78,8 @@ class BlockRead:
             self.fs_spec.__dask_tokenize__(),
             self.paths,
             self.layout,
-            self.ranges,
             self.shape,
-            self.slot_frames.tobytes(),
+            self.block.__dask_tokenize__(),
         )
 
     def __call__(self, out: np.ndarray | None = None) -> np.ndarray:
@@ -79,7 +89,12 @@ class BlockRead:
         if not out.flags.c_contiguous:
             raise ValueError("BlockRead needs a C-contiguous output buffer")
         frames = out.reshape((-1,) + self.layout.frame_shape)
-        read_frames(self.fs_spec, self.paths, self.layout, self.ranges, self.slot_frames, frames)
+        plan = self.block.plan()
+        read_frames(self.fs_spec, self.paths, self.layout, plan.ranges, plan.dests, frames)
+        if plan.copy_dst.size:
+            frames[plan.copy_dst] = frames[plan.copy_src]
+        if plan.empty.size:
+            frames[plan.empty] = 0
         return out
 
 
@@ -88,62 +103,80 @@ def read_frames(
     paths: tuple[str, ...],
     layout: RecordLayout,
     ranges: tuple[ByteRange, ...],
-    slot_frames: np.ndarray,
+    dests: tuple[np.ndarray, ...],
     frames: np.ndarray,
 ) -> None:
-    """Fill ``frames[i]`` with the pixels of frame ``slot_frames[i]`` (zeros where -1)."""
-    slot_frames = np.asarray(slot_frames, dtype=np.int64)
-    valid = slot_frames >= 0
-    uniq, first, inverse = np.unique(slot_frames, return_index=True, return_inverse=True)
-    # the slot each needed frame is read into (its first occurrence); others are copies
-    dest_of_frame = dict(zip(uniq.tolist(), first.tolist()))
-    dest_of_frame.pop(-1, None)
-    dests = [_range_dests(r, dest_of_frame) for r in ranges]
+    """Read each range's records into ``frames[dests[i]]`` (records at ``-1`` dropped)."""
+    if not ranges:
+        return
     if fs_spec.is_local:
         _read_local(paths, layout, ranges, dests, frames)
     else:
         _read_remote(fs_spec, paths, layout, ranges, dests, frames)
-    copies = np.flatnonzero(first[inverse] != np.arange(slot_frames.size))
-    if copies.size:
-        src = first[inverse][copies]
-        keep = valid[copies]
-        frames[copies[keep]] = frames[src[keep]]
-    if not valid.all():
-        frames[~valid] = 0
-
-
-def _range_dests(r: ByteRange, dest_of_frame: dict) -> np.ndarray:
-    """Output slot of each record of a range (-1: read and dropped)."""
-    return np.array(
-        [dest_of_frame.get(f, -1) for f in range(r.first_frame, r.first_frame + r.n_records)],
-        dtype=np.int64,
-    )
 
 
 def _read_local(paths, layout: RecordLayout, ranges, dests, frames: np.ndarray) -> None:
-    out = memoryview(frames.reshape(-1).view(np.uint8))
-    pb, hb = layout.pixel_bytes, layout.header_bytes
-    head_scratch = memoryview(bytearray(hb))
-    pix_scratch = None
+    """Small frames: whole ranges into scratch, one strided copy; large: a preadv scatter."""
+    read = _scatter_range if layout.pixel_bytes >= SCATTER_MIN_PIXEL_BYTES else _copy_range
     fds: dict[int, int] = {}
+    scratch: dict = {}
     try:
         for r, dest in zip(ranges, dests):
             fd = fds.get(r.part)
             if fd is None:
                 fd = fds[r.part] = os.open(paths[r.part], os.O_RDONLY | getattr(os, "O_BINARY", 0))
-            bufs = []
-            for d in dest.tolist():
-                bufs.append(head_scratch)
-                if d >= 0:
-                    bufs.append(out[d * pb : (d + 1) * pb])
-                else:
-                    if pix_scratch is None:
-                        pix_scratch = memoryview(bytearray(pb))
-                    bufs.append(pix_scratch)
-            _pread_into(fd, bufs, r.start, paths[r.part])
+            read(fd, paths[r.part], layout, r, dest, frames, scratch)
     finally:
         for fd in fds.values():
             os.close(fd)
+
+
+def _copy_range(fd, path, layout: RecordLayout, r, dest, frames, scratch) -> None:
+    """Read ``r`` in pieces into a reused scratch buffer; copy the pixels out, strided."""
+    rb, hb = layout.record_bytes, layout.header_bytes
+    per_piece = max(1, COPY_PIECE_BYTES // rb)
+    buf = scratch.get("copy")
+    if buf is None or buf.size < min(per_piece, r.n_records) * rb:
+        buf = scratch["copy"] = np.empty(min(per_piece, r.n_records) * rb, dtype=np.uint8)
+    for k in range(0, r.n_records, per_piece):
+        n = min(per_piece, r.n_records - k)
+        raw = buf[: n * rb]
+        _pread_into(fd, [memoryview(raw)], r.start + k * rb, path)
+        pix = raw.reshape(n, rb)[:, hb:].view(layout.dtype).reshape((n,) + layout.frame_shape)
+        _place(frames, dest[k : k + n], pix)
+
+
+def _place(frames: np.ndarray, d: np.ndarray, pix: np.ndarray) -> None:
+    """``frames[d] = pix`` for the records whose slot is not -1; a slice when in order."""
+    n = d.size
+    d0 = int(d[0])
+    if d0 >= 0 and int(d[-1]) == d0 + n - 1 and (n < 3 or bool((np.diff(d) == 1).all())):
+        frames[d0 : d0 + n] = pix
+        return
+    keep = d >= 0
+    if keep.all():
+        frames[d] = pix
+    else:
+        frames[d[keep]] = pix[keep]
+
+
+def _scatter_range(fd, path, layout: RecordLayout, r, dest, frames, scratch) -> None:
+    """``os.preadv`` the records of ``r`` straight into their output frames."""
+    pb, hb = layout.pixel_bytes, layout.header_bytes
+    if "out" not in scratch:
+        scratch["out"] = memoryview(frames.reshape(-1).view(np.uint8))
+        scratch["head"] = memoryview(bytearray(hb))
+    out, head = scratch["out"], scratch["head"]
+    bufs = []
+    for d in dest.tolist():
+        bufs.append(head)
+        if d >= 0:
+            bufs.append(out[d * pb : (d + 1) * pb])
+        else:
+            if "pix" not in scratch:
+                scratch["pix"] = memoryview(bytearray(pb))
+            bufs.append(scratch["pix"])
+    _pread_into(fd, bufs, r.start, path)
 
 
 def _pread_into(fd: int, bufs: list, offset: int, path: str) -> None:
