@@ -66,7 +66,8 @@ class BlockFrames:
         return self.fmap.block(self.start, self.shape)
 
     def plan(self) -> ReadPlan:
-        return plan_reads(self.index, self.frames(), self.max_gap)
+        distinct = not isinstance(self.fmap, IndexMap)  # a scan shows each frame once
+        return plan_reads(self.index, self.frames(), self.max_gap, distinct)
 
     def __dask_tokenize__(self):
         what = map_token(self.fmap)

@@ -130,13 +130,17 @@ class ReadPlan:
     empty: np.ndarray
 
 
-def plan_reads(index: FrameIndex, slot_frames: np.ndarray, max_gap: int = 0) -> ReadPlan:
+def plan_reads(
+    index: FrameIndex, slot_frames: np.ndarray, max_gap: int = 0, distinct: bool = False
+) -> ReadPlan:
     """The ranges and output slots that fill ``slot_frames`` (global frames, ``-1``: none).
 
     The ranges are those of :meth:`FrameIndex.ranges` for the distinct frames shown;
     each distinct frame is read into one slot showing it, the others copy that slot.
     Numpy only: a lookup table over the frames' span when it is dense (whole scan rows:
     no sort at all), else one sort; Python work is per range, never per frame.
+    ``distinct``: the caller knows no frame repeats (an explicit scan), so a block whose
+    frames fill their span (whole scan rows) is planned in a few passes.
     """
     s = np.asarray(slot_frames, dtype=np.int64).reshape(-1)
     valid = s >= 0
@@ -149,6 +153,14 @@ def plan_reads(index: FrameIndex, slot_frames: np.ndarray, max_gap: int = 0) -> 
     if sv.size == 0:
         return ReadPlan((), (), none, none, empty)
     lo, hi = int(sv.min()), int(sv.max())
+    if distinct and hi - lo + 1 == sv.size:  # a permutation of frames lo .. hi
+        if sv.size < 2 or bool((sv[1:] > sv[:-1]).all()):
+            table = slots  # in order: the k-th frame goes to the k-th valid slot
+        else:
+            table = np.empty(sv.size, dtype=np.int64)
+            table[sv - lo] = slots
+        ranges, dests = _span_runs(index, lo, table)
+        return ReadPlan(ranges, dests, none, none, empty)
     if hi - lo + 1 <= DENSE_SPAN_FACTOR * sv.size:
         table = np.full(hi - lo + 1, -1, dtype=np.int64)
         table[sv - lo] = slots  # a repeated frame: one of its slots, the others copy it
@@ -167,6 +179,23 @@ def plan_reads(index: FrameIndex, slot_frames: np.ndarray, max_gap: int = 0) -> 
     dup = src != slots
     ranges, dests = _runs(index, needed, dests_of, table, lo, max_gap)
     return ReadPlan(ranges, dests, slots[dup], src[dup], empty)
+
+
+def _span_runs(index: FrameIndex, lo: int, table: np.ndarray):
+    """Ranges over every frame ``lo .. lo + table.size - 1``, cut where parts start."""
+    starts = index.part_starts
+    hi = lo + table.size
+    cuts = [int(b) for b in starts if lo < b < hi]
+    rb = index.layout.record_bytes
+    ranges, dests = [], []
+    for a, b in zip([lo, *cuts], [*cuts, hi]):
+        if a == b:
+            continue
+        p = int(np.searchsorted(starts, a, side="right")) - 1
+        start = index.data_offsets[p] + (a - int(starts[p])) * rb
+        ranges.append(ByteRange(p, start, b - a, a))
+        dests.append(table[a - lo : b - lo])
+    return tuple(ranges), tuple(dests)
 
 
 def _runs(index: FrameIndex, needed, dests_of, table, lo: int, max_gap: int):

@@ -147,17 +147,35 @@ def _copy_range(fd, path, layout: RecordLayout, r, dest, frames, scratch) -> Non
 
 
 def _place(frames: np.ndarray, d: np.ndarray, pix: np.ndarray) -> None:
-    """``frames[d] = pix`` for the records whose slot is not -1; a slice when in order."""
+    """``frames[d] = pix`` for the records whose slot is not -1.
+
+    Runs of slots that step by +1 or -1 (scan rows, forwards or mirrored) are copied as
+    slices, one numpy copy a run; many short runs, or dropped records, by fancy indexing.
+    """
     n = d.size
     d0 = int(d[0])
     if d0 >= 0 and int(d[-1]) == d0 + n - 1 and (n < 3 or bool((np.diff(d) == 1).all())):
         frames[d0 : d0 + n] = pix
         return
     keep = d >= 0
-    if keep.all():
-        frames[d] = pix
-    else:
+    if not keep.all():
         frames[d[keep]] = pix[keep]
+        return
+    step = np.diff(d)
+    unit = (step == 1) | (step == -1)
+    brk = ~unit
+    brk[1:] |= (step[1:] != step[:-1]) & unit[:-1]
+    starts = np.concatenate([[0], np.flatnonzero(brk) + 1])
+    if starts.size > max(1, n // 8):
+        frames[d] = pix
+        return
+    ends = np.concatenate([starts[1:], [n]])
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        lo, hi = int(d[a]), int(d[b - 1])
+        if hi >= lo:
+            frames[lo : hi + 1] = pix[a:b]
+        else:
+            frames[hi : lo + 1] = pix[a:b][::-1]
 
 
 def _scatter_range(fd, path, layout: RecordLayout, r, dest, frames, scratch) -> None:
