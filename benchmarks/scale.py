@@ -248,9 +248,23 @@ def big(work: str, repeat: int) -> str:
     return "\n".join(lines) + "\n\n" + virtual_detector(names, data, rb, repeat)
 
 
-def disc(shape: tuple[int, int], radius: float) -> np.ndarray:
+def disc_rows(shape: tuple[int, int], radius: float) -> list[tuple[int, int, int]]:
+    """A centred disc as ``(row, first column, end column)`` segments."""
     y, x = np.indices(shape)
-    return (y - shape[0] / 2) ** 2 + (x - shape[1] / 2) ** 2 <= radius**2
+    mask = (y - shape[0] / 2) ** 2 + (x - shape[1] / 2) ** 2 <= radius**2
+    return [
+        (r, int(c[0]), int(c[-1]) + 1)
+        for r in range(shape[0])
+        if (c := np.flatnonzero(mask[r])).size
+    ]
+
+
+def disc_sum(block: np.ndarray, segments) -> np.ndarray:
+    """The sum of each frame over the disc: one strided sum per row of the disc."""
+    out = np.zeros(block.shape[:-2], dtype=np.uint64)
+    for r, c0, c1 in segments:
+        out += block[..., r, c0:c1].sum(-1, dtype=np.uint64)
+    return out
 
 
 def virtual_detector(names, data, rb: int, repeat: int) -> str:
@@ -259,37 +273,53 @@ def virtual_detector(names, data, rb: int, repeat: int) -> str:
 
     y0 = BIG_SIDE // 2
     part = data[y0 : y0 + VD_ROWS]
-    mask = disc((BIG_FRAME, BIG_FRAME), BIG_FRAME / 5)
-    vd = part.map_blocks(
-        lambda b: b[..., mask].sum(-1, dtype=np.uint64), drop_axis=[2, 3], dtype=np.uint64
-    )
+    segments = disc_rows((BIG_FRAME, BIG_FRAME), BIG_FRAME / 5)
+    vd = part.map_blocks(disc_sum, segments, drop_axis=[2, 3], dtype=np.uint64)
     pixels = VD_ROWS * BIG_SIDE * BIG_FRAME * BIG_FRAME * 2
     first, last = y0 * BIG_SIDE, (y0 + VD_ROWS) * BIG_SIDE  # whole rows: contiguous frames
-    rows = []
-    for threads in (1, 2):
-        med, lo, hi, _ = timed(lambda t=threads: plain_preadv(names, rb, first, last, t), repeat)
-        rows.append((f"plain os.preadv, reused buffers, {threads} thread(s)", med, lo, hi))
     with local_cluster(2) as client:
-        client.compute(reads_only(data[:1])).result()  # workers warm
-        for label, arr in (("virtual detector (disc sum)", vd), ("reads only", reads_only(part))):
-            med, lo, hi, _ = timed(lambda a=arr: client.compute(a).result(), repeat)
-            rows.append((f"intake-tvips {label}, LocalCluster 2 procs", med, lo, hi))
-    base = rows[0][1]
+        cases = {
+            "plain os.preadv, reused buffers, 1 thread": lambda: plain_preadv(
+                names, rb, first, last, 1, False
+            ),
+            "plain os.preadv, reused buffers, 2 threads": lambda: plain_preadv(
+                names, rb, first, last, 2, False
+            ),
+            "plain os.preadv, a new 64 MiB array each, 2 threads": lambda: plain_preadv(
+                names, rb, first, last, 2, True
+            ),
+            "intake-tvips reads only, LocalCluster 2 procs": lambda: client.compute(
+                reads_only(part)
+            ).result(),
+            "intake-tvips virtual detector (disc sum), LocalCluster 2 procs": lambda: (
+                client.compute(vd).result()
+            ),
+        }
+        times = {k: [] for k in cases}
+        for fn in cases.values():
+            fn()  # warm: page cache (holes too), workers, imports
+        for _ in range(repeat):  # interleaved, so that load from others hits all alike
+            for k, fn in cases.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+    base = statistics.median(times[next(iter(cases))])
     out = [
         f"Virtual detector over {VD_ROWS} scan rows ({pixels / 2**30:.1f} GiB of pixels)\n",
         "| read | s, median (min-max) | GB/s of pixels | x plain (1 thread) time |",
         "|---|---|---|---|",
     ]
-    for label, med, lo, hi in rows:
-        gbs = pixels / med / 1e9
+    for label, ts in times.items():
+        med = statistics.median(ts)
         out.append(
-            f"| {label} | {spread(med, lo, hi, 1, '{:.3f}')} | {gbs:.2f} | {med / base:.2f} |"
+            f"| {label} | {spread(med, min(ts), max(ts), 1, '{:.3f}')} | "
+            f"{pixels / med / 1e9:.2f} | {med / base:.2f} |"
         )
     return "\n".join(out)
 
 
-def plain_preadv(names, rb: int, first: int, last: int, threads: int) -> None:
-    """The records of frames ``first .. last - 1`` into reused 64 MiB buffers."""
+def plain_preadv(names, rb: int, first: int, last: int, threads: int, fresh: bool) -> None:
+    """The records of frames ``first .. last - 1`` into reused (or new) 64 MiB buffers."""
     counts = [
         (os.path.getsize(p) - (SERIES_HEADER_SIZE if i == 0 else 0)) // rb
         for i, p in enumerate(names)
@@ -307,9 +337,10 @@ def plain_preadv(names, rb: int, first: int, last: int, threads: int) -> None:
 
     def run(w):
         for p, off, n in pieces[w::threads]:
+            buf = np.empty(step, np.uint8) if fresh else bufs[w]
             fd = os.open(p, os.O_RDONLY)
             try:
-                assert os.preadv(fd, [memoryview(bufs[w])[:n]], off) == n
+                assert os.preadv(fd, [memoryview(buf)[:n]], off) == n
             finally:
                 os.close(fd)
 
