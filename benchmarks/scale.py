@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import pickle
 import shutil
@@ -274,7 +275,10 @@ def virtual_detector(names, data, rb: int, repeat: int) -> str:
     y0 = BIG_SIDE // 2
     part = data[y0 : y0 + VD_ROWS]
     segments = disc_rows((BIG_FRAME, BIG_FRAME), BIG_FRAME / 5)
-    vd = part.map_blocks(disc_sum, segments, drop_axis=[2, 3], dtype=np.uint64)
+    # a partial, not an extra map_blocks argument: dask walks list arguments per task
+    vd = part.map_blocks(
+        functools.partial(disc_sum, segments=segments), drop_axis=[2, 3], dtype=np.uint64
+    )
     pixels = VD_ROWS * BIG_SIDE * BIG_FRAME * BIG_FRAME * 2
     first, last = y0 * BIG_SIDE, (y0 + VD_ROWS) * BIG_SIDE  # whole rows: contiguous frames
     with local_cluster(2) as client:
