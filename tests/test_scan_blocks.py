@@ -260,9 +260,6 @@ def test_reads_match_the_documented_rule(tmp_path, kw, rechunking):
         kw.get("hysteresis", 0),
     )
     np.testing.assert_array_equal(file_reader(first, **kw)[0]["data"], want)
-    ndim = len(shape) + 2
-    if isinstance(rechunking, dict) and any(k % ndim >= len(shape) for k in rechunking):
-        return  # a signal axis of a 1-D scan: checked for the 2-D and up scans
     with dask.config.set({"array.chunk-size": "200B"}):
         data = file_reader(first, lazy=True, rechunking=rechunking, **kw)[0]["data"]
     np.testing.assert_array_equal(data.compute(scheduler="sync"), want)
