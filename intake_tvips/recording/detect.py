@@ -363,7 +363,9 @@ def _check_unanimous(F: _Frames, best: _Raster, starts) -> None:
             other = _raster(F, s, w)
             if other is None or (s, w) == (best.start, best.winding):
                 continue
-            if other.seen and other.good == other.seen and not _same_map(other, best):
+            # a raster of fewer positions than best's agreeing frames can never win
+            small = other.shape[0] * other.shape[1] < best.good
+            if other.seen and other.good == other.seen and not small and not _same_map(other, best):
                 raise Undecided(
                     f"winding {best.winding!r} from frame {best.start} and winding {w!r} "
                     f"from frame {s} both fit every frame read"

@@ -270,7 +270,8 @@ class HeaderReader:
             whole = not local and (
                 k > 1 and self.cost.seconds(1, (k - 1) * rb + hb) < self.cost.seconds(k, k * hb)
             )
-            for j0, kk in [(0, k)] if whole else [(j, 1) for j in range(k)]:
+            per = max(1, COALESCE_RANGE_BYTES // rb) if whole else 1
+            for j0, kk in [(j, min(per, k - j)) for j in range(0, k, per)]:
                 s = r.start + j0 * rb
                 paths.append(rec.parts.paths[r.part])
                 starts.append(s)

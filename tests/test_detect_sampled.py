@@ -1,0 +1,213 @@
+"""Scan detection from a sample of the headers equals detection from all of them.
+
+Recordings are generated (junk before and after the scan, both windings, non-square,
+recordings that end inside the scan, rotidx that falls back to 0 or skips positions,
+Scan_x/Scan_y absent or zero, stray frames); the sample must either give the reader
+the same parameters as every header does, or say that it cannot decide.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from test_headers_detect import raster_positions, with_fields
+from tvips_factory import make_frames, tvips_bytes, write_parts
+
+from intake_tvips import file_reader
+from intake_tvips.maths.scan import auto_scan_indices
+from intake_tvips.recording import detect as detect_mod
+from intake_tvips.recording.core import open_recording
+from intake_tvips.recording.detect import detect_scan, initial_sample, sample_scan
+from intake_tvips.recording.headers import HeaderReader, frame_headers_of
+
+
+def _kwargs(d):
+    return (d.method, d.scan_shape, d.scan_start_frame, d.winding_scan_axis, d.use_auto)
+
+
+def _rotidx(rng, n, start, total):
+    """A rotator index: junk 0 (or 1s), 1..total from ``start``, then 0 or constant."""
+    r = np.zeros(n, dtype=np.int64)
+    stop = min(n, start + total)
+    r[start:stop] = np.arange(1, stop - start + 1)
+    kind = rng.integers(4)
+    if kind == 1 and stop < n:
+        r[stop:] = r[stop - 1]  # stays at its last value
+    elif kind == 2 and start > 0:
+        r[:start] = 1  # junk at 1: the scan starts one frame early (RosettaSciIO's rule)
+    elif kind == 3 and stop - start > 4:
+        j = int(rng.integers(start + 1, stop - 1))
+        r[j:stop] += int(rng.integers(-1, 2)) or 1  # a skipped or repeated position
+    return r
+
+
+def _recording(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    ny, nx = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+    if ny * nx < 300:
+        nx = max(nx, -(-300 // ny))
+    winding = [None, "x", "y"][rng.integers(3)]
+    before = int(rng.choice([0, 1, 3, int(rng.integers(0, 900))]))
+    after = int(rng.choice([0, 2, int(rng.integers(0, 60))]))
+    if rng.random() < 0.15 and winding != "y":  # the recording ends inside the scan
+        after, cut = 0, int(rng.integers(1, nx * 2 + 1))
+    else:
+        cut = 0
+    n = max(before + ny * nx + after - cut, 2)
+    sx, sy = raster_positions(n, (ny, nx), before, winding)
+    if after and rng.random() < 0.3:  # trailing frames parked at the last position
+        last = before + ny * nx
+        sx[last:], sy[last:] = sx[last - 1], sy[last - 1]
+    for _ in range(int(rng.choice([0, 0, 1, 2, 3]))):  # stray frames in the scan or after
+        f = int(rng.integers(before + 1, n))
+        sx[f] = rng.choice([sx[f] + 1, 4.5, np.nan, 1e9, -3, rng.integers(0, nx + 3)])
+    fields = int(rng.integers(3))  # 0: Scan_x/Scan_y, 1: zero, 2: absent (60-byte headers)
+    if fields == 1:
+        sx[:], sy[:] = 0, 0
+    rot = _rotidx(rng, n, before, int(rng.choice([ny * nx, math.isqrt(ny * nx) ** 2])))
+    fhb = 60 if fields == 2 else 76
+    parts = [n // 2, n - n // 2] if n > 4 else None
+    blobs = tvips_bytes(
+        make_frames(n, (2, 2), "<u1"), frameheaderbytes=fhb, rotidx=rot, records_per_part=parts
+    )
+    if fhb == 76:
+        blobs = with_fields(blobs, fhb, (2, 2), "<u1", Scan_x=sx, Scan_y=sy)
+    return write_parts(tmp_path / f"g{seed}", blobs)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_sampled_equals_exhaustive(tmp_path, seed):
+    rec = open_recording(_recording(tmp_path, seed))
+    every = detect_scan(headers=frame_headers_of(rec))
+    got = sample_scan(rec)
+    if got.detection is None:
+        assert got.why  # it says why it cannot decide
+        return
+    assert _kwargs(got.detection) == _kwargs(every), (got.detection.reason, every.reason)
+    if every.method == "scan_xy" and got.detection.sampled:
+        # what file_reader's "auto" decides from every header: the same raster
+        assert every.confidence >= 0.99, every.reason
+    if rec.n_frames > detect_mod.SAMPLE_ALL_FRAMES:
+        assert got.reader.frames.size < rec.n_frames
+
+
+def test_most_generated_recordings_are_decided_by_the_sample(tmp_path):
+    decided = 0
+    for seed in range(40):
+        rec = open_recording(_recording(tmp_path, 1000 + seed))
+        decided += sample_scan(rec).detection is not None
+    assert decided >= 25
+
+
+def test_auto_reads_a_sample_and_equals_the_exhaustive_read(tmp_path, monkeypatch):
+    n, shape, start = 3 + 40 * 30 + 2, (40, 30), 3
+    frames = make_frames(n, (4, 4), dtype="<u1")
+    sx, sy = raster_positions(n, shape, start, "x")
+    blobs = tvips_bytes(frames, frameheaderbytes=76, rotidx=np.zeros(n, dtype=int))
+    first = write_parts(tmp_path / "a", with_fields(blobs, 76, (4, 4), "<u1", Scan_x=sx, Scan_y=sy))
+    read = []
+    real = HeaderReader.read
+
+    def counting(self, frames):
+        before = self.frames.size
+        real(self, frames)
+        read.append(self.frames.size - before)
+
+    monkeypatch.setattr(HeaderReader, "read", counting)
+    data = file_reader(first, scan_shape="auto", lazy=True)[0]["data"]
+    assert 0 < sum(read) < n // 3  # a sample, not every header
+    want = file_reader(first, scan_shape=shape, scan_start_frame=start, winding_scan_axis="x")
+    np.testing.assert_array_equal(np.asarray(data), want[0]["data"])
+    read.clear()
+    d = detect_scan(first)
+    assert d.sampled and d.headers_read == sum(read)
+    assert (d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == (shape, start, "x")
+    assert 0.98 < d.confidence < 1 and "at 95% confidence" in d.reason
+    full = detect_scan(first, exhaustive=True)
+    assert not full.sampled and full.confidence == 1.0 and full.headers_read is None
+    assert full.reader_kwargs() == d.reader_kwargs()
+
+
+def test_undecided_sample_falls_back_to_every_header(tmp_path):
+    # positions scrambled in a third of the frames: the sample disagrees, so every
+    # header is read and the answer is the exhaustive one
+    n, shape = 2 + 30 * 30, (30, 30)
+    sx, sy = raster_positions(n, shape, 2)
+    rng = np.random.default_rng(3)
+    bad = rng.choice(np.arange(2, n), n // 3, replace=False)
+    sx[bad] = rng.integers(0, 30, bad.size)
+    rot = np.r_[0, 0, np.arange(1, 901)]
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76, rotidx=rot)
+    first = write_parts(tmp_path / "u", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    rec = open_recording(first)
+    assert sample_scan(rec).detection is None
+    d = detect_scan(first)
+    every = detect_scan(first, exhaustive=True)
+    assert _kwargs(d) == _kwargs(every) and d.confidence == every.confidence
+    assert "every header read" in d.reason and not d.sampled
+    # scan_shape="auto" then takes the rotator index, as from every header
+    data = file_reader(first, scan_shape="auto")[0]["data"]
+    np.testing.assert_array_equal(
+        data, file_reader(first, scan_shape=(30, 30), scan_start_frame=2)[0]["data"]
+    )
+
+
+def test_long_junk_prefix_is_found_by_search(tmp_path):
+    n, shape, start = 2000 + 20 * 25 + 5, (20, 25), 2000
+    sx, sy = raster_positions(n, shape, start, "y")
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76)
+    first = write_parts(tmp_path / "p", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    got = sample_scan(open_recording(first))
+    d = got.detection
+    assert d is not None and d.sampled
+    assert (d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == (shape, start, "y")
+    assert got.reader.frames.size < 600
+
+
+def test_initial_sample_is_spread_and_bounded():
+    s = initial_sample(100_000)
+    assert s[0] == 0 and s[-1] == 99_999
+    assert s.size <= 2 * detect_mod.SAMPLE_EDGE_FRAMES + detect_mod.SAMPLE_RUNS * 16
+    strata = np.unique(s // (100_000 // detect_mod.SAMPLE_RUNS))
+    assert strata.size >= detect_mod.SAMPLE_RUNS
+    np.testing.assert_array_equal(initial_sample(100_000), s)  # deterministic
+
+
+# ------------------------------------------------------------------ rotidx in numpy
+
+
+def _auto_reference(rotidx):
+    """RosettaSciIO's documented run rule, naively, run by run."""
+    r = np.asarray(rotidx, dtype=np.int64)
+    inc = np.flatnonzero(np.diff(r) > 0)
+    start = int(inc[0]) + (1 if r[inc[0]] == 0 else 0)
+    stop = int(inc[-1]) + 1
+    total = int(r[stop])
+    seg = r[start : stop + 1]
+    out = np.zeros(total, dtype=np.int64)
+    change = np.flatnonzero(np.diff(seg) != 0) + 1
+    lo = np.concatenate([[0], change])
+    hi = np.concatenate([change, [seg.size]])
+    for a, b in zip(lo[:-1].tolist(), hi[:-1].tolist()):
+        p0, p1 = max(int(seg[a]) - 1, 0), min(int(seg[b]) - 1, total)
+        for p in range(p0, p1):
+            out[p] = a + min(p - p0, b - a - 1)
+    out[max(int(seg[lo[-1]]) - 1, 0) :] = lo[-1]
+    return out + start
+
+
+def test_auto_scan_indices_matches_the_run_rule():
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(3000):
+        n = int(rng.integers(2, 30))
+        r = rng.integers(0, int(rng.integers(2, 40)), size=n)
+        inc = np.flatnonzero(np.diff(r) > 0)
+        if inc.size == 0:
+            continue
+        total = int(r[inc[-1] + 1])
+        if math.isqrt(total) ** 2 != total or total > 4 * n:
+            continue
+        np.testing.assert_array_equal(auto_scan_indices(r).ravel(), _auto_reference(r))
+        checked += 1
+    assert checked > 300
