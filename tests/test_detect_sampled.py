@@ -44,13 +44,14 @@ def _rotidx(rng, n, start, total):
 def _recording(tmp_path, seed):
     rng = np.random.default_rng(seed)
     ny, nx = int(rng.integers(1, 40)), int(rng.integers(1, 40))
-    if ny * nx < 300:
-        nx = max(nx, -(-300 // ny))
+    least = int(rng.choice([300, 700, 1500]))  # beyond SAMPLE_ALL_FRAMES mostly
+    if ny * nx < least:
+        nx = max(nx, -(-least // ny))
     winding = [None, "x", "y"][rng.integers(3)]
     before = int(rng.choice([0, 1, 3, int(rng.integers(0, 900))]))
     after = int(rng.choice([0, 2, int(rng.integers(0, 60))]))
     if rng.random() < 0.15 and winding != "y":  # the recording ends inside the scan
-        after, cut = 0, int(rng.integers(1, nx * 2 + 1))
+        after, cut = 0, min(int(rng.integers(1, nx * 2 + 1)), ny * nx - 2)
     else:
         cut = 0
     n = max(before + ny * nx + after - cut, 2)
