@@ -212,3 +212,86 @@ def test_auto_scan_indices_matches_the_run_rule():
         np.testing.assert_array_equal(auto_scan_indices(r).ravel(), _auto_reference(r))
         checked += 1
     assert checked > 300
+
+
+# ------------------------------------------------------------------ on S3 (moto)
+
+
+def _ranged_bytes(log) -> int:
+    total = 0
+    for r in list(log.requests):
+        if r.method == "GET" and r.range:
+            a, b = r.range.split("=", 1)[1].split("-")
+            total += int(b) - int(a) + 1
+    return total
+
+
+def big_scan_parts(n=4096, shape=(64, 63), start=3, frame=(128, 128), part_bytes=16 * 2**20):
+    """A 4096-frame recording of 32 KiB frames (a 64 x 63 snake scan after 3 junk
+    frames, then junk back at (0, 0)) in parts of at most 16 MiB."""
+    fhb = 76
+    rb = fhb + 2 * frame[0] * frame[1]
+    per = (part_bytes - 256) // rb
+    counts = [min(per, n - k) for k in range(0, n, per)]
+    sx, sy = raster_positions(n, shape, start, "x")
+    rot = np.zeros(n, dtype=np.int64)
+    blobs = tvips_bytes(
+        np.zeros((n, *frame), dtype="<u2"),
+        frameheaderbytes=fhb,
+        rotidx=rot,
+        records_per_part=counts,
+    )
+    return with_fields(blobs, fhb, frame, "<u2", Scan_x=sx, Scan_y=sy)
+
+
+def test_s3_sampled_detection_reads_few_ranges(s3):
+    import fsspec
+
+    blobs = big_scan_parts()
+    fs = fsspec.filesystem("s3", **s3.storage_options)
+    for k, blob in enumerate(blobs):
+        fs.pipe_file(f"tvips/big_{k:03d}.tvips", blob)
+    fs.invalidate_cache()
+    total = sum(len(b) for b in blobs)
+    assert max(len(b) for b in blobs) <= 16 * 2**20 and len(blobs) == 9
+    s3.log.clear()
+    d = detect_scan("s3://tvips/big_000.tvips", s3.storage_options)
+    assert d.sampled
+    assert (d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == ((64, 63), 3, "x")
+    gets = s3.log.count("GET", ranged=True)
+    assert gets <= 64, s3.log.summary()
+    assert _ranged_bytes(s3.log) <= total // 4
+    # every header: the same scan
+    s3.log.clear()
+    every = detect_scan("s3://tvips/big_000.tvips", s3.storage_options, exhaustive=True)
+    assert every.reader_kwargs() == d.reader_kwargs() and every.confidence == 1.0
+    # whole runs of 32 KiB records (cost model): a few 16 MiB ranges, not 4096
+    assert s3.log.count("GET", ranged=True) <= 2 * len(blobs) + 2
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_cli_info_samples_and_exhaustive_reads_all(tmp_path, capsys):
+    import json
+
+    from intake_tvips.cli import main
+
+    n, shape, start = 3 + 30 * 40 + 7, (30, 40), 3
+    sx, sy = raster_positions(n, shape, start)
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76)
+    first = write_parts(tmp_path / "c", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    assert main(["info", first]) == 0
+    out = capsys.readouterr().out
+    assert "(a sample; --exhaustive reads every one)" in out and "of 1210" in out
+    assert main(["info", first, "--json"]) == 0
+    sampled = json.loads(capsys.readouterr().out)
+    assert main(["info", first, "--json", "--exhaustive"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert sampled["scan"]["sampled"] and not every["scan"]["sampled"]
+    assert every["frame_headers_read"] == n > sampled["frame_headers_read"]
+    assert sampled["scan"]["reader_kwargs"] == every["scan"]["reader_kwargs"]
+    for key in ("first_frame_time", "last_frame_time", "duration_s", "frame_rate_hz"):
+        assert sampled[key] == every[key]
+    assert sampled["median_frame_interval_s"] == pytest.approx(0.01)
+    assert every["scan"]["confidence"] == 1.0 > sampled["scan"]["confidence"] > 0.98
