@@ -7,6 +7,7 @@ the same parameters as every header does, or say that it cannot decide.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -295,3 +296,32 @@ def test_cli_info_samples_and_exhaustive_reads_all(tmp_path, capsys):
         assert sampled[key] == every[key]
     assert sampled["median_frame_interval_s"] == pytest.approx(0.01)
     assert every["scan"]["confidence"] == 1.0 > sampled["scan"]["confidence"] > 0.98
+
+
+RSCIIO = Path("/work/shared/testdata/rsciio")
+
+
+@pytest.mark.parametrize(
+    "name", ["test_tvips_2233_000", "test_tvips_2345_000", "test_tvips_2345_split_000"]
+)
+@pytest.mark.parametrize("tiny_sample", [False, True])
+def test_rsciio_files_sampled_equals_exhaustive(monkeypatch, name, tiny_sample):
+    if tiny_sample:  # force the sampled path (searches included) onto these small files
+        monkeypatch.setattr(detect_mod, "SAMPLE_ALL_FRAMES", 0)
+        monkeypatch.setattr(detect_mod, "SAMPLE_EDGE_FRAMES", 1)
+        monkeypatch.setattr(detect_mod, "SAMPLE_RUNS", 1)
+        monkeypatch.setattr(detect_mod, "SAMPLE_RUN_FRAMES", 1)
+    rec = open_recording(str(RSCIIO / f"{name}.tvips"))
+    every = detect_scan(headers=frame_headers_of(rec))
+    got = sample_scan(rec)
+    assert got.detection is not None or got.why
+    if got.detection is not None:
+        assert _kwargs(got.detection) == _kwargs(every)
+    # what file_reader's "auto" reads is what every header says
+    path = str(RSCIIO / f"{name}.tvips")
+    if every.method == "none":  # a 2 x 3 scan: not square, RosettaSciIO's rule refuses it
+        with pytest.raises(ValueError, match=f"{name}.tvips: .*not a square"):
+            file_reader(path, scan_shape="auto")
+    else:
+        auto = file_reader(path, scan_shape="auto")[0]["data"]
+        np.testing.assert_array_equal(auto, file_reader(path, **every.reader_kwargs())[0]["data"])
