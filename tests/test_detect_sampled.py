@@ -325,3 +325,24 @@ def test_rsciio_files_sampled_equals_exhaustive(monkeypatch, name, tiny_sample):
     else:
         auto = file_reader(path, scan_shape="auto")[0]["data"]
         np.testing.assert_array_equal(auto, file_reader(path, **every.reader_kwargs())[0]["data"])
+
+
+def test_s3_per_header_ranges_keep_many_in_flight(s3):
+    import fsspec
+
+    from intake_tvips.recording import headers as headers_mod
+
+    n, per = 240, 20
+    frames = make_frames(n, (256, 256), "<u1")  # 64 KiB records: one range per header
+    blobs = tvips_bytes(frames, frameheaderbytes=76, records_per_part=[per] * (n // per))
+    fs = fsspec.filesystem("s3", **s3.storage_options)
+    for k, blob in enumerate(blobs):
+        fs.pipe_file(f"tvips/many_{k:03d}.tvips", blob)
+    opts = {**s3.storage_options, "config_kwargs": {"max_pool_connections": 64}}
+    rec = open_recording("s3://tvips/many_000.tvips", opts)
+    assert not headers_mod.ReadCost().coalesce(rec.layout)
+    s3.log.clear()
+    t = frame_headers_of(rec)
+    np.testing.assert_array_equal(t["num"], np.arange(n))
+    assert s3.log.count("GET", ranged=True) == n
+    assert s3.log.max_in_flight > 10  # beyond s3fs's default pool; 32 are asked at once
