@@ -17,7 +17,7 @@ from intake_tvips.maths.scan import (
 )
 from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
 from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
-from intake_tvips.recording.detect import detect_scan
+from intake_tvips.recording.detect import detect_scan, sample_scan
 from intake_tvips.recording.headers import frame_headers_of
 
 #: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
@@ -53,11 +53,13 @@ def file_reader(
         ``None``: a stack ``(time, dy, dx)``. A tuple ``(..., ny, nx)``: frames
         ``scan_start_frame .. scan_start_frame + prod(scan_shape) - 1`` in C order;
         ``(n,)``: a line of ``n`` positions (no winding).
-        ``"auto"``: read every frame header; where the frames carry their scan position
-        (``Scan_x``/``Scan_y``, frame headers of 76 bytes or more) and at least 99 % of
-        them agree with one raster, that raster (any shape, its start frame and
-        winding); otherwise RosettaSciIO's rule: a square scan from the rotator index.
-        :func:`intake_tvips.detect_scan` reports what was found and why.
+        ``"auto"``: where the frames carry their scan position (``Scan_x``/``Scan_y``,
+        frame headers of 76 bytes or more) and at least 99 % of them agree with one
+        raster, that raster (any shape, its start frame and winding); otherwise
+        RosettaSciIO's rule: a square scan from the rotator index. Found from a sample
+        of a few hundred frame headers when the sample is unanimous, else from every
+        header (the result is the same). :func:`intake_tvips.detect_scan` reports what
+        was found and why.
     scan_start_frame : int
         First frame of the scan (ignored for ``"auto"``). Negative: the scan started
         before the recording; the missing positions read as zeros.
@@ -134,27 +136,48 @@ def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, h
                 f"{rec.name}: scan_shape='auto' needs the rotator index of version 2 frame "
                 "headers; this is a version 1 file: give scan_shape explicitly"
             )
-        headers = frame_headers_of(rec)
-        found = detect_scan(headers=headers)
-        if found.method == "scan_xy" and found.confidence >= AUTO_SCAN_XY_CONFIDENCE:
-            # the frames say where they are: any shape, the start frame and the winding
-            fmap = make_scan_map(
-                found.scan_shape,
-                found.scan_start_frame,
-                winding_scan_axis if winding_scan_axis is not None else found.winding_scan_axis,
-                hysteresis,
-            )
-            check_scan_fits(rec.name, fmap, rec.n_frames)
-            return fmap
-        indices = auto_scan_indices(headers["rotidx"])
-        # winding is applied to the reconstructed grid, as for an explicit scan
-        wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
-        if wind.winding is not None:
-            indices = indices.reshape(-1)[wind.frames(np.arange(indices.size))]
-        return IndexMap(indices.reshape(wind.shape))
+        return _auto_map(rec, winding_scan_axis, hysteresis)
     fmap = make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
     check_scan_fits(rec.name, fmap, rec.n_frames)
     return fmap
+
+
+def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
+    """``scan_shape="auto"``: from a sample of the frame headers when it is unanimous,
+    else from every header (the same answer either way)."""
+    got = sample_scan(rec)
+    found = got.detection  # None: the sample cannot decide
+    headers = got.reader.table() if got.reader.frames.size == rec.n_frames else None
+    if found is None:
+        headers = frame_headers_of(rec)
+        found = detect_scan(headers=headers)
+    sure = found.sampled or found.confidence >= AUTO_SCAN_XY_CONFIDENCE
+    if found.method == "scan_xy" and sure:
+        # the frames say where they are: any shape, the start frame and the winding
+        fmap = make_scan_map(
+            found.scan_shape,
+            found.scan_start_frame,
+            winding_scan_axis if winding_scan_axis is not None else found.winding_scan_axis,
+            hysteresis,
+        )
+        check_scan_fits(rec.name, fmap, rec.n_frames)
+        return fmap
+    if found.method == "rotidx" and found.sampled:
+        # one frame per position in order: what the rule gives from every header
+        total = found.scan_shape[0] * found.scan_shape[1]
+        indices = (found.scan_start_frame + np.arange(total)).reshape(found.scan_shape)
+    else:
+        if headers is None:
+            headers = frame_headers_of(rec)
+        try:
+            indices = auto_scan_indices(headers["rotidx"])
+        except ValueError as err:
+            raise ValueError(f"{rec.name}: {err}") from None
+    # winding is applied to the reconstructed grid, as for an explicit scan
+    wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
+    if wind.winding is not None:
+        indices = indices.reshape(-1)[wind.frames(np.arange(indices.size))]
+    return IndexMap(indices.reshape(wind.shape))
 
 
 def _eager_chunks(nav_shape: tuple[int, ...], rec: Recording):

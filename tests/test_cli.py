@@ -137,7 +137,7 @@ def test_info_s3_with_storage_options(s3url, s3, capsys):
 
 
 def test_info_progress_bar_goes_to_stderr(local, capsys):
-    code, out, err = run(capsys, "info", local, "--json", "--progress")
+    code, out, err = run(capsys, "info", local, "--json", "--progress", "--exhaustive")
     assert code == 0
     json.loads(out)  # stdout stays clean JSON
     assert "frame headers of scan_000.tvips" in err

@@ -18,7 +18,7 @@ from intake_tvips.maths.scan import ScanMap
 from intake_tvips.recording import headers as headers_mod
 from intake_tvips.recording.core import open_recording
 from intake_tvips.recording.detect import ScanDetection, detect_scan
-from intake_tvips.recording.headers import frame_headers, frame_headers_of
+from intake_tvips.recording.headers import ReadCost, frame_headers, frame_headers_of
 
 V2_NAMES = list(V2_FRAME_HEADER_DTYPE.names)
 EXT_NAMES = [n for n, _ in V2_EXTENDED_FIELDS]
@@ -174,16 +174,37 @@ def test_local_truncated_while_reading(tmp_path):
 
 def test_countmem_big_records_read_headers_only(countmem):
     n, fhb = 50, 108
-    frames = make_frames(n, (100, 100))  # 20000-byte gap: one range per header
+    frames = make_frames(n, (100, 100))  # 20 kB records
     parts = tvips_bytes(frames, frameheaderbytes=fhb, records_per_part=[20, 30])
     first = write_parts("countmem://big", parts, fs=countmem)
     rec = open_recording(first)
+    # 10 MB/s: a 20 kB record costs 2 ms to skip, a request 15 ms / 32: one range per header
+    slow = ReadCost(latency=0.015, bandwidth=10e6, in_flight=32)
+    assert not slow.coalesce(rec.layout)
     countmem.log.clear()
-    t = frame_headers_of(rec)
+    t = frame_headers_of(rec, cost=slow)
     np.testing.assert_array_equal(t["num"], np.arange(n))
     assert len(countmem.log) == n
     assert sum(r[3] for r in countmem.log) == n * fhb  # vs 1 MB of pixels
     assert sum(len(b) for b in parts) > 1000 * n * fhb // 60
+    # the defaults (100 MB/s): skipping 20 kB (0.2 ms) is cheaper than a request
+    # (0.47 ms): whole runs of records, one range per part here
+    assert ReadCost().coalesce(rec.layout)
+    countmem.log.clear()
+    np.testing.assert_array_equal(frame_headers_of(rec), t)
+    assert len(countmem.log) == 2
+
+
+@pytest.mark.parametrize(
+    ("frame_shape", "coalesce"), [((8, 8), True), ((128, 128), True), ((512, 512), False)]
+)
+def test_cost_model_choice(frame_shape, coalesce):
+    # break-even record: 100 MB/s * 15 ms / 32 = 47 kB: 32 KiB frames coalesced, 512 KiB not
+    from intake_tvips.format.layout import RecordLayout
+
+    layout = RecordLayout(76, *frame_shape, "<u2")
+    assert ReadCost().coalesce(layout) is coalesce
+    assert ReadCost(in_flight=1).coalesce(layout)  # one at a time: requests cost more
 
 
 def test_countmem_small_records_coalesced(countmem, monkeypatch):
@@ -232,7 +253,7 @@ def test_s3_big_records_one_range_per_header_concurrent(s3):
     url = _put_s3(s3, "bigrec", tvips_bytes(frames, frameheaderbytes=76, records_per_part=[25, 15]))
     rec = open_recording(url, s3.storage_options)
     s3.log.clear()
-    t = frame_headers_of(rec)
+    t = frame_headers_of(rec, cost=ReadCost(bandwidth=10e6))
     np.testing.assert_array_equal(t["num"], np.arange(n))
     assert "Scan_y" in t.dtype.names
     assert s3.log.count("GET", ranged=True) == n

@@ -72,11 +72,11 @@ def test_s3_one_request_per_chunk_and_part(s3):
 
 def test_s3_auto_scan_reads_headers_concurrently(s3):
     n = 3 + 64 + 2
-    frames = make_frames(n, (96, 96))  # 18 KiB frames: a range per frame header
+    frames = make_frames(n, (256, 256))  # 128 KiB frames: a range per frame header
     rot = np.r_[[0, 0, 0], np.arange(1, 65), [0, 0]]
     url = _put_s3(s3, "auto", tvips_bytes(frames, records_per_part=[30, 39], rotidx=rot))
     data = file_reader(url, scan_shape="auto", storage_options=s3.storage_options)[0]["data"]
-    np.testing.assert_array_equal(data, frames[3:67].reshape(8, 8, 96, 96))
+    np.testing.assert_array_equal(data, frames[3:67].reshape(8, 8, 256, 256))
     # every frame header is a small exact range, issued concurrently, not one by one
     assert s3.log.count("GET", ranged=True) >= n - 2
     assert s3.log.max_in_flight > 1

@@ -1,5 +1,9 @@
 """``intake-tvips info``: what a recording holds, from its headers only (no pixels read).
 
+The scan is detected from a sample of the frame headers (the first and last frames among
+them, so the timing is exact but for the median frame interval, taken over the
+consecutive frames read); ``exhaustive=True`` (``--exhaustive``) reads every header.
+
 :func:`recording_info` gathers it as a JSON-safe dict; :func:`render_info` lays it out as
 a readable table.
 """
@@ -16,9 +20,16 @@ from intake_tvips.xarray_view import json_safe
 _HIDDEN_HEADER_FIELDS = {"dummy"}
 
 
-def timing(times: np.ndarray) -> dict:
-    """First/last frame time, duration and frame rate from ``time`` (datetime64[ms])."""
-    n = int(times.size)
+def timing(
+    times: np.ndarray, frames: np.ndarray | None = None, n_frames: int | None = None
+) -> dict:
+    """First/last frame time, duration and frame rate from ``time`` (datetime64[ms]).
+
+    ``frames``: the frame of each time when only some were read (the first and the last
+    among them; ``n_frames`` of the recording): the median interval is then taken over
+    the consecutive frames read.
+    """
+    n = int(times.size if n_frames is None else n_frames)
     out = {
         "first_frame_time": None,
         "last_frame_time": None,
@@ -34,21 +45,26 @@ def timing(times: np.ndarray) -> dict:
     duration = (int(ms[-1]) - int(ms[0])) / 1000.0
     out["duration_s"] = duration
     if n > 1:
-        out["median_frame_interval_s"] = float(np.median(np.diff(ms))) / 1000.0
+        steps = np.diff(ms) if frames is None else np.diff(ms)[np.diff(frames) == 1]
+        if steps.size:
+            out["median_frame_interval_s"] = float(np.median(steps)) / 1000.0
         if duration > 0:
             out["frame_rate_hz"] = (n - 1) / duration
     return out
 
 
-def recording_info(urlpath, storage_options: dict | None = None, progress: bool = False) -> dict:
-    """Header, parts, frame count, timing and detected scan of the recording ``urlpath``."""
+def recording_info(
+    urlpath, storage_options: dict | None = None, progress: bool = False, exhaustive: bool = False
+) -> dict:
+    """Header, parts, frame count, timing and detected scan of the recording ``urlpath``.
+
+    The scan comes from a sample of the frame headers when the sample decides it, else
+    (and with ``exhaustive``) from every frame header.
+    """
     from intake_tvips.recording.core import open_recording
-    from intake_tvips.recording.detect import detect_scan
-    from intake_tvips.recording.headers import frame_headers_of
 
     rec = open_recording(urlpath, storage_options)
-    headers = frame_headers_of(rec, progress=progress)
-    found = detect_scan(headers=headers)
+    headers, found = _headers_and_scan(rec, progress, exhaustive)
     layout = rec.layout
     parts = [
         {"url": rec.parts.url(i), "bytes": int(size), "frames": int(count)}
@@ -63,7 +79,8 @@ def recording_info(urlpath, storage_options: dict | None = None, progress: bool 
             "frame_shape": list(layout.frame_shape),
             "dtype": np.dtype(layout.dtype).name,
             "frame_header_bytes": layout.header_bytes,
-            **timing(headers["time"]),
+            **timing(headers["time"], headers["frame"], rec.n_frames),
+            "frame_headers_read": int(headers.size),
             "header": {k: v for k, v in rec.header.items() if k not in _HIDDEN_HEADER_FIELDS},
             "scan": {
                 "method": found.method,
@@ -73,11 +90,30 @@ def recording_info(urlpath, storage_options: dict | None = None, progress: bool 
                 "hysteresis": found.hysteresis,
                 "confidence": found.confidence,
                 "use_auto": found.use_auto,
+                "sampled": found.sampled,
                 "reason": found.reason,
                 "reader_kwargs": found.reader_kwargs(),
             },
         }
     )
+
+
+def _headers_and_scan(rec, progress: bool, exhaustive: bool):
+    """The header table read (all, or the sample) and the detected scan."""
+    from intake_tvips.recording.detect import detect_scan, sample_scan
+    from intake_tvips.recording.headers import frame_headers_of
+
+    if not exhaustive:
+        got = sample_scan(rec)
+        if got.detection is not None:
+            return got.reader.table(), got.detection
+    headers = frame_headers_of(rec, progress=progress)
+    found = detect_scan(headers=headers)
+    if not exhaustive:
+        from dataclasses import replace
+
+        found = replace(found, reason=f"{found.reason}; every header read ({got.why})")
+    return headers, found
 
 
 def _size(n: float) -> str:
@@ -102,6 +138,13 @@ def _wrap(text: str, indent: int, width: int = 100) -> str:
     return textwrap.fill(
         text, width=width, initial_indent=" " * indent, subsequent_indent=" " * indent
     ).lstrip()
+
+
+def _headers_read(info: dict) -> str:
+    read, n = info["frame_headers_read"], info["frames"]
+    if read >= n:
+        return f"all {n}"
+    return f"{read} of {n} (a sample; --exhaustive reads every one)"
 
 
 def render_info(info: dict) -> str:
@@ -151,6 +194,7 @@ def render_info(info: dict) -> str:
             ("winding", scan["winding_scan_axis"] or "none"),
             ("hysteresis", f"{scan['hysteresis']} (not in the headers)"),
             ("confidence", f"{scan['confidence']:.1%}"),
+            ("headers read", _headers_read(info)),
             ("reason", _wrap(scan["reason"], indent)),
             ("file_reader", _wrap(kwargs, indent)),
         ],

@@ -252,6 +252,12 @@ def _info_arguments(p: argparse.ArgumentParser) -> None:
     _url_arguments(p)
     _storage_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON (for machines)")
+    p.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="read every frame header (default: a sample of a few hundred decides the scan "
+        "when it can)",
+    )
     _progress_arguments(p)
 
 
@@ -263,7 +269,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     from intake_tvips.cli.options import parse_storage_options, show_progress
 
     info = recording_info(
-        args.url, parse_storage_options(args.storage_option), progress=show_progress(args)
+        args.url,
+        parse_storage_options(args.storage_option),
+        progress=show_progress(args),
+        exhaustive=args.exhaustive,
     )
     print(json.dumps(info, indent=2) if args.json else render_info(info))
     return OK

@@ -100,7 +100,8 @@ class ScanChoice:
 def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
     """The scan parameters of ``args`` (``--scan-shape`` and friends) for recording ``rec``.
 
-    ``--scan-shape auto`` (the default) reads the frame headers once and detects the scan;
+    ``--scan-shape auto`` (the default) detects the scan from a sample of the frame
+    headers (every header when the sample cannot decide);
     ``--scan-start-frame``, ``--winding`` and ``--hysteresis`` given on the command line
     override what was detected (the headers never hold the hysteresis).
     """
@@ -118,12 +119,12 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
             "hysteresis": 0 if hyst is None else hyst,
         }
         return ScanChoice(kwargs, "given")
-    from intake_tvips.recording.detect import detect_scan
-    from intake_tvips.recording.headers import frame_headers_of
+    from intake_tvips.recording.detect import detect_scan, detect_scan_of
 
     if headers is None:
-        headers = frame_headers_of(rec, progress=progress)
-    found = detect_scan(headers=headers)
+        found = detect_scan_of(rec, progress=progress)  # a sample, else every header
+    else:
+        found = detect_scan(headers=headers)
     kwargs = found.reader_kwargs()
     choice = ScanChoice(kwargs, "detected", found)
     if kwargs["scan_shape"] is None:

@@ -165,6 +165,11 @@ def last_frame_needed(fmap: ScanMap) -> int:
     return fmap.start + math.prod(fmap.shape) - 1
 
 
+#: ``scan_shape="auto"``: most scan positions per frame of the recording (a rotator
+#: index that skips positions repeats frames; more than this is a corrupt header)
+AUTO_MAX_POSITIONS_PER_FRAME = 4
+
+
 def auto_scan_indices(rotidx: np.ndarray) -> np.ndarray:
     """Reconstruct a square scan from the frames' rotator index, as RosettaSciIO documents.
 
@@ -172,10 +177,13 @@ def auto_scan_indices(rotidx: np.ndarray) -> np.ndarray:
     value is 0) to the last frame where it increases; its size is the ``rotidx`` there,
     which must be a perfect square. A run of frames sharing one value ``r`` ended by a
     value ``r'`` fills positions ``r-1 .. r'-2`` (repeating its last frame when short,
-    dropping extra frames when long); the last run fills the rest with its first frame.
+    dropping extra frames when long; later runs win); the last run fills the rest with
+    its first frame.
 
     Unlike RosettaSciIO 0.15, differences are taken in signed integers, so a rotator
-    that falls back to 0 after the scan ends the scan instead of wrapping around.
+    that falls back to 0 after the scan ends the scan instead of wrapping around; and a
+    scan of more than ``AUTO_MAX_POSITIONS_PER_FRAME`` positions per recorded frame is
+    refused (a corrupt header), so memory stays bounded by the frame count.
 
     Returns the ``(n, n)`` grid of global frame indices.
     """
@@ -189,26 +197,44 @@ def auto_scan_indices(rotidx: np.ndarray) -> np.ndarray:
     start = int(inc[0]) + (1 if r[inc[0]] == 0 else 0)
     stop = int(inc[-1]) + 1
     total = int(r[stop])
+    if total > AUTO_MAX_POSITIONS_PER_FRAME * r.size:
+        raise ValueError(
+            f"scan_shape='auto': the rotator index reaches {total} at frame {stop}, more "
+            f"than {AUTO_MAX_POSITIONS_PER_FRAME} scan positions per recorded frame "
+            f"({r.size} frames): a corrupt frame header; give scan_shape explicitly"
+        )
     n = math.isqrt(total)
     if n * n != total:
         raise ValueError(
             f"scan_shape='auto': the rotator index reaches {total} at frame {stop}, which "
             "is not a square scan; give scan_shape and scan_start_frame explicitly"
         )
-    seg = r[start : stop + 1]
-    out = np.zeros(total, dtype=np.int64)
+    return (_fill_positions(r[start : stop + 1], total) + start).reshape(n, n)
+
+
+def _fill_positions(seg: np.ndarray, total: int) -> np.ndarray:
+    """Frame (offset in ``seg``) at each of ``total`` positions, by the run rule.
+
+    Run ``j`` (value ``v_j``, frames ``a_j .. b_j - 1``) paints positions
+    ``v_j - 1 .. v_{j+1} - 2``; painting in run order, the run that shows at position
+    ``p < total - 1`` is the last one with ``v_j <= p + 1`` (every later run then stays
+    above ``p + 1``, else the sequence would have to rise past it again), found for all
+    positions at once by a search in the runs' suffix minima.
+    """
     change = np.flatnonzero(np.diff(seg) != 0) + 1
-    run_lo = np.concatenate([[0], change])
-    run_hi = np.concatenate([change, [seg.size]])
-    for a, b in zip(run_lo[:-1].tolist(), run_hi[:-1].tolist()):
-        p0, p1 = max(int(seg[a]) - 1, 0), min(int(seg[b]) - 1, total)
-        if p1 <= p0:
-            continue
-        run = np.arange(a, min(b, a + (p1 - p0)))
-        out[p0:p1] = run[-1]
-        out[p0 : p0 + run.size] = run
-    out[max(int(seg[run_lo[-1]]) - 1, 0) :] = run_lo[-1]
-    return (out + start).reshape(n, n)
+    a = np.concatenate([[0], change])
+    b = np.concatenate([change, [seg.size]])
+    v = seg[a]
+    suffix_min = np.minimum.accumulate(v[::-1])[::-1]
+    p = np.arange(total, dtype=np.int64)
+    j = np.searchsorted(suffix_min, p + 1, side="right") - 1
+    out = np.zeros(total, dtype=np.int64)
+    ok = j >= 0
+    jj = j[ok]
+    p0 = np.maximum(v[jj] - 1, 0)
+    out[ok] = a[jj] + np.minimum(p[ok] - p0, b[jj] - a[jj] - 1)
+    out[max(int(v[-1]) - 1, 0) :] = a[-1]
+    return out
 
 
 def make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis) -> ScanMap:

@@ -1,26 +1,62 @@
-"""Guess a recording's scan from its frame headers.
+"""Guess a recording's scan from its frame headers: from a sample of them, or from all.
 
 Two sources, in order of trust:
 
 * ``Scan_x`` / ``Scan_y`` (version 2 files whose frame headers are at least 76 bytes):
-  the scan position of every frame. The scan starts at the frame just before positions
-  first move (junk frames recorded before the scan usually repeat one position, often
-  ``(0, 0)``); its shape is ``(max Scan_y + 1, max Scan_x + 1)``; the winding is the
-  reader convention (``None``, ``"x"`` or ``"y"``) under which the most frames sit where
-  their headers say, and that fraction is the confidence.
+  the scan position of every frame. The scan starts at the last frame before positions
+  first move, or at the next one (junk frames recorded before the scan usually repeat
+  one position, often ``(0, 0)``). For each start and winding (the reader's ``None``,
+  ``"x"``, ``"y"``) the raster follows from the frames themselves: the row length is the
+  value most frames vote for (a frame at ``(x, y)``, ``k`` frames into the scan, says
+  ``k = y * nx + x`` and so names ``nx``); the rows are counted up to the last row most
+  of whose frames sit in it (y-winding: the first frame's ``y`` names the row count).
+  The raster that puts the most frames where their headers say wins; that fraction of
+  its positions is the confidence. A few stray values neither move nor inflate it.
 * ``rotidx`` (any version 2 file): RosettaSciIO's ``scan_shape="auto"`` rule, square
   scans only.
 
 Hysteresis is not in the headers: it is always reported as 0.
+
+Sampled detection (the default of :func:`detect_scan` and of ``scan_shape="auto"``)
+runs the same rules on the headers of a few frames: the first and last
+``SAMPLE_EDGE_FRAMES``, ``SAMPLE_RUNS`` runs of ``SAMPLE_RUN_FRAMES`` consecutive frames
+spread over the recording, and frames probed by searches (``SEARCH_PROBES`` per round)
+for where positions first move, where the rows end and where the scan ends. It answers
+only when the sample is unanimous: every sampled frame of the scan agrees with the
+raster (all of them when the scan has at most ``SAMPLE_SCAN_ALL`` positions) and no
+other start or winding fits the sample as well; otherwise every header is read.
+Recordings of at most ``SAMPLE_ALL_FRAMES`` frames are always read whole. Every array
+and every loop is bounded by the frame count: positions outside ``[0, frames)``, NaN,
+inf and non-integers never match, and a raster of more positions than frames is refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from intake_tvips.maths.scan import ScanMap, auto_scan_indices
+
+#: recordings of at most this many frames: every header is read (exact, and cheap)
+SAMPLE_ALL_FRAMES = 512
+#: sampled: headers read at the start and at the end of the recording
+SAMPLE_EDGE_FRAMES = 16
+#: sampled: runs of consecutive frames spread over the recording (one per stratum) ...
+SAMPLE_RUNS = 16
+#: ... of this many frames each
+SAMPLE_RUN_FRAMES = 16
+#: sampled: a scan of at most this many positions is checked frame by frame
+SAMPLE_SCAN_ALL = 256
+#: sampled: frames probed per search round (one concurrent read)
+SEARCH_PROBES = 3
+#: sampled: a search gives up (undecided) after this many rounds
+MAX_SEARCH_ROUNDS = 48
+#: sampled confidence: the share of the scan's frames that agree at least, at this level
+SAMPLE_CONFIDENCE_LEVEL = 0.95
+
+WINDINGS = (None, "x", "y")
 
 
 @dataclass(frozen=True)
@@ -29,10 +65,12 @@ class ScanDetection:
 
     ``method`` is ``"scan_xy"`` (from the Scan_x/Scan_y fields), ``"rotidx"`` (from the
     rotator index, RosettaSciIO's ``"auto"`` rule) or ``"none"`` (no scan found).
-    ``confidence`` (0..1) is the fraction of scan positions whose frame's header agrees
-    with the detected raster. ``reason`` says why, in words. ``use_auto`` is set when
-    only ``scan_shape="auto"`` reproduces the scan (a rotator index with repeated or
-    skipped positions).
+    ``confidence`` (0..1): with every header read, the fraction of scan positions whose
+    frame's header agrees with the detected raster; from a sample (``sampled``), the
+    share of agreeing frames the unanimous sample supports (at 95 %). ``reason`` says
+    why, in words. ``use_auto`` is set when only ``scan_shape="auto"`` reproduces the
+    scan (a rotator index with repeated or skipped positions). ``headers_read``: how
+    many frame headers the answer comes from.
     """
 
     scan_shape: tuple[int, int] | None
@@ -43,6 +81,8 @@ class ScanDetection:
     confidence: float
     reason: str
     use_auto: bool = False
+    sampled: bool = False
+    headers_read: int | None = None
 
     def reader_kwargs(self) -> dict:
         """Keyword arguments for :func:`intake_tvips.file_reader` that read this scan."""
@@ -58,83 +98,411 @@ class ScanDetection:
         }
 
 
-def detect_scan(urlpath=None, storage_options: dict | None = None, headers=None) -> ScanDetection:
+@dataclass
+class SampledScan:
+    """:func:`sample_scan`'s answer: ``detection`` (``None``: the sample cannot decide,
+    ``why`` says so), and the :class:`~.headers.HeaderReader` with what was read."""
+
+    detection: ScanDetection | None
+    why: str
+    reader: object
+
+
+class Undecided(Exception):
+    """The sample cannot tell what reading every header would."""
+
+
+def detect_scan(
+    urlpath=None,
+    storage_options: dict | None = None,
+    headers=None,
+    *,
+    exhaustive: bool = False,
+    progress: bool = False,
+) -> ScanDetection:
     """Detect the scan of the recording ``urlpath`` from its frame headers.
 
-    ``headers``: the table :func:`intake_tvips.recording.headers.frame_headers` returns (or any
-    structured array of the frame headers in frame order), to avoid reading them again;
-    ``urlpath`` is then not opened.
+    By default from a sample of the headers (a few hundred of them, see the module
+    docstring); when the sample cannot decide, and with ``exhaustive=True``, from every
+    frame header. ``headers``: the table :func:`intake_tvips.recording.headers.
+    frame_headers` returns (or any structured array of the frame headers in frame
+    order), to avoid reading them again; ``urlpath`` is then not opened.
     """
-    if headers is None:
-        from intake_tvips.recording.headers import frame_headers
+    if headers is not None:
+        return _detect(_Frames(len(headers), headers))
+    from intake_tvips.recording.core import open_recording
 
-        headers = frame_headers(urlpath, storage_options)
-    names = headers.dtype.names or ()
-    notes = []
-    if "Scan_x" in names and "Scan_y" in names:
-        sx = np.asarray(headers["Scan_x"], dtype=np.float64)
-        sy = np.asarray(headers["Scan_y"], dtype=np.float64)
-        if np.any(sx != 0) or np.any(sy != 0):
-            found = _from_scan_xy(sx, sy)
-            if found is not None:
-                return found
-            notes.append("Scan_x/Scan_y never move from one position")
-        else:
-            notes.append("Scan_x/Scan_y are 0 in every frame")
-    else:
-        notes.append("the frame headers have no Scan_x/Scan_y (version 2, >= 76 bytes)")
-    if "rotidx" not in names:
-        notes.append("and no rotator index (a version 1 file)")
-        return _none(notes)
-    return _from_rotidx(np.asarray(headers["rotidx"], dtype=np.int64), notes)
+    rec = open_recording(urlpath, storage_options)
+    return detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
+
+
+def detect_scan_of(rec, *, exhaustive: bool = False, progress: bool = False) -> ScanDetection:
+    """:func:`detect_scan` of an opened :class:`~.core.Recording`."""
+    why = ""
+    if not exhaustive:
+        found = sample_scan(rec)
+        if found.detection is not None:
+            return found.detection
+        why = found.why
+    from intake_tvips.recording.headers import frame_headers_of
+
+    found = _detect(_Frames(rec.n_frames, frame_headers_of(rec, progress=progress)))
+    if why:
+        found = replace(found, reason=f"{found.reason}; every header read ({why})")
+    return found
+
+
+def sample_scan(rec, cost=None) -> SampledScan:
+    """Detect the scan of an opened recording from a sample of its frame headers.
+
+    ``detection`` is what :func:`detect_scan` with ``exhaustive=True`` would answer (but
+    with the sample's confidence), or ``None`` when the sample cannot decide.
+    """
+    from intake_tvips.recording.headers import HeaderReader
+
+    reader = HeaderReader(rec, cost)
+    n = rec.n_frames
+    if n <= SAMPLE_ALL_FRAMES:
+        reader.read(np.arange(n))
+        found = _detect(_Frames(n, reader.table()))
+        return SampledScan(replace(found, headers_read=n), "", reader)
+    reader.read(initial_sample(n))
+    frames = _Frames(n, reader.table(), reader)
+    try:
+        found = _detect(frames)
+    except Undecided as err:
+        return SampledScan(None, f"a sample of {reader.frames.size} headers: {err}", reader)
+    return SampledScan(replace(found, headers_read=int(reader.frames.size)), "", reader)
+
+
+def initial_sample(n: int, seed: int | None = None) -> np.ndarray:
+    """The frames read first: both ends, and one run of frames in each stratum."""
+    e, k, runs = SAMPLE_EDGE_FRAMES, SAMPLE_RUN_FRAMES, SAMPLE_RUNS
+    rng = np.random.default_rng(n if seed is None else seed)
+    edges = np.linspace(0, n, runs + 1).astype(np.int64)
+    room = np.maximum(edges[1:] - edges[:-1] - k, 0)
+    firsts = edges[:-1] + (rng.random(runs) * (room + 1)).astype(np.int64)
+    spread = (firsts[:, None] + np.arange(k)).ravel()
+    out = np.concatenate([np.arange(min(e, n)), np.arange(max(n - e, 0), n), spread])
+    return np.unique(out[(out >= 0) & (out < n)])
+
+
+# ---------------------------------------------------------------------- header values
+
+
+class _Frames:
+    """The header values detection looks at: of every frame (``complete``), or of the
+    frames a :class:`~.headers.HeaderReader` has read so far (``fetch`` reads more)."""
+
+    def __init__(self, n: int, table: np.ndarray, reader=None):
+        self.n, self.reader = int(n), reader
+        self.names = table.dtype.names or ()
+        self._set(table)
+
+    @property
+    def complete(self) -> bool:
+        return self.reader is None
+
+    def _set(self, table: np.ndarray) -> None:
+        self.f = (
+            np.asarray(table["frame"], dtype=np.int64)
+            if "frame" in self.names
+            else np.arange(len(table), dtype=np.int64)
+        )
+        if "Scan_x" in self.names and "Scan_y" in self.names:
+            self.ix = _valid_positions(table["Scan_x"], self.n)
+            self.iy = _valid_positions(table["Scan_y"], self.n)
+            self.moved_any = bool(np.any(table["Scan_x"] != 0) or np.any(table["Scan_y"] != 0))
+        if "rotidx" in self.names:
+            self.r = np.asarray(table["rotidx"], dtype=np.int64)
+
+    def fetch(self, frames) -> None:
+        if self.reader is None:
+            return
+        before = self.reader.frames.size
+        self.reader.read(frames)
+        if self.reader.frames.size != before:
+            self._set(self.reader.table())
+
+    def count(self) -> int:
+        return int(self.f.size)
+
+
+def _valid_positions(values, n: int) -> np.ndarray:
+    """Integer positions in ``[0, n)``; anything else (NaN, inf, 4.5, -1, 1e9) is -1."""
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(v) & (v >= 0) & (v < n) & (v == np.floor(v))
+    out = np.full(v.shape, -1, dtype=np.int64)
+    out[ok] = v[ok].astype(np.int64)
+    return out
+
+
+def _probes(lo: int, hi: int) -> np.ndarray:
+    """Up to ``SEARCH_PROBES`` frames evenly inside ``(lo, hi)``."""
+    k = SEARCH_PROBES
+    p = lo + ((hi - lo) * np.arange(1, k + 1)) // (k + 1)
+    return np.unique(p[(p > lo) & (p < hi)])
+
+
+def _first_change(F: _Frames, values) -> int | None:
+    """The last frame of the run of frames equal to frame 0 (``None``: no frame read
+    differs). ``values(F)``: arrays over the frames read, compared element-wise."""
+    for _ in range(MAX_SEARCH_ROUNDS):
+        vals = values(F)
+        eq = np.ones(F.count(), dtype=bool)
+        for v in vals:
+            eq &= v == v[0]
+        diff = np.flatnonzero(~eq)
+        if diff.size == 0:
+            return None
+        hi, lo = int(F.f[diff[0]]), int(F.f[diff[0] - 1])
+        if hi - lo == 1:
+            return lo
+        F.fetch(_probes(lo, hi))
+    raise Undecided("the search for where the positions first move did not converge")
+
+
+def _last_true(F: _Frames, s: int, pred, probe: bool = True) -> int | None:
+    """The last frame ``>= s`` where ``pred(F, indices)`` holds: of the frames read, and
+    with ``probe``, searched for between that and the next frame read."""
+    for _ in range(MAX_SEARCH_ROUNDS):
+        sel = np.flatnonzero(F.f >= s)
+        ok = pred(F, sel)
+        if not ok.any():
+            return None
+        last = int(np.flatnonzero(ok)[-1])
+        lo = int(F.f[sel[last]])
+        hi = int(F.f[sel[last + 1]]) if last + 1 < sel.size else F.n
+        if hi - lo == 1 or not probe or F.complete:
+            return lo
+        F.fetch(_probes(lo, hi))
+    raise Undecided("a search for the end of the scan did not converge")
 
 
 def _none(notes) -> ScanDetection:
     return ScanDetection(None, 0, None, 0, "none", 0.0, "; ".join(notes) + ": no scan found")
 
 
+def _detect(F: _Frames) -> ScanDetection:
+    """The detection from ``F`` (raises :class:`Undecided` when a sample cannot tell)."""
+    notes = []
+    if "Scan_x" in F.names and "Scan_y" in F.names:
+        if F.moved_any:
+            found = _from_scan_xy(F, notes)
+            if found is not None:
+                return found
+        else:
+            notes.append("Scan_x/Scan_y are 0 in every frame" + ("" if F.complete else " read"))
+    else:
+        notes.append("the frame headers have no Scan_x/Scan_y (version 2, >= 76 bytes)")
+    if "rotidx" not in F.names:
+        notes.append("and no rotator index (a version 1 file)")
+        return _none(notes)
+    if F.complete:
+        return _from_rotidx(F.r, notes)
+    return _from_rotidx_sampled(F, notes)
+
+
 # ---------------------------------------------------------------------- Scan_x / Scan_y
 
 
-def _from_scan_xy(sx: np.ndarray, sy: np.ndarray) -> ScanDetection | None:
-    n = sx.size
-    ok = np.isfinite(sx) & np.isfinite(sy)
-    ix = np.where(ok, np.rint(np.where(ok, sx, 0)), -1).astype(np.int64)
-    iy = np.where(ok, np.rint(np.where(ok, sy, 0)), -1).astype(np.int64)
-    ix[ix != np.where(ok, sx, -1)] = -1  # non-integer positions never match
-    iy[iy != np.where(ok, sy, -1)] = -1
-    moved = np.flatnonzero((ix[1:] != ix[:-1]) | (iy[1:] != iy[:-1]))
-    if moved.size == 0:
+@dataclass(frozen=True)
+class _Raster:
+    start: int
+    winding: str | None
+    shape: tuple[int, int]
+    rows: int  # rows the frames reach (before keeping complete rows only)
+    good: int  # frames read in the scan that sit where the raster puts them
+    seen: int  # frames read in the scan
+
+
+def _from_scan_xy(F: _Frames, notes) -> ScanDetection | None:
+    ls = _first_change(F, lambda F: (F.ix, F.iy))
+    if ls is None:
+        notes.append("Scan_x/Scan_y never move from one position")
         return None
-    last_still = int(moved[0])  # the last frame before positions first change
-    # the scan starts there (its first position repeats the junk's, often (0, 0)) or at
-    # the next frame (e.g. a snake scan starting at the far end of a row): both are scored
-    candidates = [last_still, last_still + 1] if last_still + 1 < n else [last_still]
-    after = slice(last_still, None)
-    valid = (ix[after] >= 0) & (iy[after] >= 0)
-    if not valid.any():
+    F.fetch(np.arange(ls, ls + SAMPLE_EDGE_FRAMES))  # the scan's opening
+    starts = [ls, ls + 1] if ls + 1 < F.n else [ls]
+    best = _best_raster(F, starts)
+    for _ in range(3 if not F.complete else 0):
+        if best is None:
+            break
+        _raster(F, best.start, best.winding, probe=True)  # searches for the row and scan ends
+        if best.shape[0] * best.shape[1] <= SAMPLE_SCAN_ALL:
+            F.fetch(np.arange(best.start, best.start + best.shape[0] * best.shape[1]))
+        again = _best_raster(F, starts)
+        if again == best:
+            break
+        best = again
+    if best is None:
+        if not F.complete:
+            raise Undecided("no raster fits the positions of the frames read")
+        notes.append("Scan_x/Scan_y: no raster of at most one position per frame fits")
         return None
-    nx = int(ix[after][valid].max()) + 1
-    ny = int(iy[after][valid].max()) + 1
-    best = None
-    for start in candidates:
-        for winding in (None, "x", "y"):
-            shape = _fit_shape((ny, nx), start, winding, n)
-            score = _agreement(ix, iy, shape, start, winding)
-            if best is None or score > best[0]:
-                best = (score, start, winding, shape)
-    score, start, winding, shape = best
+    if not F.complete:
+        _check_unanimous(F, best, starts)
+    return _scan_xy_detection(F, ls, best)
+
+
+def _best_raster(F: _Frames, starts) -> _Raster | None:
+    """The raster putting the most frames (of those read) where their headers say."""
+    found = [_raster(F, s, w) for s in starts for w in WINDINGS]
+    found = [r for r in found if r is not None]
+    return max(found, key=lambda r: r.good) if found else None  # first of equals
+
+
+def _check_unanimous(F: _Frames, best: _Raster, starts) -> None:
+    if best.seen == 0 or best.good < best.seen:
+        raise Undecided(
+            f"{best.seen - best.good} of the {best.seen} frames read in the scan disagree "
+            "with the best raster"
+        )
+    for s in starts:
+        for w in WINDINGS:
+            other = _raster(F, s, w)
+            if other is None or (s, w) == (best.start, best.winding):
+                continue
+            # a raster of fewer positions than best's agreeing frames can never win
+            small = other.shape[0] * other.shape[1] < best.good
+            if other.seen and other.good == other.seen and not small and not _same_map(other, best):
+                raise Undecided(
+                    f"winding {best.winding!r} from frame {best.start} and winding {w!r} "
+                    f"from frame {s} both fit every frame read"
+                )
+
+
+def _same_map(a: _Raster, b: _Raster) -> bool:
+    if a.shape != b.shape:
+        return False
+    pos = np.arange(a.shape[0] * a.shape[1])
+    fa = ScanMap(a.shape, a.start, a.winding, 0).frames(pos)
+    return bool(np.array_equal(fa, ScanMap(b.shape, b.start, b.winding, 0).frames(pos)))
+
+
+def _raster(F: _Frames, s: int, w: str | None, probe: bool = False) -> _Raster | None:
+    """The raster from frame ``s`` with winding ``w`` that the frames describe."""
+    nx = _row_length(F, s, w, probe)
+    if nx is None:
+        return None
+    rows = _y_rows(F, s, nx) if w == "y" else _rows(F, s, nx, probe)
+    if rows is None:
+        return None
+    ny = rows if w == "y" or s + rows * nx <= F.n else (F.n - s) // nx
+    if ny < 1 or ny * nx > F.n - s:  # more positions than frames: not this raster
+        return None
+    good, seen = _agreement(F, s, w, (ny, nx))
+    return _Raster(s, w, (ny, nx), rows, good, seen)
+
+
+def _row_length(F: _Frames, s: int, w: str | None, probe: bool) -> int | None:
+    """The row length most frames (read, from ``s`` on) name: frame ``s + k`` at
+    ``(x, y)`` says ``k = y * nx + x`` (per winding); a single row: how far x counts."""
+    sel = np.flatnonzero(F.f >= s)
+    k, x, y = F.f[sel] - s, F.ix[sel], F.iy[sel]
+    valid = (x >= 0) & (y >= 0)
+    if w == "x":
+        odd = y % 2 == 1
+        num, den, m = np.where(odd, k - x, k + 1 + x), np.where(odd, y, y + 1), valid
+    else:
+        num, den = k - x, y
+        m = valid & (y >= 1) & ((x % 2 == 1) if w == "y" else True)
+    num, den, x = num[m], den[m], x[m]
+    ok = (num > 0) & (num % np.maximum(den, 1) == 0)
+    v = num[ok] // den[ok]
+    v = v[(v > x[ok]) & (v <= F.n - s)]
+    if v.size:
+        return int(np.argmax(np.bincount(v)))
+    if w == "x":
+        return None
+
+    def counting(F, sel):
+        return (F.ix[sel] == F.f[sel] - s) & ((F.iy[sel] == 0) if w is None else True)
+
+    last = _last_true(F, s, counting, probe)
+    return None if last is None else last - s + 1
+
+
+def _rows(F: _Frames, s: int, nx: int, probe: bool) -> int | None:
+    """Rows up to the last one most of whose frames (read) have ``y`` = its row."""
+    last_row = (F.n - 1 - s) // nx
+    for _ in range(MAX_SEARCH_ROUNDS):
+        sel = np.flatnonzero(F.f >= s)
+        row = (F.f[sel] - s) // nx
+        rows, inv = np.unique(row, return_inverse=True)
+        seen = np.bincount(inv, minlength=rows.size)
+        hit = np.bincount(inv, weights=F.iy[sel] == row, minlength=rows.size)
+        ok = np.flatnonzero(2 * hit > seen)
+        if ok.size == 0:
+            return None
+        r1 = int(rows[ok[-1]])
+        r2 = int(rows[ok[-1] + 1]) if ok[-1] + 1 < rows.size else last_row + 1
+        if r2 == r1 + 1 or not probe or F.complete:
+            return r1 + 1
+        rr = _probes(r1, r2)
+        F.fetch(np.minimum(s + rr * nx + nx // 2, F.n - 1))
+    raise Undecided("the search for the last row did not converge")
+
+
+def _y_rows(F: _Frames, s: int, nx: int) -> int | None:
+    """Winding along y: the first row's even columns run from ``y = ny - 1``."""
+    want = s + 2 * np.arange(3)
+    want = want[(want - s < nx) & (want < F.n)]
+    idx = np.searchsorted(F.f, want)
+    idx = idx[(idx < F.f.size)]
+    idx = idx[np.isin(F.f[idx], want)]
+    keep = (F.ix[idx] == F.f[idx] - s) & (F.iy[idx] >= 0)
+    ys = np.sort(F.iy[idx][keep])
+    return int(ys[(ys.size - 1) // 2]) + 1 if ys.size else None
+
+
+def _frame_positions(k: np.ndarray, shape, w) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of the frame ``k`` frames into a raster (hysteresis 0)."""
+    ny, nx = shape
+    r, c = np.divmod(k, nx)
+    if w == "x":
+        return np.where(r % 2 == 0, nx - 1 - c, c), r
+    if w == "y":
+        return c, np.where(c % 2 == 0, ny - 1 - r, r)
+    return c, r
+
+
+def _agreement(F: _Frames, s: int, w, shape) -> tuple[int, int]:
+    """Frames read inside the scan, and how many sit where the raster puts them."""
+    sel = np.flatnonzero((F.f >= s) & (F.f < s + shape[0] * shape[1]))
+    px, py = _frame_positions(F.f[sel] - s, shape, w)
+    good = (F.ix[sel] == px) & (F.iy[sel] == py)
+    return int(good.sum()), int(sel.size)
+
+
+def _sample_confidence(good: int, seen: int, positions: int) -> float:
+    """All ``positions`` read: the agreeing share; else the share of agreeing frames
+    that ``seen`` unanimous frames support at ``SAMPLE_CONFIDENCE_LEVEL``."""
+    if seen >= positions:
+        return good / positions
+    return float((1 - SAMPLE_CONFIDENCE_LEVEL) ** (1 / seen))
+
+
+def _scan_xy_detection(F: _Frames, ls: int, best: _Raster) -> ScanDetection:
+    (ny, nx), start, winding = best.shape, best.start, best.winding
+    positions = ny * nx
+    if F.complete:
+        score = best.good / positions
+    else:
+        score = _sample_confidence(best.good, best.seen, positions)
     reason = [
-        f"Scan_x/Scan_y: positions first move after frame {last_still}, the scan starts "
-        f"at frame {start} and reaches x={nx - 1}, y={ny - 1}",
+        f"Scan_x/Scan_y: positions first move after frame {ls}, the scan starts "
+        f"at frame {start} and reaches x={nx - 1}, y={best.rows - 1 if winding != 'y' else ny - 1}",
     ]
-    odd_back = score < 1 and winding != "x" and _odd_rows_backwards(ix, iy, start, shape)
+    odd_back = (
+        F.complete and score < 1 and winding != "x" and _odd_rows_backwards(F, start, (ny, nx))
+    )
     if odd_back:
         reason.append(
             "rows 1, 3, 5, ... run backwards, which no winding_scan_axis expresses (the "
             f"reader reverses rows 0, 2, 4, ...); best reader match: winding {winding!r}. "
             "Workaround: "
-            f"scan_shape=({shape[0] + 1}, {nx}), scan_start_frame={start - nx}, "
+            f"scan_shape=({ny + 1}, {nx}), scan_start_frame={start - nx}, "
             "winding_scan_axis='x', then drop the first row"
         )
     elif winding is None:
@@ -143,56 +511,41 @@ def _from_scan_xy(sx: np.ndarray, sy: np.ndarray) -> ScanDetection | None:
         reason.append("rows 0, 2, 4, ... run backwards (x decreasing): winding_scan_axis='x'")
     else:
         reason.append("columns 0, 2, 4, ... run backwards (y decreasing): winding_scan_axis='y'")
-    if shape != (ny, nx):
+    if best.rows > ny:
         reason.append(
-            f"the recording ends {start + ny * nx - n} frames before the scan does; only "
-            f"the {shape[0]} complete rows are kept"
+            f"the recording ends {start + best.rows * nx - F.n} frames before the scan does; "
+            f"only the {ny} complete rows are kept"
         )
-    elif start + ny * nx > n:
+    if F.complete:
+        reason.append(f"{score:.1%} of the scan's frames have the position this raster gives them")
+    else:
         reason.append(
-            f"the recording ends {start + ny * nx - n} frames before the scan does; "
-            "file_reader will refuse this scan_shape"
+            f"all {best.seen} frames read of the scan's {positions} (headers of "
+            f"{F.count()} of {F.n} frames read) have the position this raster gives them: "
+            f"at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at least {score:.1%} of them do"
         )
-    reason.append(f"{score:.1%} of the scan's frames have the position this raster gives them")
     reason.append("hysteresis cannot be read from the headers: 0 assumed")
-    return ScanDetection(shape, start, winding, 0, "scan_xy", float(score), "; ".join(reason))
+    return ScanDetection(
+        (ny, nx),
+        start,
+        winding,
+        0,
+        "scan_xy",
+        float(score),
+        "; ".join(reason),
+        sampled=not F.complete,
+    )
 
 
-def _fit_shape(shape, start, winding, n_frames) -> tuple[int, int]:
-    """Drop the incomplete last rows of a scan the recording ends inside of.
-
-    Only for row-major rasters (no winding, or winding along x): for winding along y the
-    frame of every position depends on the number of rows, so the shape is kept.
-    """
-    ny, nx = shape
-    if start + ny * nx <= n_frames or winding == "y":
-        return shape
-    rows = (n_frames - start) // nx
-    return (max(rows, 1), nx)
-
-
-def _agreement(ix, iy, shape, start, winding) -> float:
-    """Fraction of scan positions whose frame's header holds exactly that position."""
-    ny, nx = shape
-    pos = np.arange(ny * nx, dtype=np.int64)
-    frames = ScanMap(shape, start, winding, 0).frames(pos)
-    have = (frames >= 0) & (frames < ix.size)
-    y, x = np.divmod(pos, nx)
-    f = frames[have]
-    good = (ix[f] == x[have]) & (iy[f] == y[have])
-    return float(good.sum()) / float(pos.size)
-
-
-def _odd_rows_backwards(ix, iy, start, shape) -> bool:
+def _odd_rows_backwards(F: _Frames, start: int, shape) -> bool:
     """A snake scan that starts forwards (rows 1, 3, ... reversed)."""
     ny, nx = shape
     if ny < 2 or nx < 2:
         return False
-    frames = np.arange(start, min(start + ny * nx, ix.size))
-    row = (frames - start) // nx
-    col = (frames - start) % nx
+    frames = np.arange(start, min(start + ny * nx, F.n))
+    row, col = np.divmod(frames - start, nx)
     want = np.where(row % 2 == 1, nx - 1 - col, col)
-    return float(np.mean((ix[frames] == want) & (iy[frames] == row))) > 0.9
+    return float(np.mean((F.ix[frames] == want) & (F.iy[frames] == row))) > 0.9
 
 
 # ---------------------------------------------------------------------- rotidx
@@ -212,6 +565,11 @@ def _from_rotidx(rotidx: np.ndarray, notes) -> ScanDetection:
     confidence = float(exact.mean())
     stop = start + total
     simple = stop <= rotidx.size and np.array_equal(rotidx[start:stop], np.arange(1, total + 1))
+    return _rotidx_detection(start, n, confidence, simple, notes)
+
+
+def _rotidx_detection(start, n, confidence, simple, notes, sample=None) -> ScanDetection:
+    total = n * n
     notes.append(
         f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
         f"frame {start} to {total}, a {n} x {n} scan"
@@ -223,8 +581,63 @@ def _from_rotidx(rotidx: np.ndarray, notes) -> ScanDetection:
             "some positions have several frames or none: read it with scan_shape='auto' "
             "(repeats the last frame for skipped positions, drops extra frames)"
         )
-    notes.append(f"{confidence:.1%} of positions hold a frame with their own rotator value")
+    if sample is None:
+        notes.append(f"{confidence:.1%} of positions hold a frame with their own rotator value")
+    else:
+        notes.append(
+            f"all {sample[0]} frames read of the scan (headers of {sample[1]} of "
+            f"{sample[2]} frames read) hold their own rotator value: at "
+            f"{SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at least {confidence:.1%} of them do"
+        )
     notes.append("winding and hysteresis cannot be read from rotidx: none assumed")
     return ScanDetection(
-        (n, n), start, None, 0, "rotidx", confidence, "; ".join(notes), use_auto=not simple
+        (n, n),
+        start,
+        None,
+        0,
+        "rotidx",
+        confidence,
+        "; ".join(notes),
+        use_auto=not simple,
+        sampled=sample is not None,
     )
+
+
+def _from_rotidx_sampled(F: _Frames, notes) -> ScanDetection:
+    """RosettaSciIO's rule when the rotator index counts 1, 2, 3, ... one frame each."""
+    ls = _first_change(F, lambda F: (F.r,))
+    if ls is None:
+        raise Undecided("the rotator index is the same in every frame read")
+    F.fetch(np.arange(ls, ls + SAMPLE_EDGE_FRAMES))
+    sel = np.flatnonzero(F.f >= ls)
+    run = sel[: int(np.sum(F.f[sel] - ls == np.arange(sel.size)))]  # read without gaps
+    inc = np.flatnonzero(np.diff(F.r[run]) > 0)
+    if inc.size == 0:
+        raise Undecided("the rotator index does not rise where it first changes")
+    first = ls + int(inc[0])
+    start = first + (1 if F.r[run[inc[0]]] == 0 else 0)
+
+    def on_line(F, sel):
+        return F.r[sel] == F.f[sel] - start + 1
+
+    stop = _last_true(F, start, on_line, probe=True)
+    if stop is None:
+        raise Undecided(f"the rotator index at frame {start} is not 1")
+    F.fetch([stop + 1])
+    inside = np.flatnonzero((F.f >= start) & (F.f <= stop))
+    if not on_line(F, inside).all():
+        raise Undecided(
+            "the rotator index skips or repeats positions (scan_shape='auto' needs every header)"
+        )
+    if np.any(np.diff(F.r[F.f >= stop]) > 0):
+        raise Undecided(f"the rotator index rises again after frame {stop}")
+    total = stop - start + 1
+    n = math.isqrt(total)
+    if n * n != total:
+        notes.append(
+            f"rotidx: the rotator index reaches {total} at frame {stop}, which is not a "
+            "square scan; give scan_shape and scan_start_frame explicitly"
+        )
+        return replace(_none(notes), sampled=True)
+    conf = _sample_confidence(inside.size, inside.size, total)
+    return _rotidx_detection(start, n, conf, True, notes, (inside.size, F.count(), F.n))

@@ -284,15 +284,25 @@ def _read_remote(fs_spec, paths, layout: RecordLayout, ranges, dests, frames: np
 
 
 def read_byte_ranges(
-    fs_spec: FileSystemSpec, paths: list[str], starts: list[int], ends: list[int]
+    fs_spec: FileSystemSpec,
+    paths: list[str],
+    starts: list[int],
+    ends: list[int],
+    batch_size: int | None = None,
 ) -> list[bytes]:
-    """Small exact reads (headers): concurrent on async filesystems, checked for length."""
+    """Small exact reads (headers): concurrent on async filesystems, checked for length.
+
+    ``batch_size``: most ranges in flight at once (fsspec's ``cat_ranges`` keyword;
+    ``None``: fsspec's default).
+    """
     fs = fs_spec.filesystem()
     if fs_spec.is_local:
         out = _read_local_ranges(paths, starts, ends)
         tries = [1] * len(out)
     else:
-        out, tries = cat_ranges_retrying(fs_spec, fs, list(paths), list(starts), list(ends))
+        out, tries = cat_ranges_retrying(
+            fs_spec, fs, list(paths), list(starts), list(ends), batch_size=batch_size
+        )
     for p, s, e, b, k in zip(paths, starts, ends, out, tries):
         if not isinstance(b, BaseException) and len(b) == e - s:
             continue
@@ -342,13 +352,16 @@ def _attempts(k: int) -> str:
     return "1 attempt" if k == 1 else f"{k} attempts"
 
 
-def cat_ranges_retrying(fs_spec: FileSystemSpec, fs, paths, starts, ends):
+def cat_ranges_retrying(fs_spec: FileSystemSpec, fs, paths, starts, ends, batch_size=None):
     """``fs.cat_ranges`` with ranges that failed transiently (or came short) asked again.
 
     Returns ``(results, attempts)``: per range its bytes or the last exception, and how
-    many times it was asked for.
+    many times it was asked for. ``batch_size`` (most ranges in flight) goes to an async
+    filesystem's ``cat_ranges`` when given.
     """
-    out = fs.cat_ranges(paths, starts, ends, on_error="return")
+    use = batch_size is not None and getattr(fs, "async_impl", False)
+    extra = {"batch_size": int(batch_size)} if use else {}
+    out = fs.cat_ranges(paths, starts, ends, on_error="return", **extra)
     tries = [1] * len(out)
 
     def retry_worthy(i):
@@ -376,6 +389,7 @@ def cat_ranges_retrying(fs_spec: FileSystemSpec, fs, paths, starts, ends):
             [starts[i] for i in todo],
             [ends[i] for i in todo],
             on_error="return",
+            **extra,
         )
         for i, b in zip(todo, again):
             out[i] = b

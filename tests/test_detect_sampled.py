@@ -1,0 +1,348 @@
+"""Scan detection from a sample of the headers equals detection from all of them.
+
+Recordings are generated (junk before and after the scan, both windings, non-square,
+recordings that end inside the scan, rotidx that falls back to 0 or skips positions,
+Scan_x/Scan_y absent or zero, stray frames); the sample must either give the reader
+the same parameters as every header does, or say that it cannot decide.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_headers_detect import raster_positions, with_fields
+from tvips_factory import make_frames, tvips_bytes, write_parts
+
+from intake_tvips import file_reader
+from intake_tvips.maths.scan import auto_scan_indices
+from intake_tvips.recording import detect as detect_mod
+from intake_tvips.recording.core import open_recording
+from intake_tvips.recording.detect import detect_scan, initial_sample, sample_scan
+from intake_tvips.recording.headers import HeaderReader, frame_headers_of
+
+
+def _kwargs(d):
+    return (d.method, d.scan_shape, d.scan_start_frame, d.winding_scan_axis, d.use_auto)
+
+
+def _rotidx(rng, n, start, total):
+    """A rotator index: junk 0 (or 1s), 1..total from ``start``, then 0 or constant."""
+    r = np.zeros(n, dtype=np.int64)
+    stop = min(n, start + total)
+    r[start:stop] = np.arange(1, stop - start + 1)
+    kind = rng.integers(4)
+    if kind == 1 and stop < n:
+        r[stop:] = r[stop - 1]  # stays at its last value
+    elif kind == 2 and start > 0:
+        r[:start] = 1  # junk at 1: the scan starts one frame early (RosettaSciIO's rule)
+    elif kind == 3 and stop - start > 4:
+        j = int(rng.integers(start + 1, stop - 1))
+        r[j:stop] += int(rng.integers(-1, 2)) or 1  # a skipped or repeated position
+    return r
+
+
+def _recording(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    ny, nx = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+    least = int(rng.choice([300, 700, 1500]))  # beyond SAMPLE_ALL_FRAMES mostly
+    if ny * nx < least:
+        nx = max(nx, -(-least // ny))
+    winding = [None, "x", "y"][rng.integers(3)]
+    before = int(rng.choice([0, 1, 3, int(rng.integers(0, 900))]))
+    after = int(rng.choice([0, 2, int(rng.integers(0, 60))]))
+    if rng.random() < 0.15 and winding != "y":  # the recording ends inside the scan
+        after, cut = 0, min(int(rng.integers(1, nx * 2 + 1)), ny * nx - 2)
+    else:
+        cut = 0
+    n = max(before + ny * nx + after - cut, 2)
+    sx, sy = raster_positions(n, (ny, nx), before, winding)
+    if after and rng.random() < 0.3:  # trailing frames parked at the last position
+        last = before + ny * nx
+        sx[last:], sy[last:] = sx[last - 1], sy[last - 1]
+    for _ in range(int(rng.choice([0, 0, 1, 2, 3]))):  # stray frames in the scan or after
+        f = int(rng.integers(before + 1, n))
+        sx[f] = rng.choice([sx[f] + 1, 4.5, np.nan, 1e9, -3, rng.integers(0, nx + 3)])
+    fields = int(rng.integers(3))  # 0: Scan_x/Scan_y, 1: zero, 2: absent (60-byte headers)
+    if fields == 1:
+        sx[:], sy[:] = 0, 0
+    rot = _rotidx(rng, n, before, int(rng.choice([ny * nx, math.isqrt(ny * nx) ** 2])))
+    fhb = 60 if fields == 2 else 76
+    parts = [n // 2, n - n // 2] if n > 4 else None
+    blobs = tvips_bytes(
+        make_frames(n, (2, 2), "<u1"), frameheaderbytes=fhb, rotidx=rot, records_per_part=parts
+    )
+    if fhb == 76:
+        blobs = with_fields(blobs, fhb, (2, 2), "<u1", Scan_x=sx, Scan_y=sy)
+    return write_parts(tmp_path / f"g{seed}", blobs)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_sampled_equals_exhaustive(tmp_path, seed):
+    rec = open_recording(_recording(tmp_path, seed))
+    every = detect_scan(headers=frame_headers_of(rec))
+    got = sample_scan(rec)
+    if got.detection is None:
+        assert got.why  # it says why it cannot decide
+        return
+    assert _kwargs(got.detection) == _kwargs(every), (got.detection.reason, every.reason)
+    if every.method == "scan_xy" and got.detection.sampled:
+        # what file_reader's "auto" decides from every header: the same raster
+        assert every.confidence >= 0.99, every.reason
+    if rec.n_frames > detect_mod.SAMPLE_ALL_FRAMES:
+        assert got.reader.frames.size < rec.n_frames
+
+
+def test_most_generated_recordings_are_decided_by_the_sample(tmp_path):
+    decided = 0
+    for seed in range(40):
+        rec = open_recording(_recording(tmp_path, 1000 + seed))
+        decided += sample_scan(rec).detection is not None
+    assert decided >= 25
+
+
+def test_auto_reads_a_sample_and_equals_the_exhaustive_read(tmp_path, monkeypatch):
+    n, shape, start = 3 + 40 * 30 + 2, (40, 30), 3
+    frames = make_frames(n, (4, 4), dtype="<u1")
+    sx, sy = raster_positions(n, shape, start, "x")
+    blobs = tvips_bytes(frames, frameheaderbytes=76, rotidx=np.zeros(n, dtype=int))
+    first = write_parts(tmp_path / "a", with_fields(blobs, 76, (4, 4), "<u1", Scan_x=sx, Scan_y=sy))
+    read = []
+    real = HeaderReader.read
+
+    def counting(self, frames):
+        before = self.frames.size
+        real(self, frames)
+        read.append(self.frames.size - before)
+
+    monkeypatch.setattr(HeaderReader, "read", counting)
+    data = file_reader(first, scan_shape="auto", lazy=True)[0]["data"]
+    assert 0 < sum(read) < n // 3  # a sample, not every header
+    want = file_reader(first, scan_shape=shape, scan_start_frame=start, winding_scan_axis="x")
+    np.testing.assert_array_equal(np.asarray(data), want[0]["data"])
+    read.clear()
+    d = detect_scan(first)
+    assert d.sampled and d.headers_read == sum(read)
+    assert (d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == (shape, start, "x")
+    assert 0.98 < d.confidence < 1 and "at 95% confidence" in d.reason
+    full = detect_scan(first, exhaustive=True)
+    assert not full.sampled and full.confidence == 1.0 and full.headers_read is None
+    assert full.reader_kwargs() == d.reader_kwargs()
+
+
+def test_undecided_sample_falls_back_to_every_header(tmp_path):
+    # positions scrambled in a third of the frames: the sample disagrees, so every
+    # header is read and the answer is the exhaustive one
+    n, shape = 2 + 30 * 30, (30, 30)
+    sx, sy = raster_positions(n, shape, 2)
+    rng = np.random.default_rng(3)
+    bad = rng.choice(np.arange(2, n), n // 3, replace=False)
+    sx[bad] = rng.integers(0, 30, bad.size)
+    rot = np.r_[0, 0, np.arange(1, 901)]
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76, rotidx=rot)
+    first = write_parts(tmp_path / "u", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    rec = open_recording(first)
+    assert sample_scan(rec).detection is None
+    d = detect_scan(first)
+    every = detect_scan(first, exhaustive=True)
+    assert _kwargs(d) == _kwargs(every) and d.confidence == every.confidence
+    assert "every header read" in d.reason and not d.sampled
+    # scan_shape="auto" then takes the rotator index, as from every header
+    data = file_reader(first, scan_shape="auto")[0]["data"]
+    np.testing.assert_array_equal(
+        data, file_reader(first, scan_shape=(30, 30), scan_start_frame=2)[0]["data"]
+    )
+
+
+def test_long_junk_prefix_is_found_by_search(tmp_path):
+    n, shape, start = 2000 + 20 * 25 + 5, (20, 25), 2000
+    sx, sy = raster_positions(n, shape, start, "y")
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76)
+    first = write_parts(tmp_path / "p", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    got = sample_scan(open_recording(first))
+    d = got.detection
+    assert d is not None and d.sampled
+    assert (d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == (shape, start, "y")
+    assert got.reader.frames.size < 600
+
+
+def test_initial_sample_is_spread_and_bounded():
+    s = initial_sample(100_000)
+    assert s[0] == 0 and s[-1] == 99_999
+    assert s.size <= 2 * detect_mod.SAMPLE_EDGE_FRAMES + detect_mod.SAMPLE_RUNS * 16
+    strata = np.unique(s // (100_000 // detect_mod.SAMPLE_RUNS))
+    assert strata.size >= detect_mod.SAMPLE_RUNS
+    np.testing.assert_array_equal(initial_sample(100_000), s)  # deterministic
+
+
+# ------------------------------------------------------------------ rotidx in numpy
+
+
+def _auto_reference(rotidx):
+    """RosettaSciIO's documented run rule, naively, run by run."""
+    r = np.asarray(rotidx, dtype=np.int64)
+    inc = np.flatnonzero(np.diff(r) > 0)
+    start = int(inc[0]) + (1 if r[inc[0]] == 0 else 0)
+    stop = int(inc[-1]) + 1
+    total = int(r[stop])
+    seg = r[start : stop + 1]
+    out = np.zeros(total, dtype=np.int64)
+    change = np.flatnonzero(np.diff(seg) != 0) + 1
+    lo = np.concatenate([[0], change])
+    hi = np.concatenate([change, [seg.size]])
+    for a, b in zip(lo[:-1].tolist(), hi[:-1].tolist()):
+        p0, p1 = max(int(seg[a]) - 1, 0), min(int(seg[b]) - 1, total)
+        for p in range(p0, p1):
+            out[p] = a + min(p - p0, b - a - 1)
+    out[max(int(seg[lo[-1]]) - 1, 0) :] = lo[-1]
+    return out + start
+
+
+def test_auto_scan_indices_matches_the_run_rule():
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(3000):
+        n = int(rng.integers(2, 30))
+        r = rng.integers(0, int(rng.integers(2, 40)), size=n)
+        inc = np.flatnonzero(np.diff(r) > 0)
+        if inc.size == 0:
+            continue
+        total = int(r[inc[-1] + 1])
+        if math.isqrt(total) ** 2 != total or total > 4 * n:
+            continue
+        np.testing.assert_array_equal(auto_scan_indices(r).ravel(), _auto_reference(r))
+        checked += 1
+    assert checked > 300
+
+
+# ------------------------------------------------------------------ on S3 (moto)
+
+
+def _ranged_bytes(log) -> int:
+    total = 0
+    for r in list(log.requests):
+        if r.method == "GET" and r.range:
+            a, b = r.range.split("=", 1)[1].split("-")
+            total += int(b) - int(a) + 1
+    return total
+
+
+def big_scan_parts(n=4096, shape=(64, 63), start=3, frame=(128, 128), part_bytes=16 * 2**20):
+    """A 4096-frame recording of 32 KiB frames (a 64 x 63 snake scan after 3 junk
+    frames, then junk back at (0, 0)) in parts of at most 16 MiB."""
+    fhb = 76
+    rb = fhb + 2 * frame[0] * frame[1]
+    per = (part_bytes - 256) // rb
+    counts = [min(per, n - k) for k in range(0, n, per)]
+    sx, sy = raster_positions(n, shape, start, "x")
+    rot = np.zeros(n, dtype=np.int64)
+    blobs = tvips_bytes(
+        np.zeros((n, *frame), dtype="<u2"),
+        frameheaderbytes=fhb,
+        rotidx=rot,
+        records_per_part=counts,
+    )
+    return with_fields(blobs, fhb, frame, "<u2", Scan_x=sx, Scan_y=sy)
+
+
+def test_s3_sampled_detection_reads_few_ranges(s3):
+    import fsspec
+
+    blobs = big_scan_parts()
+    fs = fsspec.filesystem("s3", **s3.storage_options)
+    for k, blob in enumerate(blobs):
+        fs.pipe_file(f"tvips/big_{k:03d}.tvips", blob)
+    fs.invalidate_cache()
+    total = sum(len(b) for b in blobs)
+    assert max(len(b) for b in blobs) <= 16 * 2**20 and len(blobs) == 9
+    s3.log.clear()
+    d = detect_scan("s3://tvips/big_000.tvips", s3.storage_options)
+    assert d.sampled
+    assert (d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == ((64, 63), 3, "x")
+    gets = s3.log.count("GET", ranged=True)
+    assert gets <= 64, s3.log.summary()
+    assert _ranged_bytes(s3.log) <= total // 4
+    # every header: the same scan
+    s3.log.clear()
+    every = detect_scan("s3://tvips/big_000.tvips", s3.storage_options, exhaustive=True)
+    assert every.reader_kwargs() == d.reader_kwargs() and every.confidence == 1.0
+    # whole runs of 32 KiB records (cost model): a few 16 MiB ranges, not 4096
+    assert s3.log.count("GET", ranged=True) <= 2 * len(blobs) + 2
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_cli_info_samples_and_exhaustive_reads_all(tmp_path, capsys):
+    import json
+
+    from intake_tvips.cli import main
+
+    n, shape, start = 3 + 30 * 40 + 7, (30, 40), 3
+    sx, sy = raster_positions(n, shape, start)
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76)
+    first = write_parts(tmp_path / "c", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    assert main(["info", first]) == 0
+    out = capsys.readouterr().out
+    assert "(a sample; --exhaustive reads every one)" in out and "of 1210" in out
+    assert main(["info", first, "--json"]) == 0
+    sampled = json.loads(capsys.readouterr().out)
+    assert main(["info", first, "--json", "--exhaustive"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert sampled["scan"]["sampled"] and not every["scan"]["sampled"]
+    assert every["frame_headers_read"] == n > sampled["frame_headers_read"]
+    assert sampled["scan"]["reader_kwargs"] == every["scan"]["reader_kwargs"]
+    for key in ("first_frame_time", "last_frame_time", "duration_s", "frame_rate_hz"):
+        assert sampled[key] == every[key]
+    assert sampled["median_frame_interval_s"] == pytest.approx(0.01)
+    assert every["scan"]["confidence"] == 1.0 > sampled["scan"]["confidence"] > 0.98
+
+
+RSCIIO = Path("/work/shared/testdata/rsciio")
+
+
+@pytest.mark.parametrize(
+    "name", ["test_tvips_2233_000", "test_tvips_2345_000", "test_tvips_2345_split_000"]
+)
+@pytest.mark.parametrize("tiny_sample", [False, True])
+def test_rsciio_files_sampled_equals_exhaustive(monkeypatch, name, tiny_sample):
+    if tiny_sample:  # force the sampled path (searches included) onto these small files
+        monkeypatch.setattr(detect_mod, "SAMPLE_ALL_FRAMES", 0)
+        monkeypatch.setattr(detect_mod, "SAMPLE_EDGE_FRAMES", 1)
+        monkeypatch.setattr(detect_mod, "SAMPLE_RUNS", 1)
+        monkeypatch.setattr(detect_mod, "SAMPLE_RUN_FRAMES", 1)
+    rec = open_recording(str(RSCIIO / f"{name}.tvips"))
+    every = detect_scan(headers=frame_headers_of(rec))
+    got = sample_scan(rec)
+    assert got.detection is not None or got.why
+    if got.detection is not None:
+        assert _kwargs(got.detection) == _kwargs(every)
+    # what file_reader's "auto" reads is what every header says
+    path = str(RSCIIO / f"{name}.tvips")
+    if every.method == "none":  # a 2 x 3 scan: not square, RosettaSciIO's rule refuses it
+        with pytest.raises(ValueError, match=f"{name}.tvips: .*not a square"):
+            file_reader(path, scan_shape="auto")
+    else:
+        auto = file_reader(path, scan_shape="auto")[0]["data"]
+        np.testing.assert_array_equal(auto, file_reader(path, **every.reader_kwargs())[0]["data"])
+
+
+def test_s3_per_header_ranges_keep_many_in_flight(s3):
+    import fsspec
+
+    from intake_tvips.recording import headers as headers_mod
+
+    n, per = 240, 20
+    frames = make_frames(n, (256, 256), "<u1")  # 64 KiB records: one range per header
+    blobs = tvips_bytes(frames, frameheaderbytes=76, records_per_part=[per] * (n // per))
+    fs = fsspec.filesystem("s3", **s3.storage_options)
+    for k, blob in enumerate(blobs):
+        fs.pipe_file(f"tvips/many_{k:03d}.tvips", blob)
+    opts = {**s3.storage_options, "config_kwargs": {"max_pool_connections": 64}}
+    rec = open_recording("s3://tvips/many_000.tvips", opts)
+    assert not headers_mod.ReadCost().coalesce(rec.layout)
+    s3.log.clear()
+    t = frame_headers_of(rec)
+    np.testing.assert_array_equal(t["num"], np.arange(n))
+    assert s3.log.count("GET", ranged=True) == n
+    assert s3.log.max_in_flight > 10  # beyond s3fs's default pool; 32 are asked at once
