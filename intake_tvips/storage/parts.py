@@ -142,6 +142,8 @@ def existing_parts(fs: fsspec.AbstractFileSystem, base: str, ext: str) -> dict[i
 def _check_complete(fs, base: str, ext: str, found: dict[int, int], n: int) -> None:
     """Refuse a recording without ``_000``, with a gap, or with a broken link at its end."""
     missing = _shown(fs, part_path(base, ext, n))
+    if 0 not in found:
+        raise FileNotFoundError(f"TVIPS recording not found: {missing} does not exist")
     broken = found.get(n) == BROKEN_LINK
     link = " (a broken symbolic link: dangling or looping)" if broken else ""
     later = sorted(k for k in found if k > n)
@@ -154,8 +156,6 @@ def _check_complete(fs, base: str, ext: str, found: dict[int, int], n: int) -> N
         )
     if broken:
         raise TVIPSFormatError(missing, "is a broken symbolic link (dangling or looping)")
-    if n == 0:
-        raise FileNotFoundError(f"TVIPS recording not found: {missing} does not exist")
 
 
 def _shown(fs: fsspec.AbstractFileSystem, path: str) -> str:
