@@ -170,6 +170,12 @@ def frame_step_ms(axes: list[dict]) -> float:
     return axis_number(axes, len(axes) - 3, "scale", 1) * factor
 
 
+def _nav_scale_name(axes: list[dict]) -> str:
+    if len(axes) < 3:
+        return "the navigation scale"
+    return f"axes[{len(axes) - 3}] ({axes[-3].get('name') or ''!r}) scale"
+
+
 def _tzinfo(name) -> timezone:
     if name in (None, "") or str(name).upper() in ("UTC", "Z", "GMT"):
         return timezone.utc
@@ -229,6 +235,8 @@ class FrameFields:
     start_ms: float
     step_ms: float
     constants: dict
+    #: where the time step comes from (for messages)
+    step_source: str = "the navigation scale"
 
     def _times(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         total = np.rint(self.start_ms + frames * self.step_ms).astype(np.int64)
@@ -239,8 +247,8 @@ class FrameFields:
         last = self.start_ms + max(n_frames - 1, 0) * self.step_ms
         if min(self.start_ms, last) < 0 or max(self.start_ms, last) >= (_U4_MAX + 1) * 1000:
             raise ValueError(
-                "frame timestamps from General.date/time and the navigation scale fall outside "
-                "1970-01-01 .. 2106-02-07 (32-bit unsigned seconds since 1970)"
+                f"frame timestamps from General.date/time and {self.step_source} fall "
+                "outside 1970-01-01 .. 2106-02-07 (32-bit unsigned seconds since 1970)"
             )
 
     def fill(self, headers: np.ndarray, start: int) -> None:
@@ -275,5 +283,6 @@ def frame_fields(
         start_ms=start_ms(metadata),
         step_ms=frame_step_ms(axes),
         constants=frame_constants(metadata, mode or mode_from_units(units) or 2),
+        step_source=_nav_scale_name(axes),
     )
     return fields
