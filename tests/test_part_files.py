@@ -149,3 +149,9 @@ def test_name_without_suffix_still_means_part_000(tmp_path):
     np.testing.assert_array_equal(file_reader(tmp_path / "bar.tvips")[0]["data"], FRAMES)
     with pytest.raises(FileNotFoundError, match="baz_000.tvips does not exist"):
         file_reader(tmp_path / "baz.tvips")
+
+
+def test_existing_file_given_by_name_remotely(memfs):
+    memfs.pipe_file("/tvips-test/named/foo.tvips", tvips_bytes(FRAMES)[0])
+    url = "memory://tvips-test/named/foo.tvips"
+    np.testing.assert_array_equal(file_reader(url, lazy=True)[0]["data"], FRAMES)

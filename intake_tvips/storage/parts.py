@@ -119,9 +119,9 @@ def discover_parts(urlpath, storage_options: dict | None = None) -> PartSet:
     exist, and :class:`TVIPSFormatError` when a part is missing before a later one.
     """
     fs, path = resolve(urlpath, storage_options)
-    if not _PART_RE.match(path) and isinstance(fs, LocalFileSystem) and os.path.isfile(path):
-        # an existing file given by a name without _NNN is itself the (only) part
-        return PartSet(FileSystemSpec.from_fs(fs), (path,), (os.path.getsize(path),))
+    size = None if _PART_RE.match(path) else _named_file_size(fs, path)
+    if size is not None:  # an existing file given by a name without _NNN: the only part
+        return PartSet(FileSystemSpec.from_fs(fs), (path,), (size,))
     base, ext = split_part_name(path)
     found = existing_parts(fs, base, ext)
     n = 0
@@ -130,6 +130,19 @@ def discover_parts(urlpath, storage_options: dict | None = None) -> PartSet:
     _check_complete(fs, base, ext, found, n)
     paths = tuple(part_path(base, ext, k) for k in range(n))
     return PartSet(FileSystemSpec.from_fs(fs), paths, tuple(found[k] for k in range(n)))
+
+
+def _named_file_size(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
+    """The size of ``path`` if it is an existing regular file, else ``None``."""
+    if isinstance(fs, LocalFileSystem):
+        return os.path.getsize(path) if os.path.isfile(path) else None
+    try:
+        info = fs.info(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if info.get("type") == "directory" or info.get("size") is None:
+        return None
+    return int(info["size"])
 
 
 def existing_parts(fs: fsspec.AbstractFileSystem, base: str, ext: str) -> dict[int, int]:
