@@ -157,6 +157,7 @@ def test_killed_at_every_step_never_mixes(tmp_path, scenario):
         # the next complete write leaves exactly the new recording
         file_writer(path, make_signal(new), max_file_size=size_new, show_progressbar=False)
         np.testing.assert_array_equal(file_reader(path)[0]["data"], new)
+        assert sorted(os.listdir(d)) == tvips_files(d)  # no temporary part left over
         assert len(tvips_files(d)) == (3 if size_new else 1)
     assert "old" in seen and "error" in seen  # killed before, and during, the swap
 

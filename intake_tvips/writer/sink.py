@@ -5,8 +5,8 @@ even when the writer is killed (``kill -9``) at any point:
 
 * Local: every part is written under a temporary name in the target directory; at the
   end the old ``_000`` is removed, then every higher-numbered part of that name beyond
-  the new ones (found by listing), then the new parts are renamed into place
-  (``os.replace``, atomic), ``_000`` last.
+  the new ones (found by listing) and temporary parts left by killed writers, then the
+  new parts are renamed into place (``os.replace``, atomic), ``_000`` last.
 * Elsewhere (S3, memory, ...): the old ``_000`` and the stale higher parts are removed
   first, the new parts ``_001 ...`` written in place, ``_000`` under a temporary name
   and moved into place last.
@@ -20,6 +20,7 @@ the commit could leave a new ``_000`` beside old later parts.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 import warnings
 
@@ -139,6 +140,21 @@ class PartSink:
         if is_file(self.fs, self.targets[0]):
             self.fs.rm_file(self.targets[0])
         remove_stale_parts(self.fs, self.base, self.ext, len(self.targets))
+        if self.local:
+            self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Temporary parts of this recording left by killed writers (not ours)."""
+        ours = set(self.paths)
+        pattern = re.compile(
+            re.escape(self.base) + r"_\d{3}" + re.escape(self.ext) + r"\.[0-9a-f]{12}\.tmp\Z",
+            re.DOTALL,
+        )
+        folder = os.path.dirname(self.base) or "."
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if path not in ours and pattern.match(path):
+                _remove_quietly(self.fs, path)
 
     def _next_part(self) -> None:
         self._close_file()
