@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tvips_factory import make_frames, tvips_bytes, write_parts
 
-from intake_tvips import TVIPSFormatError, file_reader
+from intake_tvips import TVIPSFormatError, file_reader, file_writer
 from intake_tvips.cli import main
 
 FRAMES = make_frames(3)
@@ -105,7 +105,7 @@ def test_link_to_a_regular_file_is_a_part(tmp_path):
 
 #: characters that broke or could break name handling: newline, glob and regex syntax,
 #: spaces, quotes, unicode
-ODD = "\n\t []*?{}()^$+|\\.'\"#%&~-_,;=!@" + "äéü€日本µ"
+ODD = "\n\t []*?{}()^$+|\\.'\"#%&~-_,;=!@:" + "äéü€日本µ"
 NAME_CHARS = st.text(alphabet=string.ascii_letters + string.digits + ODD, min_size=1, max_size=12)
 
 
@@ -155,3 +155,15 @@ def test_existing_file_given_by_name_remotely(memfs):
     memfs.pipe_file("/tvips-test/named/foo.tvips", tvips_bytes(FRAMES)[0])
     url = "memory://tvips-test/named/foo.tvips"
     np.testing.assert_array_equal(file_reader(url, lazy=True)[0]["data"], FRAMES)
+
+
+@pytest.mark.parametrize("name", ["a::b", "memory::x", "file:x", "s3:"])
+def test_names_that_look_like_urls_are_local_paths(tmp_path, name):
+    """``::`` is fsspec's URL chaining: a local path holding it stays a local path."""
+    d = tmp_path / f"d{name}"
+    d.mkdir()
+    first = write_parts(str(d / name), tvips_bytes(FRAMES, records_per_part=[1, 2]))
+    for given_name in (first, str(d / f"{name}.tvips"), d / f"{name}.tvips"):
+        np.testing.assert_array_equal(file_reader(given_name)[0]["data"], FRAMES)
+    file_writer(str(d / f"w{name}.tvips"), {"data": FRAMES}, show_progressbar=False)
+    assert (d / f"w{name}_000.tvips").is_file()
