@@ -4,7 +4,7 @@ Pure functions and numpy dtypes, no I/O. Everything is little-endian.
 
 A recording is ``NAME_000.tvips, NAME_001.tvips, ...``; only ``_000`` starts with
 the 256-byte series header, then every part holds whole *records*: a frame header
-followed by ``dimy x dimx`` pixels (uint8 or uint16).
+followed by ``dimy x dimx`` pixels (uint8 or uint16; uint32/uint64 as RosettaSciIO writes).
 """
 
 from __future__ import annotations
