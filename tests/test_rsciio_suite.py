@@ -23,11 +23,10 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import hyperspy  # noqa: F401  (the test extra installs it; the suite needs it)
 import numpy as np
 import pytest
-
-rsciio = pytest.importorskip("rsciio")
-pytest.importorskip("hyperspy")
+import rsciio
 
 ROOT = Path(__file__).resolve().parents[1]
 RSCIIO_TESTS = Path(rsciio.__file__).parent / "tests"
