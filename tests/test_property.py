@@ -52,8 +52,8 @@ FIELDS = [
 ]
 #: no example may allocate more than this (tracemalloc peak, numpy buffers included)
 MAX_PEAK_BYTES = 32 * 2**20
-INTERESTING_U32 = [0, 1, 2, 8, 11, 12, 16, 59, 60, 61, 255, 256, 257, 4096, 65535, 65536]
-INTERESTING_U32 += [65537, 2**20, 2**20 + 1, 2**31 - 1, 2**31, 2**32 - 1]
+INTERESTING_U32 = [0, 1, 2, 8, 11, 12, 16, 32, 59, 60, 61, 255, 256, 257, 4096, 65535, 65536]
+INTERESTING_U32 += [64, 65537, 2**20, 2**20 + 1, 2**31 - 1, 2**31, 2**32 - 1]
 
 
 class Rejected(Exception):
@@ -76,7 +76,7 @@ def naive_decode(parts: list[bytes]):
     ok = (
         h["size"] == 256
         and h["version"] in (1, 2)
-        and h["bitsperpixel"] in (8, 16)
+        and h["bitsperpixel"] in (8, 16, 32, 64)
         and 1 <= h["dimx"] <= 65536
         and 1 <= h["dimy"] <= 65536
         and (h["version"] == 1 or 60 <= h["frameheaderbytes"] <= 2**20)
@@ -84,7 +84,7 @@ def naive_decode(parts: list[bytes]):
     if not ok:
         raise Rejected("format", (0,))
     hb = 12 if h["version"] == 1 else h["frameheaderbytes"]
-    dt = np.dtype("<u1" if h["bitsperpixel"] == 8 else "<u2")
+    dt = np.dtype(f"<u{h['bitsperpixel'] // 8}")
     pb = h["dimx"] * h["dimy"] * dt.itemsize
     rb = hb + pb
     frames, truncated = [], None
@@ -300,7 +300,12 @@ def _check_one(url: str, parts: list[bytes], kw: dict, lazy: bool) -> None:
     _, peak = tracemalloc.get_traced_memory()
     assert peak < MAX_PEAK_BYTES, f"allocated {peak} bytes"
     truncs = [w for w in caught if issubclass(w.category, TruncatedRecordingWarning)]
-    others = [w for w in caught if not issubclass(w.category, TruncatedRecordingWarning)]
+    # ResourceWarning: garbage of earlier tests (event loops of clusters) collected here
+    others = [
+        w
+        for w in caught
+        if not issubclass(w.category, (TruncatedRecordingWarning, ResourceWarning))
+    ]
     assert not others, [str(w.message) for w in others]
     if truncated is not None and not (isinstance(expected, Rejected) and expected.kind == "format"):
         assert len(truncs) == 1, "a truncated last part warns exactly once"

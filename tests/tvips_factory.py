@@ -17,7 +17,7 @@ def make_frames(n: int, shape=(4, 5), dtype="<u2", seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     info = np.iinfo(np.dtype(dtype))
     frames = rng.integers(0, info.max, size=(n, *shape), dtype=np.dtype(dtype))
-    frames[:, 0, 0] = np.arange(n) % (info.max + 1)
+    frames[:, 0, 0] = np.arange(n).astype(frames.dtype)  # wraps around
     return frames
 
 

@@ -9,6 +9,7 @@ added by its ``add_arguments(parser)`` attribute (see :func:`arguments`). Our ow
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable
 
@@ -530,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: BaseException | str) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return f"{PROG}: error: {text}"
 
@@ -555,10 +556,48 @@ def main(argv: list[str] | None = None) -> int:
     from intake_tvips.cli.demo import DemoError
 
     try:
-        return args.function(args)
+        with _fail_fast_remote():
+            return args.function(args)
     except (ValueError, OSError, DemoError) as e:
+        print(_one_line(e), file=sys.stderr)
+        return USAGE
+    except ImportError as e:  # e.g. gs:// without gcsfs: fsspec says what to install
         print(_one_line(e), file=sys.stderr)
         return USAGE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        # storage clients' own errors (missing credentials, unreachable endpoints, ...)
+        if type(e).__module__.split(".")[0] not in STORAGE_CLIENT_MODULES:
+            raise
+        print(_one_line(f"{type(e).__name__}: {e}"), file=sys.stderr)
+        return USAGE
+
+
+#: packages whose exceptions are the storage's answer, not a bug: one line, exit 2
+STORAGE_CLIENT_MODULES = frozenset(
+    {"botocore", "aiobotocore", "s3fs", "gcsfs", "google", "adlfs", "azure", "aiohttp", "fsspec"}
+)
+#: S3 from the command line: give up on an unreachable endpoint in seconds, not tens
+CLI_S3_CONFIG = {"connect_timeout": 3, "retries": {"max_attempts": 1, "mode": "standard"}}
+
+
+@contextlib.contextmanager
+def _fail_fast_remote():
+    """S3 defaults for one command: bounded connect timeout, no botocore retries (fsspec
+    config, so ``-s config_kwargs...`` given by the user wins)."""
+    import fsspec.config
+
+    conf = fsspec.config.conf
+    before = conf.get("s3")
+    s3 = dict(before or {})
+    s3.setdefault("config_kwargs", CLI_S3_CONFIG)
+    conf["s3"] = s3
+    try:
+        yield
+    finally:
+        if before is None:
+            conf.pop("s3", None)
+        else:
+            conf["s3"] = before

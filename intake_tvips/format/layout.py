@@ -4,7 +4,7 @@ Pure functions and numpy dtypes, no I/O. Everything is little-endian.
 
 A recording is ``NAME_000.tvips, NAME_001.tvips, ...``; only ``_000`` starts with
 the 256-byte series header, then every part holds whole *records*: a frame header
-followed by ``dimy x dimx`` pixels (uint8 or uint16).
+followed by ``dimy x dimx`` pixels (uint8 or uint16; uint32/uint64 as RosettaSciIO writes).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ SERIES_HEADER_SIZE = 256
 V1_FRAME_HEADER_SIZE = 12
 #: smallest frame header a version 2 file may declare (the fields readers know)
 V2_MIN_FRAME_HEADER_SIZE = 60
+#: pixel types by ``bitsperpixel``; TVIPS's software writes 8 and 16 bits, RosettaSciIO
+#: also writes (and reads) 32 and 64
+PIXEL_DTYPES = {8: "<u1", 16: "<u2", 32: "<u4", 64: "<u8"}
 #: sanity limits, checked before anything is allocated
 MAX_DIM = 1 << 16
 MAX_FRAME_HEADER_SIZE = 1 << 20
@@ -96,7 +99,7 @@ class RecordLayout:
     header_bytes: int
     dimy: int
     dimx: int
-    dtype: str  # "<u1" or "<u2"
+    dtype: str  # "<u1", "<u2", "<u4" or "<u8" (see PIXEL_DTYPES)
     version: int = 2
 
     @property
@@ -174,11 +177,11 @@ def validate_series_header(header: dict, filename: str) -> None:
             "TVIPS files are version 1 or 2",
             field="version",
         )
-    if header["bitsperpixel"] not in (8, 16):
+    if header["bitsperpixel"] not in PIXEL_DTYPES:
         raise TVIPSFormatError(
             filename,
             f"unsupported bits per pixel {header['bitsperpixel']} (field 'bitsperpixel');"
-            " expected 8 or 16",
+            " expected 8, 16, 32 or 64",
             field="bitsperpixel",
         )
     for name in ("dimx", "dimy"):
@@ -203,7 +206,7 @@ def record_layout(header: dict) -> RecordLayout:
     """The record layout a (validated) series header describes."""
     version = header["version"]
     header_bytes = V1_FRAME_HEADER_SIZE if version == 1 else header["frameheaderbytes"]
-    dtype = "<u1" if header["bitsperpixel"] == 8 else "<u2"
+    dtype = PIXEL_DTYPES[header["bitsperpixel"]]
     return RecordLayout(header_bytes, header["dimy"], header["dimx"], dtype, version)
 
 

@@ -78,8 +78,16 @@ class FileSystemSpec:
 
 
 def resolve(urlpath, storage_options: dict | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The filesystem and in-filesystem path of a URL or local path (``pathlib`` too)."""
-    fs, path = url_to_fs(os.fspath(urlpath), **(storage_options or {}))
+    """The filesystem and in-filesystem path of a URL or local path (``pathlib`` too).
+
+    A ``pathlib.Path``, or a string without ``://``, is a local path whatever characters
+    it holds (fsspec would read ``::`` in ``/data/a::b/x.tvips`` as URL chaining).
+    """
+    text = os.fspath(urlpath)
+    if not isinstance(urlpath, str) or "://" not in text:
+        fs = fsspec.filesystem("file", **(storage_options or {}))
+        return fs, fs._strip_protocol(os.path.normpath(text))
+    fs, path = url_to_fs(text, **(storage_options or {}))
     if isinstance(fs, LocalFileSystem):
         # "dir//scan_000.tvips" (Intake's CATALOG_DIR ends in "/"), "dir/./scan": one name
         path = fs._strip_protocol(os.path.normpath(path))
