@@ -24,6 +24,7 @@ the attempts made; a range that comes back short raises :class:`ShortReadError`.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from intake_tvips.storage.secrets import mask_url
 
 #: split remote ranges into pieces of about this size (S3 recommends 8-16 MB ranges)
 REMOTE_PIECE_BYTES = 16 * 2**20
+#: output arrays at least this large are faulted in while remote bytes are on their way
+PREFAULT_MIN_BYTES = 4 * 2**20
 #: most buffers one preadv call takes (Linux IOV_MAX)
 IOV_MAX = 1024
 logger = logging.getLogger(__name__)
@@ -196,7 +199,8 @@ def _pread_fallback(fd: int, view, offset: int) -> int:  # pragma: no cover
 
 def _read_remote(fs_spec, paths, layout: RecordLayout, ranges, dests, frames: np.ndarray):
     """Fetch ``ranges`` in pieces of at most ``REMOTE_PIECE_BYTES``, all at once, and copy
-    the pixels of each piece into ``frames`` (by ``dests``) as soon as it arrives."""
+    the pixels of each piece into ``frames`` (by ``dests``) as soon as it arrives, on a
+    small pool of copy threads (numpy copies without the GIL)."""
     rb = layout.record_bytes
     per_piece = max(1, REMOTE_PIECE_BYTES // rb)
     pieces = []  # (path index, start, n_records, dest slots)
@@ -207,19 +211,56 @@ def _read_remote(fs_spec, paths, layout: RecordLayout, ranges, dests, frames: np
     p_paths = [paths[p] for p, *_ in pieces]
     p_starts = [s for _, s, _, _ in pieces]
     p_ends = [s + n * rb for _, s, n, _ in pieces]
-    for i, blob, k in fetch_ranges(fs_spec, p_paths, p_starts, p_ends):
-        part, start, n, dest = pieces[i]
-        where = f"{remote_url(fs_spec, paths[part])} bytes {start}-{start + n * rb}"
-        if isinstance(blob, FileNotFoundError):
-            raise FileNotFoundError(f"{where}: part has disappeared") from blob
-        if isinstance(blob, BaseException):
-            raise OSError(f"{where}: read failed after {_attempts(k)}: {blob}") from blob
-        if len(blob) != n * rb:
-            raise ShortReadError(
-                f"{where}: got {len(blob)} bytes, expected {n * rb} (short read, or a "
-                "server that ignored the Range request)"
-            )
-        _copy_pixels(blob, n, layout, dest, frames)
+    copies = []
+    try:
+        arriving = fetch_ranges(fs_spec, p_paths, p_starts, p_ends, lambda: _touch(frames))
+        for i, blob, k in arriving:
+            part, start, n, dest = pieces[i]
+            _check_piece(blob, k, n * rb, f"{remote_url(fs_spec, paths[part])} bytes {start}")
+            if len(pieces) == 1:
+                _copy_pixels(blob, n, layout, dest, frames)
+            else:
+                copies.append(_copy_pool().submit(_copy_pixels, blob, n, layout, dest, frames))
+    finally:  # never return (or raise) while a copy still writes into frames
+        for c in copies:
+            c.result()
+
+
+def _check_piece(blob, k: int, want: int, where: str) -> None:
+    where = f"{where}-{int(where.rsplit(' ', 1)[1]) + want}"
+    if isinstance(blob, FileNotFoundError):
+        raise FileNotFoundError(f"{where}: part has disappeared") from blob
+    if isinstance(blob, BaseException):
+        raise OSError(f"{where}: read failed after {_attempts(k)}: {blob}") from blob
+    if len(blob) != want:
+        raise ShortReadError(
+            f"{where}: got {len(blob)} bytes, expected {want} (short read, or a "
+            "server that ignored the Range request)"
+        )
+
+
+_copy_pools: dict = {}
+
+
+def _copy_pool():
+    """Threads (one per core, at most 4) that copy remote pieces into outputs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _copy_pools.get(os.getpid())
+    if pool is None:
+        n = max(1, min(4, os.cpu_count() or 1))
+        new = ThreadPoolExecutor(n, thread_name_prefix="tvips-copy")
+        pool = _copy_pools.setdefault(os.getpid(), new)
+        if pool is not new:
+            new.shutdown(wait=False)
+    return pool
+
+
+def _touch(a: np.ndarray) -> None:
+    """Fault in the pages of a new output array (one write per page) while the bytes are
+    on their way, instead of while copying them in."""
+    if a.nbytes >= PREFAULT_MIN_BYTES and a.flags.c_contiguous:
+        a.reshape(-1).view(np.uint8)[:: mmap.PAGESIZE] = 0
 
 
 def _copy_pixels(blob, n: int, layout: RecordLayout, dest: np.ndarray, frames: np.ndarray):
@@ -238,28 +279,31 @@ def _copy_pixels(blob, n: int, layout: RecordLayout, dest: np.ndarray, frames: n
         frames[d] = pix[keep]
 
 
-def fetch_ranges(fs_spec: FileSystemSpec, paths, starts, ends):
+def fetch_ranges(fs_spec: FileSystemSpec, paths, starts, ends, while_waiting=None):
     """Read remote byte ranges concurrently; yields ``(index, result, attempts)`` per range,
     as they arrive where the client allows (obstore), else all at the end (fsspec).
 
     ``result`` is a buffer (``bytes`` or ``obstore.Bytes``) or the last exception. Transient
     failures and short answers are asked again as :func:`cat_ranges_retrying` says.
+    ``while_waiting()`` runs once the requests are under way (obstore only).
     """
     from intake_tvips.storage import obstore_io
 
     if obstore_io.usable(fs_spec):
-        yield from _fetch_obstore(fs_spec, paths, starts, ends)
+        yield from _fetch_obstore(fs_spec, paths, starts, ends, while_waiting)
         return
     out, tries = cat_ranges_retrying(fs_spec, fs_spec.filesystem(), paths, starts, ends)
     yield from zip(range(len(out)), out, tries)
 
 
-def _fetch_obstore(fs_spec: FileSystemSpec, paths, starts, ends):
+def _fetch_obstore(fs_spec: FileSystemSpec, paths, starts, ends, while_waiting=None):
     from concurrent.futures import as_completed
 
     from intake_tvips.storage import obstore_io
 
     futures = obstore_io.submit_ranges(fs_spec, paths, starts, ends)
+    if while_waiting is not None:
+        while_waiting()
     index = {f: i for i, f in enumerate(futures)}
     short = []  # obstore retries errors itself, but takes a short body for an answer
     try:
