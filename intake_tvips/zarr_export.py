@@ -284,7 +284,7 @@ def _compute_with_progress(flags, client, progress: bool) -> None:
 
             persisted = client.persist(flags)
             with tqdm(total=n, desc="writing zarr", unit="shard", disable=not progress) as bar:
-                for _ in as_completed(futures_of(persisted)):
+                for _ in as_completed(futures_of(persisted), loop=client.loop):
                     bar.update()
             ok = client.compute(persisted, sync=True)
         finally:
