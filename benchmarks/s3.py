@@ -100,7 +100,7 @@ def read_cases(first: str, side: int, opts: dict) -> dict:
     import numpy as np
     import obstore
     from obstore.store import S3Store
-    from run import JUNK, SCAN_KW, expected_sum
+    from run import SCAN_KW, expected_sum
 
     from intake_tvips import file_reader
 
@@ -152,12 +152,24 @@ def read_cases(first: str, side: int, opts: dict) -> dict:
         assert sum(len(b) for b in blobs) == nbytes
         return None
 
-    def ours_read():
-        d = open_()
+    def reads_only(d):
         d.map_blocks(lambda b: np.zeros((1,) * b.ndim, b.dtype), chunks=(1,) * d.ndim).compute()
+
+    def ours_read():
+        reads_only(open_())
 
     def ours_sum():
         return int(open_().sum().compute())
+
+    def obstore_copy():  # a hand-written reads-only pass: fetch, pixels into a new array
+        blobs = fsspec.asyn.sync(loop, all_at_once)
+        rb = 60 + 2 * math.prod(FRAME)
+        out = np.empty((sum(len(b) // rb for b in blobs),) + FRAME, "<u2")
+        i = 0
+        for b in blobs:
+            a = np.frombuffer(b, np.uint8).reshape(-1, rb)[:, 60:].view("<u2")
+            out[i : i + len(a)] = a.reshape((-1,) + FRAME)
+            i += len(a)
 
     def obstore_sum():  # what a hand-written pass costs: fetch, view pixels, sum
         blobs = fsspec.asyn.sync(loop, all_at_once)
@@ -169,8 +181,6 @@ def read_cases(first: str, side: int, opts: dict) -> dict:
         return total
 
     want = expected_sum(side, FRAME)
-    first_frames = JUNK  # the ranges start at the scan's first record
-    del first_frames
     return {
         "obstore get_range_async, all ranges at once": lambda: check(
             fsspec.asyn.sync(loop, all_at_once)
@@ -182,8 +192,11 @@ def read_cases(first: str, side: int, opts: dict) -> dict:
             s3fs_default.cat_ranges(paths, starts, ends)
         ),
         "s3fs cat_ranges (pool 64)": lambda: check(s3fs_64.cat_ranges(paths, starts, ends)),
+        "obstore get_range_async + copy into a new array": obstore_copy,
+        "intake-tvips reads only, opened once (threads)": lambda: reads_only(data),
         "intake-tvips open + reads only (threads)": ours_read,
         "obstore get_range_async + hand-written sum": obstore_sum,
+        "intake-tvips sum, opened once (threads)": lambda: int(data.sum().compute()),
         "intake-tvips open + sum (threads)": ours_sum,
         "_meta": {"bytes": nbytes, "ranges": len(paths), "want": want, "chunks": data.npartitions},
     }
@@ -257,9 +270,56 @@ def main() -> None:
 
 
 def convert(first: str, side: int, opts: dict, rounds: int) -> str:
-    raise SystemExit("convert benchmark: not yet")
+    """to_zarr from S3 to a local directory and to S3, against cat (+ write) of the bytes."""
+    import fsspec
+    from run import SCAN_KW
+
+    from intake_tvips import to_zarr
+
+    kw = dict(SCAN_KW, scan_shape=(side, side))
+    fs = fsspec.filesystem("s3", **opts)
+    paths = sorted(fs.glob(first.replace("_000.tvips", "_*.tvips")))
+    nbytes = sum(fs.info(p)["size"] for p in paths)
+    tmp = Path(tempfile.mkdtemp(prefix="tvips-bench-"))
+    shard = 16 * 2**20  # 4 shards of the 61 MiB: 4 parallel tasks
+
+    def cat():
+        assert sum(len(b) for b in fs.cat(paths).values()) == nbytes
+
+    def cat_write_local():
+        for p, b in fs.cat(paths).items():
+            (tmp / p.rsplit("/", 1)[1]).write_bytes(b)
+
+    def cat_put_s3():
+        fs.pipe({f"{BUCKET}/copy/{p.rsplit('/', 1)[1]}": b for p, b in fs.cat(paths).items()})
+
+    def zarr_local():
+        to_zarr(first, str(tmp / "out.zarr"), overwrite=True, source_options=opts,
+                shard_bytes=shard, **kw)  # fmt: skip
+
+    def zarr_s3():
+        to_zarr(first, f"s3://{BUCKET}/out.zarr", overwrite=True, storage_options=opts,
+                source_options=opts, shard_bytes=shard, **kw)  # fmt: skip
+
+    cases = {
+        "s3fs cat of the objects": cat,
+        "s3fs cat + write the bytes to local files": cat_write_local,
+        "s3fs cat + put the bytes to S3": cat_put_s3,
+        "to_zarr S3 -> local directory (threads)": zarr_local,
+        "to_zarr S3 -> S3 (threads)": zarr_s3,
+    }
+    try:
+        times = measure(cases, rounds)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return table(
+        f"Convert: {nbytes / 2**20:.0f} MiB from S3, shards of 16 MiB, inner chunks <= 4 MiB, "
+        f"zstd; {rounds} rounds",
+        times,
+        nbytes,
+        "s3fs cat of the objects",
+    )
 
 
 if __name__ == "__main__":
-    tempfile, shutil  # noqa: B018 - used by the convert cases
     main()
