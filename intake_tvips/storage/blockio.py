@@ -216,7 +216,8 @@ def _read_remote(fs_spec, paths, layout: RecordLayout, ranges, dests, frames: np
         arriving = fetch_ranges(fs_spec, p_paths, p_starts, p_ends, lambda: _touch(frames))
         for i, blob, k in arriving:
             part, start, n, dest = pieces[i]
-            _check_piece(blob, k, n * rb, f"{remote_url(fs_spec, paths[part])} bytes {start}")
+            where = f"{remote_url(fs_spec, paths[part])} bytes {start}-{start + n * rb}"
+            _check_piece(blob, k, n * rb, where)
             if len(pieces) == 1:
                 _copy_pixels(blob, n, layout, dest, frames)
             else:
@@ -227,7 +228,7 @@ def _read_remote(fs_spec, paths, layout: RecordLayout, ranges, dests, frames: np
 
 
 def _check_piece(blob, k: int, want: int, where: str) -> None:
-    where = f"{where}-{int(where.rsplit(' ', 1)[1]) + want}"
+    """Raise for a piece that failed (after ``k`` attempts) or is not ``want`` bytes."""
     if isinstance(blob, FileNotFoundError):
         raise FileNotFoundError(f"{where}: part has disappeared") from blob
     if isinstance(blob, BaseException):
@@ -402,6 +403,10 @@ def remote_url(fs_spec: FileSystemSpec, path: str) -> str:
     if fs_spec.is_local:
         return path
     return mask_url(path if "://" in path else f"{fs_spec.protocol}://{path}")
+
+
+def _url(fs, fs_spec: FileSystemSpec, path: str) -> str:  # the former name; fs unused
+    return remote_url(fs_spec, path)
 
 
 def _attempts(k: int) -> str:
