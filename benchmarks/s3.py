@@ -215,22 +215,25 @@ def measure(cases: dict, rounds: int) -> dict:
     return times
 
 
-def table(title: str, times: dict, nbytes: int, baseline: str, note: dict | None = None) -> str:
-    base = statistics.median(times[baseline])
+def table(title: str, times: dict, nbytes: int, baseline: str) -> str:
+    """Medians, spread, and speed against ``baseline``: the ratio of medians and the
+    median (min - max) of the ratios within each round (robust to a noisy machine)."""
+    base = times[baseline]
     lines = [
         f"**{title}**",
         "",
-        "| case | median s | min - max s | MB/s | speed x baseline |",
-        "|---|---|---|---|---|",
+        "| case | median s | min - max s | MB/s | speed x baseline (medians) "
+        "| per round: median (min - max) |",
+        "|---|---|---|---|---|---|",
     ]
     for name, ts in times.items():
         med = statistics.median(ts)
+        per_round = [b / t for b, t in zip(base, ts)]
         lines.append(
             f"| {name} | {med:.3f} | {min(ts):.3f} - {max(ts):.3f} | {nbytes / med / 1e6:.0f} "
-            f"| {base / med:.2f} |"
+            f"| {statistics.median(base) / med:.2f} | {statistics.median(per_round):.2f} "
+            f"({min(per_round):.2f} - {max(per_round):.2f}) |"
         )
-    for k, v in (note or {}).items():
-        lines.append(f"\n{k}: {v}")
     return "\n".join(lines)
 
 

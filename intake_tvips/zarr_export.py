@@ -248,7 +248,15 @@ def _as_xarray(source, source_options, shard_bytes: int, reader_kwargs: dict):
 
 
 def _write_metadata(array, url, storage_options, overwrite, inner, shard) -> None:
-    """The group, coordinates, attributes and the empty array (shards as planned)."""
+    """The group, coordinates, attributes and the empty array (shards as planned).
+
+    xarray writes them into memory; they go to ``url`` in one concurrent batch (on S3 a
+    few PUTs at once, not ~60 requests one after the other).
+    """
+    from fsspec.core import url_to_fs
+    from zarr.storage import MemoryStore
+
+    files: dict = {}
     ds = array.to_dataset(name="data")
     encoding = {"data": {"chunks": inner, "shards": shard}}
     with warnings.catch_warnings():
@@ -256,13 +264,22 @@ def _write_metadata(array, url, storage_options, overwrite, inner, shard) -> Non
         # specification": it only speeds up opening; the store is complete without it
         warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
         ds.to_zarr(
-            url,
-            mode="w" if overwrite else "w-",
+            MemoryStore(files),
+            mode="w",
             compute=False,  # the data is written by our tasks, a shard each
-            storage_options=storage_options or None,
             zarr_format=3,
             encoding=encoding,
         )
+    fs, root = url_to_fs(url, **(storage_options or {}))
+    if fs.exists(root):
+        if not overwrite:
+            raise FileExistsError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
+        fs.rm(root, recursive=True)
+    blobs = {f"{root.rstrip('/')}/{key}": value.to_bytes() for key, value in files.items()}
+    if getattr(fs, "auto_mkdir", True) is False or fs.protocol in ("file", ("file", "local")):
+        for parent in {p.rsplit("/", 1)[0] for p in blobs}:
+            fs.makedirs(parent, exist_ok=True)
+    fs.pipe(blobs)
 
 
 def _compute_with_progress(flags, client, progress: bool) -> None:
