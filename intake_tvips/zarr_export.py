@@ -119,6 +119,8 @@ class _ShardWriter:
         key = (self.token, _pid())
         arr = _OPEN_ARRAYS.get(key)
         if arr is None:
+            for old in list(_OPEN_ARRAYS)[: max(0, len(_OPEN_ARRAYS) + 1 - _MAX_OPEN_ARRAYS)]:
+                _OPEN_ARRAYS.pop(old, None)  # those of earlier calls
             arr = _OPEN_ARRAYS.setdefault(
                 key, _open_group(self.url, self.storage_options)[self.path]
             )
@@ -133,7 +135,8 @@ class _ShardWriter:
         return ("tvips-shard-writer", self.token)
 
 
-_OPEN_ARRAYS: dict = {}
+_OPEN_ARRAYS: dict = {}  # (to_zarr call, pid) -> zarr.Array
+_MAX_OPEN_ARRAYS = 8
 
 
 def _pid() -> int:
