@@ -91,6 +91,7 @@ def test_settings_mean_what_they_mean_to_s3fs(no_aws_config):
         {"anon": True, "session": object()},
         {"anon": True, "client_kwargs": {"region_name": "x", "proxies": {}}},
         {"anon": True, "config_kwargs": {"signature_version": "s3"}},
+        {"anon": True, "endpoint_url": "https://x.example", "client_kwargs": {"verify": "/ca.pem"}},
         {"key": "K", "secret": "S"},  # on AWS without a region: s3fs finds it, obstore not
         {"client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}},  # no credentials at all
     ],

@@ -36,6 +36,7 @@ from intake_tvips.storage.filesystem import (
     S3_PROTOCOLS,
     FileSystemSpec,
 )
+from intake_tvips.storage.secrets import mask_url
 
 #: environment variable: "0" (or "false", "no", "off") keeps S3 reads on s3fs
 ENV_SWITCH = "INTAKE_TVIPS_OBSTORE"
@@ -107,6 +108,8 @@ def obstore_settings(options: dict) -> dict | None:
         return None
     if config.get("signature_version") not in (None, "s3v4"):
         return None  # UNSIGNED: pass anon=True instead
+    if client.get("verify") not in (None, True, False):
+        return None  # a CA bundle: obstore takes the system's
     endpoint = (
         client.get("endpoint_url")
         or options.get("endpoint_url")
@@ -287,7 +290,7 @@ def _python_error(e: Exception) -> Exception:
     """obstore's exception as the built-in one our callers classify."""
     from obstore import exceptions as ox
 
-    text = " ".join(str(e).split(" Debug source:")[0].split())
+    text = mask_url(" ".join(str(e).split(" Debug source:")[0].split()))
     if isinstance(e, (FileNotFoundError, ox.NotFoundError)):
         return FileNotFoundError(text)
     if isinstance(e, (PermissionError, ox.PermissionDeniedError, ox.UnauthenticatedError)):
