@@ -146,7 +146,12 @@ def _pid() -> int:
 
 
 def _open_group(url: str, storage_options: dict):
+    from fsspec.utils import get_protocol
+
+    from intake_tvips.storage.filesystem import with_pool
+
     zarr = require_zarr3()
+    storage_options = with_pool(get_protocol(url), storage_options)
     if storage_options:
         return zarr.open_group(url, mode="r+", storage_options=storage_options)
     return zarr.open_group(url, mode="r+")
