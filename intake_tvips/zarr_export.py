@@ -185,8 +185,8 @@ def to_zarr(
     chunk_bytes:
         Largest inner chunk (whole frames). Shards are the dask chunks.
     client:
-        A ``distributed.Client``, or a scheduler address to connect to; ``None``: dask's
-        threaded scheduler.
+        A ``distributed.Client``, or a scheduler address to connect to; ``None``: the
+        default client if this process has one (as ``dask.compute`` would), else threads.
     progress:
         A tqdm bar on stderr, one step per shard written.
 
@@ -296,6 +296,8 @@ def _compute_with_progress(flags, client, progress: bool) -> None:
 
     n = flags.npartitions
     if client is None:
+        client = _default_client()
+    if client is None:
         with _ThreadsBar(flags.name, n, progress):
             ok = flags.compute(scheduler="threads")
     else:
@@ -317,6 +319,17 @@ def _compute_with_progress(flags, client, progress: bool) -> None:
                 owned.close()
     if not bool(np.all(ok)):  # pragma: no cover - a task returns True or raises
         raise OSError("some shards were not written")
+
+
+def _default_client():
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
 
 
 class _ThreadsBar:

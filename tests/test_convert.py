@@ -185,6 +185,17 @@ def test_to_zarr_on_a_two_process_cluster_from_s3(cluster_client, s3, s3_source,
     assert sum(opened.values()) >= 1
 
 
+def test_to_zarr_uses_the_default_client_like_dask(cluster_client, local, tmp_path):
+    frames, first = local
+    here = set(zarr_export._OPEN_ARRAYS)
+    before = sum(cluster_client.run(_arrays_opened_here).values())
+    with Client(cluster_client.scheduler.address):  # the default client from here on
+        to_zarr(first, str(tmp_path / "d.zarr"), shard_bytes=4 * 10 * 2048, **SCAN)
+    assert set(zarr_export._OPEN_ARRAYS) == here
+    assert sum(cluster_client.run(_arrays_opened_here).values()) > before
+    _check(str(tmp_path / "d.zarr"), frames, source=first)
+
+
 def _arrays_opened_here() -> int:
     from intake_tvips import zarr_export
 
