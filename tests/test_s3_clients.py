@@ -176,3 +176,29 @@ def test_obstore_errors_and_logs_hold_no_secret(s3, caplog, monkeypatch):
     assert secret not in str(err.value) and secret not in repr(err.value.__cause__)
     assert secret not in caplog.text
     assert secret not in repr(data.dask.to_dict())
+
+
+# ---------------------------------------------------------------- timeouts
+
+
+@pytest.mark.parametrize("client", ["obstore", "s3fs"])
+def test_a_slow_answer_times_out_and_is_asked_again(s3, monkeypatch, client):
+    import time
+
+    from proxy import FaultProxy
+
+    frames, url = _put(s3, f"slow{client}", seed=6)
+    monkeypatch.setenv(obstore_io.ENV_SWITCH, "1" if client == "obstore" else "0")
+    proxy = FaultProxy(s3.endpoint)
+    try:
+        opts = dict(s3.storage_options, config_kwargs={"read_timeout": 0.5})
+        opts["client_kwargs"] = dict(opts["client_kwargs"], endpoint_url=proxy.url)
+        data = file_reader(url, lazy=True, storage_options=opts, **SCAN)[0]["data"]
+        proxy.clear()
+        proxy.delay(3.0, times=1, path="_002", ranged=True)
+        t0 = time.perf_counter()
+        np.testing.assert_array_equal(data.compute(), reference_scan(frames, (12, 10), 3, "x", 2))
+        assert time.perf_counter() - t0 < 3.0  # the slow answer was not waited for
+        assert proxy.log.count("GET", ranged=True, contains="_002") == 2
+    finally:
+        proxy.stop()
