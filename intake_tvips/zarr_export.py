@@ -201,7 +201,7 @@ def to_zarr(
     if storage_options and not isinstance(storage_options, dict):
         raise TypeError("storage_options must be a dict")
     if not overwrite and store_exists(url, storage_options):
-        raise FileExistsError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
+        raise _exists(url)
     array = _as_xarray(source, source_options, shard_bytes, reader_kwargs)
     fix = regular_chunks(array.data.chunks)
     if fix:
@@ -224,6 +224,14 @@ def to_zarr(
         "bytes": int(array.nbytes),
         "rechunked": bool(fix),
     }
+
+
+def _exists(url: str) -> FileExistsError:
+    from intake_tvips.storage.secrets import mask_url
+
+    return FileExistsError(
+        f"{mask_url(url)} exists; pass overwrite=True (--overwrite) to replace it"
+    )
 
 
 def store_exists(url: str, storage_options: dict | None) -> bool:
@@ -281,7 +289,7 @@ def _write_metadata(array, url, storage_options, overwrite, inner, shard) -> Non
     fs, root = url_to_fs(url, **(storage_options or {}))
     if fs.exists(root):
         if not overwrite:
-            raise FileExistsError(f"{url} exists; pass overwrite=True (--overwrite) to replace it")
+            raise _exists(url)
         fs.rm(root, recursive=True)
     blobs = {f"{root.rstrip('/')}/{key}": value.to_bytes() for key, value in files.items()}
     if getattr(fs, "auto_mkdir", True) is False or fs.protocol in ("file", ("file", "local")):
