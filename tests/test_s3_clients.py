@@ -145,17 +145,25 @@ def test_s3fs_filesystems_get_a_large_pool(s3, monkeypatch):
     mine = dict(s3.storage_options, config_kwargs={"max_pool_connections": 5})
     assert resolve("s3://tvips/x.tvips", mine)[0].config_kwargs["max_pool_connections"] == 5
     assert "config_kwargs" not in resolve("memory://x", {})[0].storage_options
-    # many small reads through s3fs: more than botocore's default 10 in flight
+    # many slow small reads through s3fs: more than botocore's default 10 in flight
+    from proxy import FaultProxy
+
     monkeypatch.setenv(obstore_io.ENV_SWITCH, "0")
     fs.pipe_file("tvips/pool.bin", bytes(range(256)) * 64)
-    spec = FileSystemSpec.from_fs(fs)
-    s3.log.clear()
-    n = 48
-    out = blockio.read_byte_ranges(
-        spec, ["tvips/pool.bin"] * n, list(range(n)), [s + 8 for s in range(n)]
-    )
-    assert [o[0] for o in out] == list(range(n))
-    assert s3.log.max_in_flight > 10
+    proxy = FaultProxy(s3.endpoint)
+    try:
+        opts = dict(s3.storage_options)
+        opts["client_kwargs"] = dict(opts["client_kwargs"], endpoint_url=proxy.url)
+        spec = FileSystemSpec.from_fs(resolve("s3://tvips/pool.bin", opts)[0])
+        proxy.delay(0.3, times=None, path="pool.bin")  # every answer takes 0.3 s
+        n = 40
+        starts = list(range(n))
+        ends = [s + 8 for s in starts]
+        out = blockio.read_byte_ranges(spec, ["tvips/pool.bin"] * n, starts, ends)
+        assert [o[0] for o in out] == starts
+        assert proxy.log.max_in_flight > 10
+    finally:
+        proxy.stop()
 
 
 # ---------------------------------------------------------------- secrets
@@ -200,5 +208,8 @@ def test_a_slow_answer_times_out_and_is_asked_again(s3, monkeypatch, client):
         np.testing.assert_array_equal(data.compute(), reference_scan(frames, (12, 10), 3, "x", 2))
         assert time.perf_counter() - t0 < 3.0  # the slow answer was not waited for
         assert proxy.log.count("GET", ranged=True, contains="_002") == 2
+        deadline = time.perf_counter() + 5
+        while proxy.log.in_flight and time.perf_counter() < deadline:
+            time.sleep(0.05)  # the delayed answer finishes before the proxy stops
     finally:
         proxy.stop()
