@@ -22,6 +22,7 @@ _PUBLIC = {
     "frame_headers": ".recording.headers",
     "detect_scan": ".recording.detect",
     "ScanDetection": ".recording.detect",
+    "to_zarr": ".zarr_export",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -1,32 +1,37 @@
-"""``intake-tvips convert``: the reconstructed array written to a Zarr store.
+"""``intake-tvips convert``: the reconstructed array written to a Zarr v3 store.
 
-The store is what ``xarray.DataArray.to_dataset(name="data").to_zarr`` writes: a group
-holding the array ``data`` (chunked as the reader chunks it, made regular where Zarr needs
-it) with its coordinates (``y, x, dy, dx`` or ``time, dy, dx``) and attributes (axes, the
-TVIPS header, metadata, scan parameters, source URL). Read it back with
-``xarray.open_zarr(url)["data"]`` or ``zarr.open_group(url)["data"]``.
+The work is :func:`intake_tvips.zarr_export.to_zarr` (shards = the read chunks, inner
+chunks of whole frames); this module adds what the command line needs around it: the
+scheduler (threads, ``--scheduler ADDRESS`` or ``--workers N``) and the summary.
 """
 
 from __future__ import annotations
 
-import warnings
+import contextlib
+
+from intake_tvips.zarr_export import regular_chunks, require_zarr3, store_exists, to_zarr
+
+__all__ = ["regular_chunks", "require_zarr3", "store_exists", "write_zarr", "scheduler_client"]
 
 
-def regular_chunks(chunks: tuple[tuple[int, ...], ...]) -> dict[int, int] | None:
-    """``{axis: chunk size}`` for the axes whose chunks Zarr cannot store (all equal but a
-    smaller last one), or ``None`` when every axis is fine."""
-    fix = {}
-    for axis, c in enumerate(chunks):
-        if len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]):
-            fix[axis] = max(c)
-    return fix or None
+@contextlib.contextmanager
+def scheduler_client(address: str | None, workers: int | None):
+    """A ``distributed.Client`` for ``--scheduler ADDRESS`` or ``--workers N`` (a
+    LocalCluster on 127.0.0.1), or ``None``: dask's threads."""
+    if address and workers:
+        raise ValueError("give --scheduler or --workers, not both")
+    if address:
+        from distributed import Client
 
+        with Client(address, timeout="10s") as client:
+            yield client
+        return
+    from intake_tvips.cli.compute import local_cluster
 
-def store_exists(url: str, storage_options: dict | None) -> bool:
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **(storage_options or {}))
-    return bool(fs.exists(path))
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be a positive number of workers, got {workers}")
+    with local_cluster(workers) as client:
+        yield client
 
 
 def write_zarr(
@@ -35,39 +40,17 @@ def write_zarr(
     storage_options: dict | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    client=None,
 ) -> dict:
-    """Write the ``xarray.DataArray`` ``array`` (dask-backed) to the Zarr store ``url``.
-
-    Refuses an existing store unless ``overwrite`` (which replaces it). Returns what was
-    written: ``shape``, ``chunks``, ``dtype``, ``bytes``, ``rechunked``.
-    """
-    from intake_tvips.cli.compute import compute
-
-    if store_exists(url, storage_options) and not overwrite:
-        raise FileExistsError(f"{url} exists; pass --overwrite to replace it")
-    data = array.data
-    fix = regular_chunks(data.chunks)
-    if fix:
-        array = array.chunk({array.dims[a]: n for a, n in fix.items()})
-    ds = array.to_dataset(name="data")
-    with warnings.catch_warnings():
-        # zarr 3: "Consolidated metadata is currently not part in the Zarr format 3
-        # specification": consolidated metadata only speeds up opening; the store is
-        # complete without it
-        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-        delayed = ds.to_zarr(
-            url,
-            mode="w" if overwrite else "w-",
-            compute=False,
-            storage_options=storage_options or None,
-        )
-        compute([delayed], progress, desc="writing zarr")
-    chunks = array.data.chunks
-    return {
-        "shape": tuple(array.shape),
-        "chunks": tuple(c[0] for c in chunks),
-        "n_chunks": int(array.data.npartitions),
-        "dtype": str(array.dtype),
-        "bytes": int(array.nbytes),
-        "rechunked": bool(fix),
-    }
+    """Write the ``xarray.DataArray`` ``array`` (dask-backed) to the Zarr store ``url``;
+    returns :func:`~intake_tvips.zarr_export.to_zarr`'s summary plus ``n_chunks``."""
+    done = to_zarr(
+        array,
+        url,
+        storage_options=storage_options,
+        overwrite=overwrite,
+        client=client,
+        progress=progress,
+    )
+    done["n_chunks"] = done["n_shards"]
+    return done

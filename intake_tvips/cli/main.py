@@ -434,6 +434,19 @@ def _convert_arguments(p: argparse.ArgumentParser) -> None:
         help="storage options for OUT (default: --storage-option when OUT has the same "
         "protocol as the recording, else none)",
     )
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="compute on this dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); its "
+        "workers read the recording and write the store themselves",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="compute on a LocalCluster of N worker processes on 127.0.0.1 (default: threads)",
+    )
     _progress_arguments(p)
 
 
@@ -443,8 +456,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     from fsspec.utils import get_protocol
 
-    from intake_tvips.cli.convert import store_exists, write_zarr
+    from intake_tvips.cli.convert import require_zarr3, scheduler_client, store_exists, write_zarr
     from intake_tvips.cli.options import parse_storage_options, show_progress
+
+    require_zarr3()  # before any header is read
 
     if len(args.paths) == 2:
         args.url, args.out = args.paths
@@ -465,14 +480,21 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if out_options is None:
         same = get_protocol(args.out) == get_protocol(opened["url"])
         out_options = opened["storage_options"] if same else {}
-    done = write_zarr(
-        opened["xarray"], args.out, out_options, overwrite=args.overwrite, progress=progress
-    )
+    with scheduler_client(args.scheduler, args.workers) as client:
+        done = write_zarr(
+            opened["xarray"],
+            args.out,
+            out_options,
+            overwrite=args.overwrite,
+            progress=progress,
+            client=client,
+        )
     seconds = time.perf_counter() - t0
     print(f"{opened['url']}: {_scan_summary(opened)}")
     print(
         f"wrote {args.out}: data {' x '.join(map(str, done['shape']))} {done['dtype']}, "
-        f"{done['n_chunks']} chunks of {' x '.join(map(str, done['chunks']))}"
+        f"{done['n_shards']} shards of {' x '.join(map(str, done['shards']))} "
+        f"(chunks of {' x '.join(map(str, done['chunks']))})"
         f"{' (rechunked to regular chunks)' if done['rechunked'] else ''}, "
         f"{done['bytes'] / 2**20:.1f} MiB in {seconds:.2f} s "
         f"({done['bytes'] / 2**20 / max(seconds, 1e-9):.0f} MiB/s)"

@@ -27,6 +27,7 @@ the attempts made; a range that comes back short raises :class:`ShortReadError`.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import time
 from dataclasses import dataclass
@@ -35,10 +36,14 @@ import numpy as np
 
 from intake_tvips.errors import is_transient
 from intake_tvips.format.layout import ByteRange, RecordLayout
+from intake_tvips.storage import filesystem
 from intake_tvips.storage.filesystem import FileSystemSpec, backoff_delays, retry_attempts
+from intake_tvips.storage.secrets import mask_url
 
 #: split remote ranges into pieces of about this size (S3 recommends 8-16 MB ranges)
 REMOTE_PIECE_BYTES = 16 * 2**20
+#: output arrays at least this large are faulted in while remote bytes are on their way
+PREFAULT_MIN_BYTES = 4 * 2**20
 #: most buffers one preadv call takes (Linux IOV_MAX)
 IOV_MAX = 1024
 #: local frames of at least this many pixel bytes are scattered straight into the output
@@ -246,41 +251,153 @@ def _pread_fallback(fd: int, view, offset: int) -> int:  # pragma: no cover
 
 
 def _read_remote(fs_spec, paths, layout: RecordLayout, ranges, dests, frames: np.ndarray):
-    rb, hb = layout.record_bytes, layout.header_bytes
+    """Fetch ``ranges`` in pieces of at most ``REMOTE_PIECE_BYTES``, all at once, and copy
+    the pixels of each piece into ``frames`` (by ``dests``) as soon as it arrives, on a
+    small pool of copy threads (numpy copies without the GIL)."""
+    rb = layout.record_bytes
     per_piece = max(1, REMOTE_PIECE_BYTES // rb)
     pieces = []  # (path index, start, n_records, dest slots)
     for r, dest in zip(ranges, dests):
         for k in range(0, r.n_records, per_piece):
             n = min(per_piece, r.n_records - k)
             pieces.append((r.part, r.start + k * rb, n, dest[k : k + n]))
-    fs = fs_spec.filesystem()
     p_paths = [paths[p] for p, *_ in pieces]
     p_starts = [s for _, s, _, _ in pieces]
     p_ends = [s + n * rb for _, s, n, _ in pieces]
-    blobs, tries = cat_ranges_retrying(fs_spec, fs, p_paths, p_starts, p_ends)
-    for (part, start, n, dest), blob, k in zip(pieces, blobs, tries):
-        where = f"{_url(fs, fs_spec, paths[part])} bytes {start}-{start + n * rb}"
-        if isinstance(blob, FileNotFoundError):
-            raise FileNotFoundError(f"{where}: part has disappeared") from blob
-        if isinstance(blob, BaseException):
-            raise OSError(f"{where}: read failed after {_attempts(k)}: {blob}") from blob
-        if len(blob) != n * rb:
-            raise ShortReadError(
-                f"{where}: got {len(blob)} bytes, expected {n * rb} (short read, or a "
-                "server that ignored the Range request)"
-            )
-        pix = (
-            np.frombuffer(blob, dtype=np.uint8)
-            .reshape(n, rb)[:, hb:]
-            .view(layout.dtype)
-            .reshape((n,) + layout.frame_shape)
+    copies = []
+    try:
+        arriving = fetch_ranges(fs_spec, p_paths, p_starts, p_ends, lambda: _touch(frames))
+        for i, blob, k in arriving:
+            part, start, n, dest = pieces[i]
+            where = f"{remote_url(fs_spec, paths[part])} bytes {start}-{start + n * rb}"
+            _check_piece(blob, k, n * rb, where)
+            if len(pieces) == 1:
+                _copy_pixels(blob, n, layout, dest, frames)
+            else:
+                copies.append(_copy_pool().submit(_copy_pixels, blob, n, layout, dest, frames))
+    finally:  # never return (or raise) while a copy still writes into frames
+        for c in copies:
+            c.result()
+
+
+def _check_piece(blob, k: int, want: int, where: str) -> None:
+    """Raise for a piece that failed (after ``k`` attempts) or is not ``want`` bytes."""
+    if isinstance(blob, FileNotFoundError):
+        raise FileNotFoundError(f"{where}: part has disappeared") from blob
+    if isinstance(blob, BaseException):
+        raise OSError(f"{where}: read failed after {_attempts(k)}: {blob}") from blob
+    if len(blob) != want:
+        raise ShortReadError(
+            f"{where}: got {len(blob)} bytes, expected {want} (short read, or a "
+            "server that ignored the Range request)"
         )
-        keep = dest >= 0
-        d = dest[keep]
-        if d.size and d[0] + d.size - 1 == d[-1] and keep.all() and np.all(np.diff(d) == 1):
-            frames[d[0] : d[0] + d.size] = pix
-        else:
-            frames[d] = pix[keep]
+
+
+_copy_pools: dict = {}
+
+
+def _copy_pool():
+    """Threads (one per core, at most 4) that copy remote pieces into outputs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _copy_pools.get(os.getpid())
+    if pool is None:
+        n = max(1, min(4, os.cpu_count() or 1))
+        new = ThreadPoolExecutor(n, thread_name_prefix="tvips-copy")
+        pool = _copy_pools.setdefault(os.getpid(), new)
+        if pool is not new:
+            new.shutdown(wait=False)
+    return pool
+
+
+def _touch(a: np.ndarray) -> None:
+    """Fault in the pages of a new output array (one write per page) while the bytes are
+    on their way, instead of while copying them in."""
+    if a.nbytes >= PREFAULT_MIN_BYTES and a.flags.c_contiguous:
+        a.reshape(-1).view(np.uint8)[:: mmap.PAGESIZE] = 0
+
+
+def _copy_pixels(blob, n: int, layout: RecordLayout, dest: np.ndarray, frames: np.ndarray):
+    """The pixels of ``n`` records in ``blob`` into ``frames[dest]`` (-1: dropped)."""
+    pix = (
+        np.frombuffer(blob, dtype=np.uint8)
+        .reshape(n, layout.record_bytes)[:, layout.header_bytes :]
+        .view(layout.dtype)
+        .reshape((n,) + layout.frame_shape)
+    )
+    keep = dest >= 0
+    d = dest[keep]
+    if d.size and keep.all() and d[-1] - d[0] == d.size - 1 and np.all(np.diff(d) == 1):
+        frames[d[0] : d[0] + d.size] = pix
+    elif d.size:
+        frames[d] = pix[keep]
+
+
+def fetch_ranges(fs_spec: FileSystemSpec, paths, starts, ends, while_waiting=None, batch_size=None):
+    """Read remote byte ranges concurrently; yields ``(index, result, attempts)`` per range,
+    as they arrive where the client allows (obstore), else all at the end (fsspec).
+
+    ``result`` is a buffer (``bytes`` or ``obstore.Bytes``) or the last exception. Transient
+    failures and short answers are asked again as :func:`cat_ranges_retrying` says.
+    ``while_waiting()`` runs once the requests are under way (obstore only).
+    """
+    from intake_tvips.storage import obstore_io
+
+    if obstore_io.usable(fs_spec):
+        yield from _fetch_obstore(fs_spec, paths, starts, ends, while_waiting)
+        return
+    out, tries = cat_ranges_retrying(
+        fs_spec, fs_spec.filesystem(), paths, starts, ends, batch_size=batch_size
+    )
+    yield from zip(range(len(out)), out, tries)
+
+
+def _fetch_obstore(fs_spec: FileSystemSpec, paths, starts, ends, while_waiting=None):
+    from concurrent.futures import as_completed
+
+    from intake_tvips.storage import obstore_io
+
+    futures = obstore_io.submit_ranges(fs_spec, paths, starts, ends)
+    if while_waiting is not None:
+        while_waiting()
+    index = {f: i for i, f in enumerate(futures)}
+    short = []  # obstore retries errors itself, but takes a short body for an answer
+    try:
+        for f in as_completed(futures):
+            i = index[f]
+            b = f.exception() or f.result()
+            if not isinstance(b, BaseException) and len(b) < ends[i] - starts[i]:
+                short.append((i, b))
+            else:
+                yield i, b, 1
+    finally:
+        for f in futures:
+            f.cancel()
+    if short:
+        idx = [i for i, _ in short]
+        out, tries = _retrying(
+            fs_spec,
+            ([paths[i] for i in idx], [starts[i] for i in idx], [ends[i] for i in idx]),
+            _obstore_batch(fs_spec),
+            first=[b for _, b in short],
+            attempts=max(1, int(filesystem.REMOTE_ATTEMPTS)),
+            worthy=_is_short,
+        )
+        yield from zip(idx, out, tries)
+
+
+def _is_short(b, want: int) -> bool:
+    return not isinstance(b, BaseException) and len(b) < want
+
+
+def _obstore_batch(fs_spec):
+    from intake_tvips.storage import obstore_io
+
+    def fetch(paths, starts, ends):
+        futures = obstore_io.submit_ranges(fs_spec, paths, starts, ends)
+        return [f.exception() or f.result() for f in futures]
+
+    return fetch
 
 
 def read_byte_ranges(
@@ -295,18 +412,20 @@ def read_byte_ranges(
     ``batch_size``: most ranges in flight at once (fsspec's ``cat_ranges`` keyword;
     ``None``: fsspec's default).
     """
-    fs = fs_spec.filesystem()
     if fs_spec.is_local:
         out = _read_local_ranges(paths, starts, ends)
         tries = [1] * len(out)
     else:
-        out, tries = cat_ranges_retrying(
-            fs_spec, fs, list(paths), list(starts), list(ends), batch_size=batch_size
-        )
+        out, tries = [None] * len(paths), [1] * len(paths)
+        for i, b, k in fetch_ranges(
+            fs_spec, list(paths), list(starts), list(ends), batch_size=batch_size
+        ):
+            out[i] = b if isinstance(b, (bytes, BaseException)) else bytes(b)
+            tries[i] = k
     for p, s, e, b, k in zip(paths, starts, ends, out, tries):
         if not isinstance(b, BaseException) and len(b) == e - s:
             continue
-        url = _url(fs, fs_spec, p)
+        url = remote_url(fs_spec, p)
         if isinstance(b, FileNotFoundError):
             raise FileNotFoundError(f"{url}: reading bytes {s}-{e}: file not found") from b
         if isinstance(b, BaseException):
@@ -344,8 +463,15 @@ def _read_local_ranges(paths, starts, ends) -> list[bytes]:
     return out
 
 
-def _url(fs, fs_spec: FileSystemSpec, path: str) -> str:
-    return path if fs_spec.is_local else fs.unstrip_protocol(path)
+def remote_url(fs_spec: FileSystemSpec, path: str) -> str:
+    """The URL of ``path`` for messages (local paths as they are)."""
+    if fs_spec.is_local:
+        return path
+    return mask_url(path if "://" in path else f"{fs_spec.protocol}://{path}")
+
+
+def _url(fs, fs_spec: FileSystemSpec, path: str) -> str:  # the former name; fs unused
+    return remote_url(fs_spec, path)
 
 
 def _attempts(k: int) -> str:
@@ -361,36 +487,42 @@ def cat_ranges_retrying(fs_spec: FileSystemSpec, fs, paths, starts, ends, batch_
     """
     use = batch_size is not None and getattr(fs, "async_impl", False)
     extra = {"batch_size": int(batch_size)} if use else {}
-    out = fs.cat_ranges(paths, starts, ends, on_error="return", **extra)
+
+    def fetch(p, s, e):
+        return fs.cat_ranges(p, s, e, on_error="return", **extra)
+
+    return _retrying(fs_spec, (list(paths), list(starts), list(ends)), fetch, first=None)
+
+
+def _retry_worthy(b, want: int) -> bool:
+    if isinstance(b, BaseException):
+        return is_transient(b)
+    return len(b) < want  # cut short: a proxy or a flaky connection
+
+
+def _retrying(fs_spec: FileSystemSpec, ranges, fetch, first=None, attempts=None, worthy=None):
+    """``fetch(paths, starts, ends)`` (-> a result or exception per range), with the
+    transient failures asked again after the pauses of :func:`backoff_delays`."""
+    paths, starts, ends = ranges
+    out = list(first) if first is not None else fetch(paths, starts, ends)
     tries = [1] * len(out)
-
-    def retry_worthy(i):
-        b = out[i]
-        if isinstance(b, BaseException):
-            return is_transient(b)
-        return len(b) < ends[i] - starts[i]  # cut short: a proxy or a flaky connection
-
-    for delay in backoff_delays(retry_attempts(fs_spec)):
-        todo = [i for i in range(len(out)) if retry_worthy(i)]
+    attempts = retry_attempts(fs_spec) if attempts is None else attempts
+    worthy = worthy or _retry_worthy
+    for delay in backoff_delays(attempts):
+        todo = [i for i in range(len(out)) if worthy(out[i], ends[i] - starts[i])]
         if not todo:
             break
-        first = out[todo[0]]
+        bad = out[todo[0]]
         logger.info(
             "%s: %d of %d byte ranges failed (%s); retrying in %.2f s",
-            _url(fs, fs_spec, paths[todo[0]]),
+            remote_url(fs_spec, paths[todo[0]]),
             len(todo),
             len(out),
-            type(first).__name__ if isinstance(first, BaseException) else "short read",
+            type(bad).__name__ if isinstance(bad, BaseException) else "short read",
             delay,
         )
         time.sleep(delay)
-        again = fs.cat_ranges(
-            [paths[i] for i in todo],
-            [starts[i] for i in todo],
-            [ends[i] for i in todo],
-            on_error="return",
-            **extra,
-        )
+        again = fetch([paths[i] for i in todo], [starts[i] for i in todo], [ends[i] for i in todo])
         for i, b in zip(todo, again):
             out[i] = b
             tries[i] += 1

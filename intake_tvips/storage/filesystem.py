@@ -16,8 +16,10 @@ import os
 from dataclasses import dataclass
 
 import fsspec
+import fsspec.config
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
+from fsspec.utils import get_protocol
 
 #: remote reads: attempts per range on transient errors (1: never retry)
 REMOTE_ATTEMPTS = 3
@@ -27,6 +29,12 @@ REMOTE_BACKOFF_SECONDS = 0.2
 REMOTE_RETRY_BUDGET_SECONDS = 10.0
 #: protocols whose client library retries transient errors itself
 SELF_RETRYING_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
+
+#: S3 protocols: s3fs filesystems get a connection pool of at least this many connections
+S3_PROTOCOLS = frozenset({"s3", "s3a"})
+#: connections in the pool of an S3 filesystem we create, unless the options say otherwise
+#: (botocore's default of 10 caps the ranged reads in flight)
+S3_POOL_CONNECTIONS = 64
 
 #: async filesystems shared by the threads of a process, by (pid, protocol + options)
 _SHARED_FILESYSTEMS: dict = {}
@@ -60,7 +68,7 @@ class FileSystemSpec:
         key = (os.getpid(), self.__dask_tokenize__())
         fs = _SHARED_FILESYSTEMS.get(key)
         if fs is None:
-            fs = fsspec.filesystem(self.protocol, **self.storage_options)
+            fs = fsspec.filesystem(self.protocol, **with_pool(self.protocol, self.storage_options))
             if getattr(fs, "async_impl", False):
                 fs = _SHARED_FILESYSTEMS.setdefault(key, fs)
         return fs
@@ -87,11 +95,29 @@ def resolve(urlpath, storage_options: dict | None = None) -> tuple[fsspec.Abstra
     if not isinstance(urlpath, str) or "://" not in text:
         fs = fsspec.filesystem("file", **(storage_options or {}))
         return fs, fs._strip_protocol(os.path.normpath(text))
-    fs, path = url_to_fs(text, **(storage_options or {}))
+    options = with_pool(get_protocol(text), storage_options or {})
+    fs, path = url_to_fs(text, **options)
     if isinstance(fs, LocalFileSystem):
         # "dir//scan_000.tvips" (Intake's CATALOG_DIR ends in "/"), "dir/./scan": one name
         path = fs._strip_protocol(os.path.normpath(path))
     return fs, path
+
+
+def with_pool(protocol: str, storage_options: dict) -> dict:
+    """``storage_options`` for an S3 filesystem with a pool of ``S3_POOL_CONNECTIONS``
+    connections unless ``config_kwargs`` sets ``max_pool_connections``; other protocols
+    unchanged. (botocore's default pool of 10 caps the concurrent ranged reads.)
+    ``config_kwargs`` not given here come from fsspec's configuration, as s3fs would
+    take them (so ``fsspec.config.conf["s3"]`` defaults are not overridden)."""
+    if protocol not in S3_PROTOCOLS:
+        return storage_options
+    config = storage_options.get("config_kwargs")
+    if config is None:
+        config = fsspec.config.conf.get(protocol, {}).get("config_kwargs") or {}
+    if "max_pool_connections" in config:
+        return storage_options
+    config = dict(config, max_pool_connections=S3_POOL_CONNECTIONS)
+    return dict(storage_options, config_kwargs=config)
 
 
 def retry_attempts(fs_spec: FileSystemSpec) -> int:
