@@ -143,6 +143,8 @@ def expected_result(frames: np.ndarray, kw: dict, lazy: bool, version: int):
             raise Rejected("param", tuple(bad))
         if start + math.prod(shape) - 1 >= len(frames):
             raise Rejected("param", ("scan_shape",))
+        if start + math.prod(shape) <= 0:  # ends before the recording: no frame to show
+            raise Rejected("param", ("scan_shape",))
         result = reference_scan(frames, shape, start, winding, h)
     if bad:
         raise Rejected("param", tuple(bad))
