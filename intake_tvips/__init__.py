@@ -22,6 +22,8 @@ _PUBLIC = {
     "frame_headers": ".recording.headers",
     "detect_scan": ".recording.detect",
     "ScanDetection": ".recording.detect",
+    "references": ".virtual_zarr",
+    "load_hyperspy": ".hyperspy",
 }
 
 __all__ = sorted(_PUBLIC)

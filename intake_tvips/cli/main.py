@@ -12,6 +12,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from intake_tvips.cli import refs
+
 PROG = "intake-tvips"
 #: exit codes
 OK, FAILED, USAGE = 0, 1, 2
@@ -518,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
         if add is not None:
             add(p)
         p.set_defaults(function=function)
+    refs.add_parser(sub)
     return parser
 
 
