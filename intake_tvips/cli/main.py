@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from intake_tvips.cli import refs
+import intake_tvips.cli.refs as refs
 
 PROG = "intake-tvips"
 #: exit codes
