@@ -128,14 +128,14 @@ def chunk_ranges(opened: OpenedSignal) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def chunk_keys(positions: np.ndarray, nav_shape: tuple[int, ...], prefix: str = "data/"):
-    """Zarr v2 chunk keys (``data/i.j.0.0``) of flat navigation ``positions``, built in
-    numpy."""
-    keys = np.full(positions.size, prefix, dtype=np.dtypes.StringDType())
-    for k, idx in enumerate(np.unravel_index(positions, nav_shape)):
-        keys = np.strings.add(keys, idx.astype(np.dtypes.StringDType()))
-        if k < len(nav_shape) - 1:
-            keys = np.strings.add(keys, ".")
-    return np.strings.add(keys, ".0.0")
+    """Zarr v2 chunk keys (``data/i.j.0.0``) of flat navigation ``positions``.
+
+    The indices come from one numpy call; the strings (which the reference dict needs
+    as Python objects anyway) from one ``str.format`` mapped over them, measured faster
+    than numpy's string functions followed by ``tolist``."""
+    columns = [i.tolist() for i in np.unravel_index(positions, nav_shape)]
+    template = prefix + ".".join(["{}"] * len(nav_shape)) + ".0.0"
+    return list(map(template.format, *columns))
 
 
 def chunk_refs(opened: OpenedSignal) -> dict:
@@ -144,7 +144,7 @@ def chunk_refs(opened: OpenedSignal) -> dict:
     parts = opened.rec.parts
     fs = parts.fs_spec.filesystem()
     urls = np.array([fs.unstrip_protocol(p) for p in parts.paths], dtype=object)
-    keys = chunk_keys(positions, opened.nav_shape).tolist()
+    keys = chunk_keys(positions, opened.nav_shape)
     values = [[u, o, length] for u, o in zip(urls[part].tolist(), offsets.tolist())]
     return dict(zip(keys, values))
 
