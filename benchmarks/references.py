@@ -15,6 +15,7 @@ import json
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,9 @@ def make_recording(work: Path, scan: int) -> str:
     return str(first)
 
 
-def timed(fn):
+def timed(fn, *args):
     t0 = time.perf_counter()
-    out = fn()
+    out = fn(*args)
     return time.perf_counter() - t0, out
 
 
@@ -69,19 +70,19 @@ def main() -> None:
         for name, fn in steps.items():
             rows.setdefault(name, []).append(timed(fn)[0])
         opened = open_signal(url, **kw)
-        t, (pos, *_rest) = timed(lambda: chunk_ranges(opened))
+        t, (pos, *_rest) = timed(chunk_ranges, opened)
         rows.setdefault("  frame -> byte range of every position (numpy)", []).append(t)
-        t, _ = timed(lambda: chunk_keys(pos, opened.nav_shape))
+        t, _ = timed(chunk_keys, pos, opened.nav_shape)
         rows.setdefault("  chunk keys (str.format over numpy indices)", []).append(t)
-        t, refs = timed(lambda: references(url, **kw))
+        t, refs = timed(partial(references, **kw), url)
         rows.setdefault("references() total", []).append(t)
-        t, text = timed(lambda: json.dumps(refs, separators=(",", ":")))
+        t, text = timed(partial(json.dumps, separators=(",", ":")), refs)
         rows.setdefault("json.dumps", []).append(t)
         out = work / "refs.parquet"
         import shutil
 
         shutil.rmtree(out, ignore_errors=True)
-        t, _ = timed(lambda: write_parquet(refs, str(out)))
+        t, _ = timed(write_parquet, refs, str(out))
         rows.setdefault("write Parquet (LazyReferenceMapper)", []).append(t)
         sizes["json"] = len(text.encode())
         sizes["parquet"] = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
