@@ -182,6 +182,22 @@ class TVIPSSource(DataSource):
         self._load_metadata()
         return signal_to_xarray(self._signal, attrs=self._xarray_attrs())
 
+    def to_hyperspy(self, lazy: bool = True, signal_type: str | None = None):
+        """The recording as a HyperSpy signal (needs ``intake-tvips[hyperspy]``).
+
+        ``lazy=True``: a ``LazySignal2D`` over :meth:`to_dask`; ``False``: a ``Signal2D``
+        read into memory. ``signal_type`` as for :func:`intake_tvips.load_hyperspy`
+        (e.g. ``"electron_diffraction"``: pyxem's class when pyxem is installed).
+        """
+        from intake_tvips.hyperspy import signal_from_dict
+
+        if lazy:
+            self._load_metadata()
+            signal = self._signal
+        else:
+            signal = file_reader(self.urlpath, lazy=False, **self._reader_kwargs())[0]
+        return signal_from_dict(signal, lazy, signal_type)
+
     def _xarray_attrs(self) -> dict:
         kw = self._reader_kwargs()
         scan = {k: kw[k] for k in ("scan_shape", "scan_start_frame", "winding_scan_axis")}
