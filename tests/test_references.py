@@ -208,3 +208,20 @@ def test_missing_parquet_dependency_names_the_extra(local, tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "fastparquet", None)
     with pytest.raises(ImportError, match=r"intake-tvips\[parquet\]"):
         write_references(references(local, **SCAN_KW), str(tmp_path / "r.parquet"))
+
+
+def test_cli_refs_s3_with_storage_options(s3, tmp_path, capsys):
+    from test_cli import s3_cli_options
+
+    from intake_tvips.cli.main import main
+
+    fs = fsspec.filesystem("s3", **s3.storage_options)
+    url = "s3://" + write_parts("tvips/clirefs/scan", recording_parts()[1], fs=fs)
+    fs.invalidate_cache()
+    out = tmp_path / "r.json"
+    assert main(["refs", url, "-o", str(out), *s3_cli_options(s3)]) == 0
+    printed = capsys.readouterr().out
+    assert '"remote_protocol": "s3", "remote_options": {"asynchronous": True' in printed
+    assert "testing" not in out.read_text()  # no credentials in the references
+    refs = json.loads(out.read_text())
+    assert refs == references(url, storage_options=s3.storage_options, **SCAN_KW)  # detected

@@ -89,12 +89,20 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     print(f"{rec.name}: {describe_kwargs(choice.kwargs)} ({choice.origin})")
     print(f"wrote {args.output} ({kind}): {n} chunks (one byte range per frame) in {seconds:.2f} s")
-    protocol = rec.parts.fs_spec.protocol
-    protocol = protocol[0] if isinstance(protocol, (tuple, list)) else protocol
-    fo = f'json.load(open("{args.output}"))' if kind == "json" else f'"{args.output}"'
-    print(
-        f'read it with xr.open_dataset("reference://", engine="zarr", backend_kwargs='
-        f'{{"consolidated": False, "storage_options": {{"fo": {fo}, '
-        f'"remote_protocol": "{protocol}"}}}})'
-    )
+    print(f"read it with {read_hint(args.output, rec.parts.fs_spec)}")
     return 0
+
+
+def read_hint(out: str, fs_spec) -> str:
+    """The ``xr.open_dataset`` call that reads the references at ``out``."""
+    protocol = fs_spec.protocol
+    protocol = protocol[0] if isinstance(protocol, (tuple, list)) else protocol
+    options = ""
+    if not fs_spec.is_local and fs_spec.filesystem().async_impl:
+        # zarr 3 opens stores asynchronously: so must the remote filesystem be
+        options = ', "remote_options": {"asynchronous": True, ...}'
+    return (
+        f'xr.open_dataset("reference://", engine="zarr", backend_kwargs='
+        f'{{"consolidated": False, "storage_options": {{"fo": "{out}", '
+        f'"remote_protocol": "{protocol}"{options}}}}})'
+    )
