@@ -165,8 +165,10 @@ def write_references(refs: dict, out: str, storage_options: dict | None = None) 
 def write_parquet(refs: dict, out: str, storage_options: dict | None = None) -> None:
     """``refs`` as fsspec's reference Parquet directory at ``out``."""
     try:
-        import fastparquet  # noqa: F401
-        import pandas  # noqa: F401
+        with warnings.catch_warnings():  # pandas 3 deprecation notices on import
+            warnings.simplefilter("ignore")
+            import fastparquet  # noqa: F401
+            import pandas  # noqa: F401
     except ImportError:
         raise ImportError(
             "Parquet references need pandas and fastparquet: pip install 'intake-tvips[parquet]'"
