@@ -96,7 +96,11 @@ def test_xarray_backend_dataset_on_workers(client, tmp_path):
     frames = make_frames(3 + 12 * 10, (16, 16))
     first = write_parts(tmp_path / "x", tvips_bytes(frames, records_per_part=[40, 83]))
     kw = dict(scan_shape=(12, 10), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
-    ds = xr.open_dataset(first, engine=TVIPSBackendEntrypoint, chunks={"y": 4}, **kw)
+    import dask
+
+    with dask.config.set({"array.chunk-size": "16KiB"}):  # 3 scan rows of 5 KiB a chunk
+        ds = xr.open_dataset(first, engine=TVIPSBackendEntrypoint, chunks={}, **kw)
+    assert ds["data"].chunks[0] == (3, 3, 3, 3)
     vbf = ds["data"][..., 4:12, 4:12].sum(("dy", "dx"))
     expected = reference_scan(frames, (12, 10), 3, "x", 2)[..., 4:12, 4:12].sum(axis=(-2, -1))
     np.testing.assert_array_equal(client.compute(vbf.data).result(), expected)
