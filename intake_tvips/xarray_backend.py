@@ -75,7 +75,8 @@ class TVIPSBackendEntrypoint(BackendEntrypoint):
     """
 
     description = "TVIPS camera streams (.tvips, NAME_000.tvips + parts) from any fsspec URL"
-    url = "https://github.com/intake/intake-tvips"
+    #: the project publishes no documentation URL yet; the README's "xarray" section
+    url = ""
     open_dataset_parameters = (
         "filename_or_obj",
         "drop_variables",

@@ -225,3 +225,40 @@ def test_cli_refs_s3_with_storage_options(s3, tmp_path, capsys):
     assert "testing" not in out.read_text()  # no credentials in the references
     refs = json.loads(out.read_text())
     assert refs == references(url, storage_options=s3.storage_options, **SCAN_KW)  # detected
+
+
+def test_only_headers_are_read_and_auto_rotidx(countmem):
+    frames = make_frames(19, (32, 32))
+    rot = np.concatenate([[0, 0], np.repeat(np.arange(1, 10), 2)[:-1]])  # 3 x 3, twice each
+    first = write_parts("countmem://refs", tvips_bytes(frames, rotidx=rot), fs=countmem)
+    countmem.log.clear()
+    refs = references(first, scan_shape=(3, 4), scan_start_frame=2)
+    assert sum(r[3] for r in countmem.log if r[1] != "open") < 2048  # headers, no pixels
+    ds = xr.open_dataset(
+        "reference://",
+        engine="zarr",
+        backend_kwargs={"consolidated": False, "storage_options": {"fo": refs}},
+    )
+    np.testing.assert_array_equal(ds["data"].values, frames[2:14].reshape(3, 4, 32, 32))
+    # scan_shape="auto" (the rotator rule): positions may repeat a frame
+    auto = references(first, scan_shape="auto")
+    ds = xr.open_dataset(
+        "reference://",
+        engine="zarr",
+        backend_kwargs={"consolidated": False, "storage_options": {"fo": auto}},
+    )
+    np.testing.assert_array_equal(
+        ds["data"].values, file_reader(first, scan_shape="auto")[0]["data"]
+    )
+
+
+def test_empty_recording(tmp_path):
+    url = write_parts(tmp_path / "empty", tvips_bytes(make_frames(0, (3, 4))))
+    refs = references(url)
+    ds = xr.open_dataset(
+        "reference://",
+        engine="zarr",
+        backend_kwargs={"consolidated": False, "storage_options": {"fo": refs}},
+    )
+    assert ds["data"].shape == (0, 3, 4) and ds["data"].dtype == np.uint16
+    assert xr.open_dataarray(url, engine=TVIPSBackendEntrypoint).shape == (0, 3, 4)

@@ -80,6 +80,7 @@ def test_lazy_by_default_and_dask_with_chunks(local):
         (3, -2),
         (slice(None, None, -3), slice(5, 2, -1), slice(2, 7), slice(None, None, 4)),
         (slice(2, 2),),
+        ([0, 4], [1, 1, 3]),  # outer indexing: read as a basic block, then picked
     ],
 )
 def test_selections_read_what_they_select(local, key):
@@ -87,7 +88,9 @@ def test_selections_read_what_they_select(local, key):
     expected = file_reader(local, **SCAN_KW)[0]["data"]
     got = arr[key].values
     assert got.dtype == expected.dtype
-    np.testing.assert_array_equal(got, expected[key])
+    np.testing.assert_array_equal(
+        got, expected[np.ix_(*key)] if isinstance(key[0], list) else expected[key]
+    )
 
 
 def test_open_dataarray_and_negative_start(local):
@@ -195,3 +198,16 @@ def test_engine_by_name_installed(local):
     """Passes once the package is installed with this pyproject's entry points."""
     ds = xr.open_dataset(local, engine="tvips", **SCAN_KW)
     assert ds["data"].shape == SHAPE + FRAME
+
+
+def test_open_reads_headers_only(countmem):
+    frames = make_frames(40, (32, 32))
+    first = write_parts(
+        "countmem://xr", tvips_bytes(frames, records_per_part=[20, 20]), fs=countmem
+    )
+    countmem.log.clear()
+    arr = xr.open_dataarray(first, engine=ENGINE, scan_shape=(5, 8))
+    assert sum(r[3] for r in countmem.log if r[1] != "open") < 2048  # no pixels
+    countmem.log.clear()
+    np.testing.assert_array_equal(arr[2, 3].values, frames[19])  # one frame: one range
+    assert [r[3] for r in countmem.log if r[1] != "open"] == [60 + 32 * 32 * 2]
