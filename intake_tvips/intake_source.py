@@ -173,9 +173,11 @@ class TVIPSSource(DataSource):
 
         Dimensions ``y, x, dy, dx`` for a scan (leading axes of higher-dimensional scans
         ``scan_0, ...``) or ``time, dy, dx`` for a stack; a coordinate per dimension from
-        the axis' offset and scale, with its ``units``. Attributes (JSON-safe): ``axes``,
-        ``tvips_header``, ``metadata`` (HyperSpy's tree), ``scan_parameters`` and
-        ``source`` (the URL, any ``user:password@`` masked).
+        the axis' offset and scale, with its ``units`` (a stack's ``time``: datetime64,
+        UTC). Attributes (netCDF-safe): ``axes``, ``tvips_header``, ``metadata``
+        (HyperSpy's tree), ``scan_parameters`` as JSON text
+        (:func:`intake_tvips.xarray_view.decode_attrs` parses them) and ``source`` (the
+        URL, any ``user:password@`` masked).
         """
         from intake_tvips.xarray_view import signal_to_xarray
 
