@@ -23,6 +23,8 @@ Parquet (``LazyReferenceMapper``; needs ``pandas`` and ``fastparquet``, the extr
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import json
 import warnings
 
@@ -144,9 +146,22 @@ def chunk_refs(opened: OpenedSignal) -> dict:
     parts = opened.rec.parts
     fs = parts.fs_spec.filesystem()
     urls = np.array([fs.unstrip_protocol(p) for p in parts.paths], dtype=object)
-    keys = chunk_keys(positions, opened.nav_shape)
-    values = [[u, o, length] for u, o in zip(urls[part].tolist(), offsets.tolist())]
-    return dict(zip(keys, values))
+    with _gc_paused():  # 2-3x faster: no collections while 10^5-10^6 lists are born
+        keys = chunk_keys(positions, opened.nav_shape)
+        values = [[u, o, length] for u, o in zip(urls[part].tolist(), offsets.tolist())]
+        return dict(zip(keys, values))
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector (the objects made here hold no cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def write_references(refs: dict, out: str, storage_options: dict | None = None) -> str:
