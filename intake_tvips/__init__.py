@@ -23,6 +23,8 @@ _PUBLIC = {
     "detect_scan": ".recording.detect",
     "ScanDetection": ".recording.detect",
     "to_zarr": ".zarr_export",
+    "references": ".virtual_zarr",
+    "load_hyperspy": ".hyperspy",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -173,14 +173,32 @@ class TVIPSSource(DataSource):
 
         Dimensions ``y, x, dy, dx`` for a scan (leading axes of higher-dimensional scans
         ``scan_0, ...``) or ``time, dy, dx`` for a stack; a coordinate per dimension from
-        the axis' offset and scale, with its ``units``. Attributes (JSON-safe): ``axes``,
-        ``tvips_header``, ``metadata`` (HyperSpy's tree), ``scan_parameters`` and
-        ``source`` (the URL, any ``user:password@`` masked).
+        the axis' offset and scale, with its ``units`` (a stack's ``time``: datetime64,
+        UTC). Attributes (netCDF-safe): ``axes``, ``tvips_header``, ``metadata``
+        (HyperSpy's tree), ``scan_parameters`` as JSON text
+        (:func:`intake_tvips.xarray_view.decode_attrs` parses them) and ``source`` (the
+        URL, any ``user:password@`` masked).
         """
         from intake_tvips.xarray_view import signal_to_xarray
 
         self._load_metadata()
         return signal_to_xarray(self._signal, attrs=self._xarray_attrs())
+
+    def to_hyperspy(self, lazy: bool = True, signal_type: str | None = None):
+        """The recording as a HyperSpy signal (needs ``intake-tvips[hyperspy]``).
+
+        ``lazy=True``: a ``LazySignal2D`` over :meth:`to_dask`; ``False``: a ``Signal2D``
+        read into memory. ``signal_type`` as for :func:`intake_tvips.load_hyperspy`
+        (e.g. ``"electron_diffraction"``: pyxem's class when pyxem is installed).
+        """
+        from intake_tvips.hyperspy import signal_from_dict
+
+        if lazy:
+            self._load_metadata()
+            signal = self._signal
+        else:
+            signal = file_reader(self.urlpath, lazy=False, **self._reader_kwargs())[0]
+        return signal_from_dict(signal, lazy, signal_type)
 
     def _xarray_attrs(self) -> dict:
         kw = self._reader_kwargs()

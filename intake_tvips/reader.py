@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from intake_tvips.graph.build import build_dask_array, read_eager
 from intake_tvips.graph.chunking import plan_chunks
-from intake_tvips.maths.scan import (
-    IndexMap,
-    StackMap,
-    auto_scan_indices,
-    check_scan_fits,
-    make_scan_map,
-)
-from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
-from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
-from intake_tvips.recording.detect import detect_scan, sample_scan
-from intake_tvips.recording.headers import frame_headers_of
+from intake_tvips.opened import open_signal
+from intake_tvips.recording.core import Recording
 
-#: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
-AUTO_SCAN_XY_CONFIDENCE = 0.99
 #: eager reads go block by block of about this many bytes
 EAGER_BLOCK_BYTES = 64 * 2**20
 
@@ -85,7 +72,10 @@ def file_reader(
         One dict with ``data``, ``axes``, ``metadata``, ``original_metadata`` and
         ``mapping``, as RosettaSciIO's ``file_reader`` returns.
     """
-    rec = open_recording(filename, storage_options)
+    opened = open_signal(
+        filename, scan_shape, scan_start_frame, winding_scan_axis, hysteresis, storage_options
+    )
+    rec, fmap = opened.rec, opened.fmap
     if not (
         rechunking == "auto"
         or rechunking is False
@@ -95,13 +85,6 @@ def file_reader(
         raise ValueError(
             f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
         )
-    fmap = frame_map(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
-    nav_shape = fmap.shape
-    scan = not isinstance(fmap, StackMap)
-    if scan:
-        axes = scan_axes(nav_shape, rec.header, rec.first_frame_headers)
-    else:
-        axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))
     if lazy:
         nav_chunks, rest = plan_chunks(
             rechunking, fmap, rec.layout.frame_shape, rec.layout.dtype, rec.index.part_starts
@@ -110,74 +93,8 @@ def file_reader(
         if rest:
             data = data.rechunk(rest)
     else:
-        data = read_eager(rec.parts, rec.index, fmap, _eager_chunks(nav_shape, rec))
-    return [
-        {
-            "data": data,
-            "axes": axes,
-            "metadata": build_metadata(rec.name, rec.header, rec.first_frame_headers),
-            "original_metadata": original_metadata(rec.header),
-            "mapping": {},
-        }
-    ]
-
-
-def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, hysteresis):
-    """The frame map for the scan parameters, checked against the recording."""
-    if scan_shape is None:
-        return StackMap(rec.n_frames)
-    if isinstance(scan_shape, str):
-        if scan_shape != "auto":
-            raise ValueError(
-                f"scan_shape must be None, 'auto' or a tuple of integers, got {scan_shape!r}"
-            )
-        if rec.layout.version == 1:
-            raise ValueError(
-                f"{rec.name}: scan_shape='auto' needs the rotator index of version 2 frame "
-                "headers; this is a version 1 file: give scan_shape explicitly"
-            )
-        return _auto_map(rec, winding_scan_axis, hysteresis)
-    fmap = make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
-    check_scan_fits(rec.name, fmap, rec.n_frames)
-    return fmap
-
-
-def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
-    """``scan_shape="auto"``: from a sample of the frame headers when it is unanimous,
-    else from every header (the same answer either way)."""
-    got = sample_scan(rec)
-    found = got.detection  # None: the sample cannot decide
-    headers = got.reader.table() if got.reader.frames.size == rec.n_frames else None
-    if found is None:
-        headers = frame_headers_of(rec)
-        found = detect_scan(headers=headers)
-    sure = found.sampled or found.confidence >= AUTO_SCAN_XY_CONFIDENCE
-    if found.method == "scan_xy" and sure:
-        # the frames say where they are: any shape, the start frame and the winding
-        fmap = make_scan_map(
-            found.scan_shape,
-            found.scan_start_frame,
-            winding_scan_axis if winding_scan_axis is not None else found.winding_scan_axis,
-            hysteresis,
-        )
-        check_scan_fits(rec.name, fmap, rec.n_frames)
-        return fmap
-    if found.method == "rotidx" and found.sampled:
-        # one frame per position in order: what the rule gives from every header
-        total = found.scan_shape[0] * found.scan_shape[1]
-        indices = (found.scan_start_frame + np.arange(total)).reshape(found.scan_shape)
-    else:
-        if headers is None:
-            headers = frame_headers_of(rec)
-        try:
-            indices = auto_scan_indices(headers["rotidx"])
-        except ValueError as err:
-            raise ValueError(f"{rec.name}: {err}") from None
-    # winding is applied to the reconstructed grid, as for an explicit scan
-    wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
-    if wind.winding is not None:
-        indices = indices.reshape(-1)[wind.frames(np.arange(indices.size))]
-    return IndexMap(indices.reshape(wind.shape))
+        data = read_eager(rec.parts, rec.index, fmap, _eager_chunks(fmap.shape, rec))
+    return [opened.signal(data)]
 
 
 def _eager_chunks(nav_shape: tuple[int, ...], rec: Recording):

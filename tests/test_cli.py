@@ -264,13 +264,16 @@ def check_zarr(url, frames, storage_options=None):
     import zarr
 
     expected = reference_scan(frames, SHAPE, START, "x")
+    from intake_tvips.xarray_view import decode_attrs
+
     arr = xr.open_zarr(url, storage_options=storage_options)["data"]
     assert arr.dims == ("y", "x", "dy", "dx")
     np.testing.assert_array_equal(arr.values, expected)
-    assert arr.attrs["scan_parameters"]["scan_shape"] == list(SHAPE)
-    assert arr.attrs["tvips_header"]["dimx"] == FRAME[1]
-    assert [a["name"] for a in arr.attrs["axes"]] == ["y", "x", "dy", "dx"]
-    assert arr.attrs["source"].endswith("scan_000.tvips")
+    attrs = decode_attrs(arr.attrs)
+    assert attrs["scan_parameters"]["scan_shape"] == list(SHAPE)
+    assert attrs["tvips_header"]["dimx"] == FRAME[1]
+    assert [a["name"] for a in attrs["axes"]] == ["y", "x", "dy", "dx"]
+    assert attrs["source"].endswith("scan_000.tvips")
     assert arr.coords["dx"].attrs["units"] == "1/nm"
     group = zarr.open_group(url, mode="r", storage_options=storage_options)
     np.testing.assert_array_equal(group["data"][...], expected)

@@ -16,6 +16,7 @@ from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips import file_reader, to_zarr, zarr_export
 from intake_tvips.cli import main
+from intake_tvips.xarray_view import decode_attrs
 from intake_tvips.zarr_export import _ShardWriter, plan_layout
 
 SCAN = dict(scan_shape=(12, 10), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
@@ -116,7 +117,7 @@ def test_to_zarr_local_one_shard_per_read_task(local, tmp_path):
     # one object per shard, nothing else under the array's chunk keys
     objects = [p for p in (out / "data" / "c").rglob("*") if p.is_file()]
     assert len(objects) == 4
-    attrs = xr.open_zarr(str(out))["data"].attrs
+    attrs = decode_attrs(xr.open_zarr(str(out))["data"].attrs)  # nested ones are JSON text
     assert attrs["scan_parameters"]["scan_shape"] == [12, 10]
     assert attrs["source"].endswith("scan_000.tvips")
 

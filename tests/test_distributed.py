@@ -86,3 +86,21 @@ def test_workers_read_http(client, http):
     result = client.compute(data).result()
     np.testing.assert_array_equal(result, reference_scan(frames, (12, 10), 3))
     assert http.log.count("GET", ranged=True) >= 1
+
+
+def test_xarray_backend_dataset_on_workers(client, tmp_path):
+    import xarray as xr
+
+    from intake_tvips.xarray_backend import TVIPSBackendEntrypoint
+
+    frames = make_frames(3 + 12 * 10, (16, 16))
+    first = write_parts(tmp_path / "x", tvips_bytes(frames, records_per_part=[40, 83]))
+    kw = dict(scan_shape=(12, 10), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
+    import dask
+
+    with dask.config.set({"array.chunk-size": "16KiB"}):  # 3 scan rows of 5 KiB a chunk
+        ds = xr.open_dataset(first, engine=TVIPSBackendEntrypoint, chunks={}, **kw)
+    assert ds["data"].chunks[0] == (3, 3, 3, 3)
+    vbf = ds["data"][..., 4:12, 4:12].sum(("dy", "dx"))
+    expected = reference_scan(frames, (12, 10), 3, "x", 2)[..., 4:12, 4:12].sum(axis=(-2, -1))
+    np.testing.assert_array_equal(client.compute(vbf.data).result(), expected)

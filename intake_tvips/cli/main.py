@@ -13,6 +13,8 @@ import contextlib
 import sys
 from collections.abc import Callable
 
+import intake_tvips.cli.refs as refs
+
 PROG = "intake-tvips"
 #: exit codes
 OK, FAILED, USAGE = 0, 1, 2
@@ -550,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
         if add is not None:
             add(p)
         p.set_defaults(function=function)
+    refs.add_parser(sub)
     return parser
 
 

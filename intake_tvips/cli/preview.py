@@ -66,7 +66,7 @@ def _sample_mean(data):
 
 def make_preview(
     data,
-    axes: list[dict],
+    axes: list[dict] | str,
     out,
     *,
     scan: bool,
@@ -75,9 +75,15 @@ def make_preview(
     client=None,
     progress: bool = False,
 ) -> Preview:
-    """Compute the preview of the dask array ``data`` and save it as a PNG at ``out``."""
+    """Compute the preview of the dask array ``data`` and save it as a PNG at ``out``.
+
+    ``axes``: the signal's axes, or the JSON text of an array's ``axes`` attribute."""
+    import json
+
     from intake_tvips.cli.compute import compute
 
+    if isinstance(axes, str):
+        axes = json.loads(axes)
     Figure = _figure_class()
     nav = data.ndim - 2
     if data.size == 0:

@@ -1,0 +1,82 @@
+"""Which frame shows at each scan position, for the reader's scan parameters.
+
+Explicit parameters give a closed-form map (:mod:`intake_tvips.maths.scan`);
+``scan_shape="auto"`` asks the frame headers (a sample of them when it is unanimous,
+else every header) and gives the raster they describe, or RosettaSciIO's rotator rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from intake_tvips.maths.scan import (
+    IndexMap,
+    StackMap,
+    auto_scan_indices,
+    check_scan_fits,
+    make_scan_map,
+)
+from intake_tvips.recording.core import Recording
+from intake_tvips.recording.detect import detect_scan, sample_scan
+from intake_tvips.recording.headers import frame_headers_of
+
+#: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
+AUTO_SCAN_XY_CONFIDENCE = 0.99
+
+
+def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, hysteresis):
+    """The frame map for the scan parameters, checked against the recording."""
+    if scan_shape is None:
+        return StackMap(rec.n_frames)
+    if isinstance(scan_shape, str):
+        if scan_shape != "auto":
+            raise ValueError(
+                f"scan_shape must be None, 'auto' or a tuple of integers, got {scan_shape!r}"
+            )
+        if rec.layout.version == 1:
+            raise ValueError(
+                f"{rec.name}: scan_shape='auto' needs the rotator index of version 2 frame "
+                "headers; this is a version 1 file: give scan_shape explicitly"
+            )
+        return _auto_map(rec, winding_scan_axis, hysteresis)
+    fmap = make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    check_scan_fits(rec.name, fmap, rec.n_frames)
+    return fmap
+
+
+def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
+    """``scan_shape="auto"``: from a sample of the frame headers when it is unanimous,
+    else from every header (the same answer either way)."""
+    got = sample_scan(rec)
+    found = got.detection  # None: the sample cannot decide
+    headers = got.reader.table() if got.reader.frames.size == rec.n_frames else None
+    if found is None:
+        headers = frame_headers_of(rec)
+        found = detect_scan(headers=headers)
+    sure = found.sampled or found.confidence >= AUTO_SCAN_XY_CONFIDENCE
+    if found.method == "scan_xy" and sure:
+        # the frames say where they are: any shape, the start frame and the winding
+        fmap = make_scan_map(
+            found.scan_shape,
+            found.scan_start_frame,
+            winding_scan_axis if winding_scan_axis is not None else found.winding_scan_axis,
+            hysteresis,
+        )
+        check_scan_fits(rec.name, fmap, rec.n_frames)
+        return fmap
+    if found.method == "rotidx" and found.sampled:
+        # one frame per position in order: what the rule gives from every header
+        total = found.scan_shape[0] * found.scan_shape[1]
+        indices = (found.scan_start_frame + np.arange(total)).reshape(found.scan_shape)
+    else:
+        if headers is None:
+            headers = frame_headers_of(rec)
+        try:
+            indices = auto_scan_indices(headers["rotidx"])
+        except ValueError as err:
+            raise ValueError(f"{rec.name}: {err}") from None
+    # winding is applied to the reconstructed grid, as for an explicit scan
+    wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
+    if wind.winding is not None:
+        indices = indices.reshape(-1)[wind.frames(np.arange(indices.size))]
+    return IndexMap(indices.reshape(wind.shape))
