@@ -9,7 +9,19 @@ TVIPS header, metadata, scan parameters, source URL). Read it back with
 
 from __future__ import annotations
 
+import argparse
 import warnings
+
+from intake_tvips.cli.common import (
+    OK,
+    catalog_source_arguments,
+    chunk_arguments,
+    open_data,
+    progress_arguments,
+    scan_arguments,
+    scan_summary,
+    storage_arguments,
+)
 
 
 def regular_chunks(chunks: tuple[tuple[int, ...], ...]) -> dict[int, int] | None:
@@ -71,3 +83,84 @@ def write_zarr(
         "bytes": int(array.nbytes),
         "rechunked": bool(fix),
     }
+
+
+# ---------------------------------------------------------------------------- the command
+
+HELP = (
+    "write the reconstructed array to a Zarr store (xarray layout, with coordinates and attributes)"
+)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """``intake-tvips convert URL out.zarr``."""
+    p = subparsers.add_parser("convert", help=HELP, description=HELP)
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="URL OUT",
+        help="the recording (omitted with --catalog/--entry) and the Zarr store to write "
+        "(a path or any fsspec URL)",
+    )
+    scan_arguments(p)
+    catalog_source_arguments(p)
+    chunk_arguments(p)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    storage_arguments(p)
+    p.add_argument(
+        "--out-storage-option",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="storage options for OUT (default: --storage-option when OUT has the same "
+        "protocol as the recording, else none)",
+    )
+    progress_arguments(p)
+    p.set_defaults(function=run)
+    return p
+
+
+def _report(opened: dict, out: str, done: dict, seconds: float) -> None:
+    print(f"{opened['url']}: {scan_summary(opened)}")
+    print(
+        f"wrote {out}: data {' x '.join(map(str, done['shape']))} {done['dtype']}, "
+        f"{done['n_chunks']} chunks of {' x '.join(map(str, done['chunks']))}"
+        f"{' (rechunked to regular chunks)' if done['rechunked'] else ''}, "
+        f"{done['bytes'] / 2**20:.1f} MiB in {seconds:.2f} s "
+        f"({done['bytes'] / 2**20 / max(seconds, 1e-9):.0f} MiB/s)"
+    )
+    print(f'read it with xarray.open_zarr("{out}")["data"]')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the recording and write the store."""
+    import time
+
+    from fsspec.utils import get_protocol
+
+    from intake_tvips.cli.options import parse_storage_options, show_progress
+
+    if len(args.paths) == 2:
+        args.url, args.out = args.paths
+    elif len(args.paths) == 1 and args.catalog:
+        args.url, args.out = None, args.paths[0]
+    else:
+        raise ValueError("convert takes URL OUT, or OUT with --catalog/--entry")
+    progress = show_progress(args)
+    t0 = time.perf_counter()
+    if args.out_storage_option is not None:
+        out_options = parse_storage_options(args.out_storage_option)
+    else:
+        out_options = None
+    # refuse before reading any header when the store exists
+    if out_options is not None and not args.overwrite and store_exists(args.out, out_options):
+        raise FileExistsError(f"{args.out} exists; pass --overwrite to replace it")
+    opened = open_data(args, progress)
+    if out_options is None:
+        same = get_protocol(args.out) == get_protocol(opened["url"])
+        out_options = opened["storage_options"] if same else {}
+    done = write_zarr(
+        opened["xarray"], args.out, out_options, overwrite=args.overwrite, progress=progress
+    )
+    _report(opened, args.out, done, time.perf_counter() - t0)
+    return OK

@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
+import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from intake_tvips.cli.common import FAILED, OK, PROG
 from intake_tvips.maths.scan import make_scan_map
 
 #: detector frame size (pixels) of the synthetic recording
@@ -534,3 +537,64 @@ def run_demo(
         no_hysteresis_correlation=r_no_hyst,
         timings=timings,
     )
+
+
+# ---------------------------------------------------------------------------- the command
+
+HELP = (
+    "write a synthetic 4D-STEM scan and its catalog, compute a virtual bright field "
+    "on a local dask cluster, save a figure"
+)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """``intake-tvips demo [--out DIR] [--scan N] [--workers N] [--no-cluster] [--force]``."""
+    p = subparsers.add_parser("demo", help=HELP, description=HELP)
+    p.add_argument(
+        "--out",
+        default="tvips-demo",
+        metavar="DIR",
+        help="output directory (default: ./tvips-demo); a previous demo output there is "
+        "replaced, any other non-empty directory needs --force",
+    )
+    p.add_argument(
+        "--scan", type=int, default=64, metavar="N", help="scan size: an N x N scan (default: 64)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="worker processes of the distributed.LocalCluster (default: 2)",
+    )
+    p.add_argument(
+        "--no-cluster",
+        action="store_true",
+        help="compute with dask's threaded scheduler instead of a LocalCluster",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty directory that is not a previous demo output",
+    )
+    p.set_defaults(function=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; exit code 1 when the virtual bright field does not match the sample."""
+    result = run_demo(
+        args.out,
+        scan=args.scan,
+        workers=args.workers,
+        use_cluster=not args.no_cluster,
+        force=args.force,
+    )
+    if not result.ok:
+        print(
+            f"{PROG}: the virtual bright field does not match the sample "
+            f"(r = {result.correlation:.3f})",
+            file=sys.stderr,
+        )
+        return FAILED
+    return OK

@@ -6,10 +6,12 @@ a readable table.
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import numpy as np
 
+from intake_tvips.cli.common import OK, progress_arguments, storage_arguments, url_arguments
 from intake_tvips.xarray_view import json_safe
 
 #: series header fields not worth showing (``dummy`` is padding)
@@ -157,3 +159,35 @@ def render_info(info: dict) -> str:
         w,
     )
     return "\n".join(line.rstrip() for line in lines)
+
+
+# ---------------------------------------------------------------------------- the command
+
+HELP = (
+    "show a recording's header, parts, frame count, duration and frame rate, and the "
+    "scan detected from its frame headers"
+)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """``intake-tvips info URL [--json]``."""
+    p = subparsers.add_parser("info", help=HELP, description=HELP)
+    url_arguments(p)
+    storage_arguments(p)
+    p.add_argument("--json", action="store_true", help="print JSON (for machines)")
+    progress_arguments(p)
+    p.set_defaults(function=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print what the recording holds, as a table or JSON."""
+    import json
+
+    from intake_tvips.cli.options import parse_storage_options, show_progress
+
+    info = recording_info(
+        args.url, parse_storage_options(args.storage_option), progress=show_progress(args)
+    )
+    print(json.dumps(info, indent=2) if args.json else render_info(info))
+    return OK

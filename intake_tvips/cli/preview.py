@@ -9,10 +9,23 @@ find the disc first).
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from intake_tvips.cli.common import (
+    OK,
+    catalog_source_arguments,
+    chunk_arguments,
+    open_data,
+    progress_arguments,
+    scan_arguments,
+    scan_summary,
+    storage_arguments,
+    url_arguments,
+)
 
 #: figure size in inches at DPI: the PNG is FIGSIZE * DPI pixels
 FIGSIZE = (10.0, 4.5)
@@ -150,3 +163,80 @@ def _figure_class():
             "preview needs matplotlib: pip install 'intake-tvips[demo]' (or matplotlib)"
         ) from e
     return Figure
+
+
+# ---------------------------------------------------------------------------- the command
+
+HELP = (
+    "save a PNG: virtual bright field and mean pattern of a scan, or mean frame and "
+    "intensity over time of a stack"
+)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """``intake-tvips preview URL -o out.png``."""
+    p = subparsers.add_parser("preview", help=HELP, description=HELP)
+    url_arguments(p, optional=True)
+    p.add_argument("-o", "--output", required=True, metavar="PNG", help="the PNG to write")
+    scan_arguments(p)
+    catalog_source_arguments(p)
+    chunk_arguments(p)
+    p.add_argument(
+        "--radius",
+        type=float,
+        metavar="PX",
+        help="virtual bright-field disc radius in pixels (default: 1.1 x the bright disc "
+        "of the mean pattern + 1)",
+    )
+    p.add_argument(
+        "--cluster",
+        type=int,
+        metavar="N",
+        help="compute on a distributed.LocalCluster of N worker processes (default: threads)",
+    )
+    storage_arguments(p)
+    progress_arguments(p)
+    p.set_defaults(function=run)
+    return p
+
+
+def _what(result: Preview) -> str:
+    if result.kind != "scan":
+        return "mean frame and intensity per frame"
+    cy, cx = result.centre
+    return (
+        f"virtual bright field (disc at dy={cy:.1f}, dx={cx:.1f}, r={result.radius:.1f} px) "
+        "and mean pattern"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the preview and write the PNG."""
+    import time
+
+    from intake_tvips.cli.compute import local_cluster
+    from intake_tvips.cli.options import show_progress
+
+    progress = show_progress(args)
+    t0 = time.perf_counter()
+    opened = open_data(args, progress)
+    xarr = opened["xarray"]
+    title = f"{opened['url']}\n{scan_summary(opened)}"
+    with local_cluster(args.cluster) as client:
+        result = make_preview(
+            xarr.data,
+            xarr.attrs["axes"],
+            args.output,
+            scan=opened["scan"],
+            title=title,
+            radius=args.radius,
+            client=client,
+            progress=progress,
+        )
+    shape = " x ".join(map(str, xarr.shape))
+    print(f"{opened['url']}: {shape} {xarr.dtype}; {scan_summary(opened)}")
+    print(
+        f"wrote {args.output} ({result.size_px[0]} x {result.size_px[1]} px): {_what(result)}, "
+        f"in {time.perf_counter() - t0:.2f} s"
+    )
+    return OK
