@@ -22,6 +22,13 @@ _PUBLIC = {
     "frame_headers": ".recording.headers",
     "detect_scan": ".recording.detect",
     "ScanDetection": ".recording.detect",
+    "open_recording": ".recording.core",
+    "Recording": ".recording.core",
+    "recording_info": ".info",
+    "scan_frame_numbers": ".scan_frames",
+    "TVIPSSource": ".intake_source",
+    "strip_url_credentials": ".storage.secrets",
+    "catalog_safe_options": ".storage.secrets",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -125,3 +125,38 @@ def test_layers_do_not_reach_for_the_package_root():
         if LAYERS.index(layer_of(m)) < LAYERS.index("faces") and "intake_tvips" in targets
     ]
     assert not offenders
+
+
+def _cli_modules():
+    return [p for p in PKG.rglob("*.py") if layer_of(module_name(p)) == "cli"]
+
+
+def _library_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """``(module, names)`` of every import of the package outside ``intake_tvips.cli``
+    (a relative import counts as outside: the CLI spells its imports out)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names if a.name.startswith("intake_tvips")]
+        elif isinstance(node, ast.ImportFrom):
+            target = "." * node.level + (node.module or "")
+            if node.level or target.startswith("intake_tvips"):
+                out.append((target, [a.name for a in node.names]))
+    return [(m, n) for m, n in out if not m.startswith("intake_tvips.cli")]
+
+
+def test_the_cli_uses_only_the_public_api():
+    """The command line is built on what ``intake_tvips`` exports, like any user's code."""
+    assert len(_cli_modules()) >= 8
+    public = set(intake_tvips._PUBLIC) | {"__version__"}
+    wrong = []
+    for path in _cli_modules():
+        for module, names in _library_imports(path):
+            if module != "intake_tvips" or not set(names) <= public:
+                wrong.append(f"{module_name(path)}: from {module} import {', '.join(names)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_public_names_are_documented():
+    missing = [n for n in intake_tvips.__all__ if not (getattr(intake_tvips, n).__doc__ or "")]
+    assert not missing

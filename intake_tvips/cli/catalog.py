@@ -56,6 +56,7 @@ def _description(args: argparse.Namespace, rec, choice) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the entry, or add it to ``--output``."""
+    from intake_tvips import open_recording
     from intake_tvips.cli.catalog_entry import build_entry, check_name, entry_yaml, write_entry
     from intake_tvips.cli.options import (
         choose_scan,
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
         parse_storage_options,
         show_progress,
     )
-    from intake_tvips.recording.core import open_recording
 
     check_name(args.name)
     storage_options = parse_storage_options(args.storage_option)

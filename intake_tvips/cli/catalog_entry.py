@@ -18,8 +18,7 @@ import re
 
 import yaml
 
-from intake_tvips.cli.options import split_secrets
-from intake_tvips.storage.secrets import _URL_USERINFO
+from intake_tvips import catalog_safe_options, strip_url_credentials
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -43,7 +42,7 @@ def catalog_url(urlpath: str, catalog_path: str | None) -> str:
 
     text = os.fspath(urlpath)
     if get_protocol(text) not in ("file", "local"):
-        return _URL_USERINFO.sub(r"\1", text)
+        return strip_url_credentials(text)
     local = os.path.abspath(text[7:] if text.startswith("file://") else text)
     if catalog_path is not None:
         cat_dir = os.path.dirname(os.path.abspath(catalog_path))
@@ -67,7 +66,7 @@ def build_entry(
     for key in ("scan_start_frame", "winding_scan_axis", "hysteresis"):
         if key in reader_kwargs:
             args[key] = reader_kwargs[key]
-    kept, dropped = split_secrets(storage_options or {})
+    kept, dropped = catalog_safe_options(storage_options or {})
     if kept:
         args["storage_options"] = kept
     entry = {"description": description, "driver": "tvips", "args": args}

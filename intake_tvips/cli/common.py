@@ -109,57 +109,59 @@ def open_data(args: argparse.Namespace, progress: bool) -> dict:
 
 
 def _open_as_configured(args: argparse.Namespace, progress: bool) -> dict:
-    from intake_tvips.cli.options import choose_scan, parse_storage_options
+    from intake_tvips.cli.options import parse_storage_options
 
     storage_options = parse_storage_options(args.storage_option)
     if args.catalog or args.entry:
-        if not (args.catalog and args.entry):
-            raise ValueError("--catalog and --entry go together")
-        given = [o for o in ("scan_start_frame", "winding", "hysteresis") if getattr(args, o)]
-        if args.url or args.scan_shape != "auto" or given:
-            raise ValueError("with --catalog/--entry, the URL and scan parameters come from it")
-        import intake
-
-        from intake_tvips.intake_source import TVIPSSource
-
-        cat = intake.open_catalog(args.catalog)
-        if args.entry not in cat:
-            raise ValueError(f"{args.catalog} has no entry {args.entry!r} (has: {', '.join(cat)})")
-        source = cat[args.entry]
-        if not isinstance(source, TVIPSSource):
-            raise ValueError(f"entry {args.entry!r} is not a tvips source")
-        xarr = source.to_xarray()
-        kwargs = source._reader_kwargs()
-        kwargs.pop("rechunking", None)
-        kwargs.pop("storage_options", None)
-        return {
-            "xarray": xarr,
-            "url": str(source.urlpath),
-            "storage_options": source.storage_options,
-            "kwargs": kwargs,
-            "scan": kwargs["scan_shape"] is not None,
-            "origin": f"catalog entry {args.entry}",
-        }
+        return _open_entry(args)
     if not args.url:
         raise ValueError("give a URL, or --catalog and --entry")
-    from intake_tvips.reader import file_reader
-    from intake_tvips.recording.core import open_recording
-    from intake_tvips.storage.secrets import mask_url
-    from intake_tvips.xarray_view import signal_to_xarray
+    return _open_url(args, storage_options, progress)
+
+
+def _opened(source, kwargs: dict, origin: str) -> dict:
+    return {
+        "xarray": source.to_xarray(),
+        "url": str(source.urlpath),
+        "storage_options": source.storage_options,
+        "kwargs": kwargs,
+        "scan": kwargs["scan_shape"] is not None,
+        "origin": origin,
+    }
+
+
+def _open_entry(args: argparse.Namespace) -> dict:
+    """``--catalog YAML --entry NAME``: the entry's source and its scan parameters."""
+    if not (args.catalog and args.entry):
+        raise ValueError("--catalog and --entry go together")
+    given = [o for o in ("scan_start_frame", "winding", "hysteresis") if getattr(args, o)]
+    if args.url or args.scan_shape != "auto" or given:
+        raise ValueError("with --catalog/--entry, the URL and scan parameters come from it")
+    import intake
+
+    from intake_tvips import TVIPSSource
+
+    cat = intake.open_catalog(args.catalog)
+    if args.entry not in cat:
+        raise ValueError(f"{args.catalog} has no entry {args.entry!r} (has: {', '.join(cat)})")
+    source = cat[args.entry]
+    if not isinstance(source, TVIPSSource):
+        raise ValueError(f"entry {args.entry!r} is not a tvips source")
+    keys = ("scan_shape", "scan_start_frame", "winding_scan_axis", "hysteresis")
+    kwargs = {k: getattr(source, k) for k in keys}
+    return _opened(source, kwargs, f"catalog entry {args.entry}")
+
+
+def _open_url(args: argparse.Namespace, storage_options: dict, progress: bool) -> dict:
+    """``URL`` and the scan options (detected from the frame headers by default)."""
+    from intake_tvips import TVIPSSource, open_recording
+    from intake_tvips.cli.options import choose_scan
 
     rec = open_recording(args.url, storage_options)
     choice = choose_scan(args, rec, progress)
     echo_notes(choice.notes)
-    signal = file_reader(args.url, lazy=True, storage_options=storage_options, **choice.kwargs)[0]
-    attrs = {"source": mask_url(rec.name), "scan_parameters": choice.kwargs}
-    return {
-        "xarray": signal_to_xarray(signal, attrs=attrs),
-        "url": rec.name,
-        "storage_options": storage_options,
-        "kwargs": choice.kwargs,
-        "scan": choice.kwargs["scan_shape"] is not None,
-        "origin": choice.origin,
-    }
+    source = TVIPSSource(rec.name, storage_options=storage_options, **choice.kwargs)
+    return _opened(source, choice.kwargs, choice.origin)
 
 
 def scan_summary(opened: dict) -> str:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from intake_tvips import scan_frame_numbers
 from intake_tvips.cli.common import FAILED, OK, PROG
-from intake_tvips.maths.scan import make_scan_map
 
 #: detector frame size (pixels) of the synthetic recording
 DETECTOR = 64
@@ -181,7 +181,7 @@ def synthesize(scan: int, detector: int = DETECTOR, seed: int = SEED):
     """``(frames, truth)``: the recorded frames ``(n, dy, dx)`` and the object ``(scan, scan)``.
 
     Frame ``f`` of the recording holds the pattern of the scan position ``p`` with
-    ``make_scan_map(...).frames(p) == f``: the acquisition order of a winding scan.
+    ``scan_frame_numbers(...)[p] == f``: the acquisition order of a winding scan.
     """
     rng = np.random.default_rng(seed)
     truth = sample_object(scan)
@@ -190,8 +190,7 @@ def synthesize(scan: int, detector: int = DETECTOR, seed: int = SEED):
     # junk: blanked beam, dark counts only
     junk = [*range(JUNK_BEFORE), *range(n_frames - JUNK_AFTER, n_frames)]
     frames[junk] = rng.poisson(1.0, size=(len(junk), detector, detector))
-    fmap = make_scan_map((scan, scan), JUNK_BEFORE, WINDING, HYSTERESIS)
-    where = fmap.frames(np.arange(scan * scan)).reshape(scan, scan)
+    where = scan_frame_numbers((scan, scan), JUNK_BEFORE, WINDING, HYSTERESIS)
     for row in range(scan):
         frames[where[row]] = _patterns_for_row(row, truth, rng, detector)
     return frames, truth
@@ -504,9 +503,8 @@ def run_demo(
         timings["compute"] = time.perf_counter() - t0
     echo(f"[4/5] computed in {timings['compute']:.2f} s on {where}")
 
-    positions = np.arange(scan * scan)
     naive = frame_vbf[JUNK_BEFORE : JUNK_BEFORE + scan * scan].reshape(scan, scan)
-    no_hyst = frame_vbf[make_scan_map((scan, scan), JUNK_BEFORE, WINDING, 0).frames(positions)]
+    no_hyst = frame_vbf[scan_frame_numbers((scan, scan), JUNK_BEFORE, WINDING, 0)]
     r = pearson(vbf, truth)
     r_naive = pearson(naive, truth)
     r_no_hyst = pearson(no_hyst, truth)

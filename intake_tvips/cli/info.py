@@ -1,7 +1,7 @@
 """``intake-tvips info``: what a recording holds, from its headers only (no pixels read).
 
-:func:`recording_info` gathers it as a JSON-safe dict; :func:`render_info` lays it out as
-a readable table.
+:func:`intake_tvips.recording_info` gathers it as a JSON-safe dict; :func:`render_info`
+lays it out as a readable table.
 """
 
 from __future__ import annotations
@@ -9,85 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
+from dask.utils import format_bytes
 
 from intake_tvips.cli.common import OK, progress_arguments, storage_arguments, url_arguments
-from intake_tvips.xarray_view import json_safe
 
-#: series header fields not worth showing (``dummy`` is padding)
-_HIDDEN_HEADER_FIELDS = {"dummy"}
-
-
-def timing(times: np.ndarray) -> dict:
-    """First/last frame time, duration and frame rate from ``time`` (datetime64[ms])."""
-    n = int(times.size)
-    out = {
-        "first_frame_time": None,
-        "last_frame_time": None,
-        "duration_s": None,
-        "frame_rate_hz": None,
-        "median_frame_interval_s": None,
-    }
-    if n == 0:
-        return out
-    ms = times.astype("datetime64[ms]").astype(np.int64)
-    out["first_frame_time"] = str(times[0].astype("datetime64[ms]")) + "Z"
-    out["last_frame_time"] = str(times[-1].astype("datetime64[ms]")) + "Z"
-    duration = (int(ms[-1]) - int(ms[0])) / 1000.0
-    out["duration_s"] = duration
-    if n > 1:
-        out["median_frame_interval_s"] = float(np.median(np.diff(ms))) / 1000.0
-        if duration > 0:
-            out["frame_rate_hz"] = (n - 1) / duration
-    return out
-
-
-def recording_info(urlpath, storage_options: dict | None = None, progress: bool = False) -> dict:
-    """Header, parts, frame count, timing and detected scan of the recording ``urlpath``."""
-    from intake_tvips.recording.core import open_recording
-    from intake_tvips.recording.detect import detect_scan
-    from intake_tvips.recording.headers import frame_headers_of
-
-    rec = open_recording(urlpath, storage_options)
-    headers = frame_headers_of(rec, progress=progress)
-    found = detect_scan(headers=headers)
-    layout = rec.layout
-    parts = [
-        {"url": rec.parts.url(i), "bytes": int(size), "frames": int(count)}
-        for i, (size, count) in enumerate(zip(rec.parts.sizes, rec.index.counts))
-    ]
-    return json_safe(
-        {
-            "url": rec.name,
-            "parts": parts,
-            "total_bytes": sum(p["bytes"] for p in parts),
-            "frames": rec.n_frames,
-            "frame_shape": list(layout.frame_shape),
-            "dtype": np.dtype(layout.dtype).name,
-            "frame_header_bytes": layout.header_bytes,
-            **timing(headers["time"]),
-            "header": {k: v for k, v in rec.header.items() if k not in _HIDDEN_HEADER_FIELDS},
-            "scan": {
-                "method": found.method,
-                "scan_shape": found.scan_shape,
-                "scan_start_frame": found.scan_start_frame,
-                "winding_scan_axis": found.winding_scan_axis,
-                "hysteresis": found.hysteresis,
-                "confidence": found.confidence,
-                "use_auto": found.use_auto,
-                "reason": found.reason,
-                "reader_kwargs": found.reader_kwargs(),
-            },
-        }
-    )
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
+#: sizes are dask's format_bytes (``32.30 MiB``)
+_size = format_bytes
 
 
 def _rows(title: str, rows: list[tuple[str, object]], width: int) -> list[str]:
@@ -184,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     """Print what the recording holds, as a table or JSON."""
     import json
 
+    from intake_tvips import recording_info
     from intake_tvips.cli.options import parse_storage_options, show_progress
 
     info = recording_info(

@@ -11,9 +11,6 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-#: storage option keys that configure, not authenticate: the only ones a catalog gets
-from intake_tvips.storage.secrets import SAFE_OPTION_KEYS
-
 _SHAPE_RE = re.compile(r"^\d+(x\d+)+$")
 
 
@@ -42,25 +39,6 @@ def parse_storage_options(items: list[str] | None) -> dict:
         else:
             node[last] = value
     return out
-
-
-def split_secrets(options: dict, prefix: str = "") -> tuple[dict, list[str]]:
-    """``(kept, dropped)``: the options whose keys are known to be harmless (``anon``,
-    ``endpoint_url``, ... also inside ``client_kwargs``), and the dotted names of the rest."""
-    kept: dict = {}
-    dropped: list[str] = []
-    for k, v in options.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            sub, lost = split_secrets(v, name + ".")
-            dropped += lost
-            if sub:
-                kept[k] = sub
-        elif k in SAFE_OPTION_KEYS:
-            kept[k] = v
-        else:
-            dropped.append(name)
-    return kept, dropped
 
 
 def parse_scan_shape(text: str | None):
@@ -118,11 +96,10 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
             "hysteresis": 0 if hyst is None else hyst,
         }
         return ScanChoice(kwargs, "given")
-    from intake_tvips.recording.detect import detect_scan
-    from intake_tvips.recording.headers import frame_headers_of
+    from intake_tvips import detect_scan, frame_headers
 
     if headers is None:
-        headers = frame_headers_of(rec, progress=progress)
+        headers = frame_headers(rec, progress=progress)
     found = detect_scan(headers=headers)
     kwargs = found.reader_kwargs()
     choice = ScanChoice(kwargs, "detected", found)

@@ -44,8 +44,11 @@ def header_table_dtype(layout: RecordLayout) -> np.dtype:
     )
 
 
-def frame_headers(urlpath, storage_options: dict | None = None, *, progress: bool = False):
-    """Every frame header of the recording ``urlpath`` as a numpy structured array.
+def frame_headers(
+    urlpath, storage_options: dict | None = None, *, progress: bool = False
+) -> np.ndarray:
+    """Every frame header of the recording ``urlpath`` (a URL, or a :class:`Recording`
+    from :func:`intake_tvips.open_recording`) as a numpy structured array.
 
     Fields: ``frame`` (global frame index, int64), ``part`` (part file number, int32),
     every field the file's frame headers hold under the format reference's names
@@ -57,7 +60,9 @@ def frame_headers(urlpath, storage_options: dict | None = None, *, progress: boo
     batches of byte ranges (see the module docstring). ``progress=True`` shows a tqdm
     progress bar over the batches.
     """
-    return frame_headers_of(open_recording(urlpath, storage_options), progress=progress)
+    if not isinstance(urlpath, Recording):
+        urlpath = open_recording(urlpath, storage_options)
+    return frame_headers_of(urlpath, progress=progress)
 
 
 def frame_headers_of(rec: Recording, *, progress: bool = False) -> np.ndarray:
