@@ -86,6 +86,7 @@ def file_writer(
     show_progressbar: bool = True,
     storage_options: dict | None = None,
     overwrite: bool = True,
+    frame_header_fields: Mapping | None = None,
 ) -> None:
     """Write a signal to a TVIPS recording (parts ``NAME_000.tvips, NAME_001.tvips, ...``).
 
@@ -121,6 +122,11 @@ def file_writer(
         Passed to fsspec.
     overwrite : bool
         ``False``: raise ``FileExistsError`` if ``NAME_000`` exists.
+    frame_header_fields : mapping, optional
+        Per-frame values written instead of the computed ones: ``{field: values}`` with
+        one value per frame (in file order) for fields of the frame header, e.g.
+        ``{"Scan_x": ..., "Scan_y": ...}`` (with ``frame_header_extra_bytes >= 16``) for a
+        scan recorded in an order other than C order, as a camera writes a snake scan.
 
     Notes
     -----
@@ -183,6 +189,7 @@ def file_writer(
         _frame_step_ms(nav_axes[-1] if nav_axes else None),
     )
     frame_fields.check_times(n_frames)
+    frame_fields.give(frame_header_fields or {}, n_frames)
     counts = part_record_counts(n_frames, layout.record_bytes, max_file_size)
 
     fs, path = resolve(filename, storage_options)
@@ -412,6 +419,7 @@ class _FrameFields:
         self.nav_shape = nav_shape
         self.start_ms = _start_ms(metadata)
         self.step_ms = step_ms
+        self.given: dict[str, np.ndarray] = {}  # per-frame values from frame_header_fields
         tem = "Acquisition_instrument.TEM."
         # HyperSpy keeps tilts in TEM.Stage; RosettaSciIO's writer reads TEM.tilt_alpha/beta
         alpha = _get(metadata, tem + "Stage.tilt_alpha", _get(metadata, tem + "tilt_alpha", 0))
@@ -439,19 +447,38 @@ class _FrameFields:
                 "1970-01-01 .. 2106-02-07 (32-bit unsigned seconds since 1970)"
             )
 
+    def give(self, fields: Mapping, n_frames: int) -> None:
+        """Per-frame values for some fields (``file_writer(frame_header_fields=...)``)."""
+        self.given = {}
+        for name, values in fields.items():
+            if name not in self.names:
+                raise ValueError(
+                    f"frame_header_fields: {name!r} is not a field of these frame headers "
+                    f"(fields: {', '.join(self.names)}); Scan_x/Scan_y need version 2 and "
+                    "frame_header_extra_bytes >= 16"
+                )
+            values = np.asarray(values)
+            if values.shape != (n_frames,) or values.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"frame_header_fields[{name!r}] must hold {n_frames} numbers (one per "
+                    f"frame), got {values.dtype} of shape {values.shape}"
+                )
+            self.given[name] = values
+
     def fill(self, headers: np.ndarray, start: int) -> None:
         frames = np.arange(start, start + len(headers), dtype=np.int64)
         headers["num"] = frames % 2**32
         headers["timestamp"], headers["ms"] = self._times(frames)
-        if self.version == 1:
-            return
-        for name, value in self.constants.items():
-            headers[name] = value
-        headers["rotidx"] = (frames + 1) % 2**32
-        if "Scan_y" in self.names and len(self.nav_shape) >= 2:
-            pos = np.unravel_index(frames, self.nav_shape)
-            headers["Scan_x"] = pos[-1]
-            headers["Scan_y"] = pos[-2]
+        if self.version == 2:
+            for name, value in self.constants.items():
+                headers[name] = value
+            headers["rotidx"] = (frames + 1) % 2**32
+            if "Scan_y" in self.names and len(self.nav_shape) >= 2:
+                pos = np.unravel_index(frames, self.nav_shape)
+                headers["Scan_x"] = pos[-1]
+                headers["Scan_y"] = pos[-2]
+        for name, values in self.given.items():
+            headers[name] = values[start : start + len(headers)]
 
 
 # --- the data, slab by slab ---------------------------------------------------------------
