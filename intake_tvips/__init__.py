@@ -29,6 +29,8 @@ _PUBLIC = {
     "TVIPSSource": ".intake_source",
     "strip_url_credentials": ".storage.secrets",
     "catalog_safe_options": ".storage.secrets",
+    "MissingDependencyError": "._optional",
+    "require": "._optional",
 }
 
 __all__ = sorted(_PUBLIC)

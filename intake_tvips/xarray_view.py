@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from intake_tvips._optional import require
+
 
 def json_safe(obj):
     """``obj`` with numpy scalars/arrays, tuples, bytes and datetimes made JSON-serialisable."""
@@ -49,7 +51,7 @@ def dimension_names(axes: list[dict]) -> list[str]:
 
 def signal_to_xarray(signal: dict, name: str = "data", attrs: dict | None = None):
     """The signal dictionary as a (lazy, if its data is dask) ``xarray.DataArray``."""
-    import xarray as xr
+    xr = require("xarray", "xarray", "an xarray view")
 
     axes = sorted(signal["axes"], key=lambda a: a["index_in_array"])
     dims = dimension_names(axes)

@@ -40,10 +40,12 @@ def local_cluster(workers: int | None):
         return
     if workers < 1:
         raise ValueError(f"--cluster must be a positive number of workers, got {workers}")
-    from distributed import Client, LocalCluster
+    from intake_tvips import require
+
+    distributed = require("distributed", "cluster", "a distributed.LocalCluster")
 
     with (
-        LocalCluster(
+        distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
@@ -53,6 +55,6 @@ def local_cluster(workers: int | None):
             dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as cluster,
-        Client(cluster) as client,
+        distributed.Client(cluster) as client,
     ):
         yield client

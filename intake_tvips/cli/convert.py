@@ -138,8 +138,11 @@ def run(args: argparse.Namespace) -> int:
 
     from fsspec.utils import get_protocol
 
+    from intake_tvips import require
     from intake_tvips.cli.options import parse_storage_options, show_progress
 
+    for module in ("zarr", "xarray"):
+        require(module, "convert", "convert")
     if len(args.paths) == 2:
         args.url, args.out = args.paths
     elif len(args.paths) == 1 and args.catalog:

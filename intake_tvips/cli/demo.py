@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from intake_tvips import scan_frame_numbers
+from intake_tvips import require, scan_frame_numbers
 from intake_tvips.cli.common import FAILED, OK, PROG
 from intake_tvips.cli.demo_data import (
     DETECTOR,
@@ -44,7 +44,7 @@ from intake_tvips.cli.demo_data import (
     vbf_mask,
 )
 
-__all__ = ["JUNK_BEFORE", "MIN_CORRELATION", "DemoError", "DemoResult", "run_demo", "synthesize"]
+__all__ = ["JUNK_BEFORE", "MIN_CORRELATION", "DemoResult", "run_demo", "synthesize"]
 
 DATA_NAME = "scan_000.tvips"
 CATALOG_NAME = "catalog.yaml"
@@ -87,10 +87,6 @@ sources:
       urlpath: "{{{{ CATALOG_DIR }}}}/data/{data_name}"
       scan_shape: null
 """
-
-
-class DemoError(Exception):
-    """The demo cannot run as asked (a missing optional dependency, ...)."""
 
 
 @dataclass
@@ -176,13 +172,7 @@ def _check_args(scan, workers) -> None:
 
 def _figure_class():
     """matplotlib's ``Figure``, drawn with Agg (no pyplot: the caller's backend is untouched)."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as e:
-        raise DemoError(
-            "the demo needs matplotlib for its figure: pip install 'intake-tvips[demo]'"
-        ) from e
-    return Figure
+    return require("matplotlib.figure", "demo", "the demo's figure").Figure
 
 
 def save_figure(path: Path, result_vbf, mean_pattern, mask, naive, r, r_naive) -> None:

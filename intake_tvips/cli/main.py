@@ -15,6 +15,7 @@ import intake_tvips.cli.convert as convert
 import intake_tvips.cli.demo as demo
 import intake_tvips.cli.info as info
 import intake_tvips.cli.preview as preview
+from intake_tvips import MissingDependencyError
 from intake_tvips.cli.common import PROG, USAGE
 
 #: the subcommands, in the order ``--help`` lists them
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE
     try:
         return args.function(args)
-    except (ValueError, OSError, demo.DemoError) as e:
+    except (ValueError, OSError, MissingDependencyError) as e:
         print(_one_line(e), file=sys.stderr)
         return USAGE
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from intake_tvips import require
 from intake_tvips.cli.common import (
     OK,
     catalog_source_arguments,
@@ -156,13 +157,8 @@ def _save(fig, out) -> None:
 
 
 def _figure_class():
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as e:
-        raise ValueError(
-            "preview needs matplotlib: pip install 'intake-tvips[demo]' (or matplotlib)"
-        ) from e
-    return Figure
+    """matplotlib's ``Figure``, drawn with Agg (no pyplot: the caller's backend is untouched)."""
+    return require("matplotlib.figure", "preview", "preview").Figure
 
 
 # ---------------------------------------------------------------------------- the command
@@ -217,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
     from intake_tvips.cli.compute import local_cluster
     from intake_tvips.cli.options import show_progress
 
+    _figure_class()  # before any work
+    require("xarray", "preview", "preview")
     progress = show_progress(args)
     t0 = time.perf_counter()
     opened = open_data(args, progress)
