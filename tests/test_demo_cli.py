@@ -139,4 +139,4 @@ def test_the_demo_recording_carries_its_scan_positions(tmp_path, capsys):
     assert (scan["winding_scan_axis"], scan["confidence"]) == ("x", 1.0)
     assert main(["catalog", first, "--name", "scan"]) == 0
     entry = capsys.readouterr().out
-    assert "scan_shape:\n    - 8\n    - 8" in entry and "winding_scan_axis: x" in entry
+    assert "scan_shape: [8, 8]" in entry and "winding_scan_axis: x" in entry

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from dask.utils import format_bytes
+
 from intake_tvips.cli.common import (
     OK,
     catalog_source_arguments,
@@ -126,8 +128,8 @@ def _report(opened: dict, out: str, done: dict, seconds: float) -> None:
         f"wrote {out}: data {' x '.join(map(str, done['shape']))} {done['dtype']}, "
         f"{done['n_chunks']} chunks of {' x '.join(map(str, done['chunks']))}"
         f"{' (rechunked to regular chunks)' if done['rechunked'] else ''}, "
-        f"{done['bytes'] / 2**20:.1f} MiB in {seconds:.2f} s "
-        f"({done['bytes'] / 2**20 / max(seconds, 1e-9):.0f} MiB/s)"
+        f"{format_bytes(done['bytes'])} in {seconds:.2f} s "
+        f"({format_bytes(done['bytes'] / max(seconds, 1e-9))}/s)"
     )
     print(f'read it with xarray.open_zarr("{out}")["data"]')
 

@@ -52,7 +52,7 @@ PNG_NAME = "virtual_bright_field.png"
 _PART_RE = re.compile(r"scan_\d{3}\.tvips")
 
 CATALOG_TEMPLATE = """\
-# Written by `intake-tvips demo` (catalogs/demo.yaml documents it): a synthetic 4D-STEM
+# Written by `intake-tvips demo` (intake_tvips/catalogs/demo.yaml documents it): a synthetic 4D-STEM
 # recording, data/scan_000.tvips (+ _001, _002, ...: found by probing each next name).
 #
 #   import intake
