@@ -160,3 +160,39 @@ def test_the_cli_uses_only_the_public_api():
 def test_public_names_are_documented():
     missing = [n for n in intake_tvips.__all__ if not (getattr(intake_tvips, n).__doc__ or "")]
     assert not missing
+
+
+#: the longest function allowed, in lines of code (its docstring not counted: the
+#: reference documentation of a public function may take a screen of its own)
+MAX_FUNCTION_LINES = 60
+#: writer.py is being split by its owner; the exclusion goes when that lands
+LONG_FUNCTIONS_ALLOWED_IN = {"intake_tvips.writer"}
+
+
+def function_lengths(path: Path) -> list[tuple[str, int]]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines = node.end_lineno - node.lineno + 1
+            first = node.body[0]
+            doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            if doc and isinstance(first.value.value, str):
+                lines -= first.end_lineno - first.lineno + 1
+            out.append((node.name, lines))
+    return out
+
+
+def test_functions_fit_on_a_screen():
+    long = [
+        f"{module_name(p)}.{name}: {n} lines"
+        for p in PKG.rglob("*.py")
+        if module_name(p) not in LONG_FUNCTIONS_ALLOWED_IN
+        for name, n in function_lengths(p)
+        if n > MAX_FUNCTION_LINES
+    ]
+    assert not long, "longer than a screen:\n" + "\n".join(sorted(long))
+
+
+def test_function_lengths_are_measured():
+    lengths = dict(function_lengths(PKG / "writer.py"))
+    assert lengths["file_writer"] > MAX_FUNCTION_LINES  # the one the exclusion is for

@@ -78,6 +78,48 @@ def _sample_mean(data):
     return sum(parts) / len(parts)
 
 
+def _compute_scan(data, radius, client, progress):
+    """``(vbf, mean pattern, centre, r, mask)``: find the disc on a sample, then one pass."""
+    from intake_tvips.cli.compute import compute
+
+    nav = data.ndim - 2
+    (sample,) = compute([_sample_mean(data)], progress, client, desc="finding the disc")
+    centre, auto_radius = find_disc(sample)
+    r = auto_radius * 1.1 + 1.0 if radius is None else float(radius)
+    if r <= 0:
+        raise ValueError(f"--radius must be positive, got {radius}")
+    mask = disc_mask(data.shape[-2:], centre, r)
+    vbf = (data * mask).sum(axis=(-2, -1), dtype=np.float64)
+    if nav > 2:  # several scans: show the average over the leading axes
+        vbf = vbf.mean(axis=tuple(range(nav - 2)))
+    mean = data.mean(axis=tuple(range(nav)), dtype=np.float64)
+    image, mean_frame = compute([vbf, mean], progress, client)
+    return image, mean_frame, centre, r, mask
+
+
+def _draw_scan(ax_left, ax_right, fig, image, mean_frame, r, mask):
+    im = ax_left.imshow(image, cmap="gray")
+    ax_left.set_title(f"virtual bright field (disc r = {r:.1f} px)")
+    ax_left.set_xlabel("scan x")
+    ax_left.set_ylabel("scan y")
+    fig.colorbar(im, ax=ax_left, shrink=0.8)
+    im = ax_right.imshow(np.log1p(np.clip(mean_frame, 0, None)), cmap="magma")
+    ax_right.contour(mask, levels=[0.5], colors="cyan", linewidths=1)
+    ax_right.set_title("mean diffraction pattern (log); cyan: detector")
+    return im
+
+
+def _draw_stack(ax_left, ax_right, axes, image, mean_frame):
+    t = axes[0]["scale"] * np.arange(image.size)
+    ax_left.plot(t, image, lw=1)
+    ax_left.set_title("total intensity per frame")
+    ax_left.set_xlabel(f"time ({axes[0].get('units') or 's'}) from the first frame")
+    ax_left.set_ylabel("counts")
+    im = ax_right.imshow(mean_frame, cmap="magma")
+    ax_right.set_title("mean frame")
+    return im
+
+
 def make_preview(
     data,
     axes: list[dict],
@@ -93,48 +135,22 @@ def make_preview(
     from intake_tvips.cli.compute import compute
 
     Figure = _figure_class()
-    nav = data.ndim - 2
     if data.size == 0:
         raise ValueError("the recording holds no frames: nothing to preview")
+    centre, r, mask = None, None, None
     if scan:
-        (sample,) = compute([_sample_mean(data)], progress, client, desc="finding the disc")
-        centre, auto_radius = find_disc(sample)
-        r = auto_radius * 1.1 + 1.0 if radius is None else float(radius)
-        if r <= 0:
-            raise ValueError(f"--radius must be positive, got {radius}")
-        mask = disc_mask(data.shape[-2:], centre, r)
-        vbf = (data * mask).sum(axis=(-2, -1), dtype=np.float64)
-        if nav > 2:  # several scans: show the average over the leading axes
-            vbf = vbf.mean(axis=tuple(range(nav - 2)))
-        mean = data.mean(axis=tuple(range(nav)), dtype=np.float64)
-        image, mean_frame = compute([vbf, mean], progress, client)
+        image, mean_frame, centre, r, mask = _compute_scan(data, radius, client, progress)
     else:
-        centre, r, mask = None, None, None
         sums = data.sum(axis=(-2, -1), dtype=np.float64)
         mean = data.mean(axis=0, dtype=np.float64)
         image, mean_frame = compute([sums, mean], progress, client)
-
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
     ax_left, ax_right = fig.subplots(1, 2)
-    sig_units = axes[-1].get("units") or "px"
     if scan:
-        im = ax_left.imshow(image, cmap="gray")
-        ax_left.set_title(f"virtual bright field (disc r = {r:.1f} px)")
-        ax_left.set_xlabel("scan x")
-        ax_left.set_ylabel("scan y")
-        fig.colorbar(im, ax=ax_left, shrink=0.8)
-        im = ax_right.imshow(np.log1p(np.clip(mean_frame, 0, None)), cmap="magma")
-        ax_right.contour(mask, levels=[0.5], colors="cyan", linewidths=1)
-        ax_right.set_title("mean diffraction pattern (log); cyan: detector")
+        im = _draw_scan(ax_left, ax_right, fig, image, mean_frame, r, mask)
     else:
-        t = axes[0]["scale"] * np.arange(image.size)
-        ax_left.plot(t, image, lw=1)
-        ax_left.set_title("total intensity per frame")
-        ax_left.set_xlabel(f"time ({axes[0].get('units') or 's'}) from the first frame")
-        ax_left.set_ylabel("counts")
-        im = ax_right.imshow(mean_frame, cmap="magma")
-        ax_right.set_title("mean frame")
-    ax_right.set_xlabel(f"dx (px; {sig_units})")
+        im = _draw_stack(ax_left, ax_right, axes, image, mean_frame)
+    ax_right.set_xlabel(f"dx (px; {axes[-1].get('units') or 'px'})")
     ax_right.set_ylabel("dy (px)")
     fig.colorbar(im, ax=ax_right, shrink=0.8)
     fig.suptitle(title, fontsize=10)

@@ -45,14 +45,17 @@ class Recording:
 
     @property
     def layout(self) -> RecordLayout:
+        """The record layout: ``frame_shape``, ``dtype``, ``header_bytes``, ``version``."""
         return self.index.layout
 
     @property
     def n_frames(self) -> int:
+        """Whole frames over all parts."""
         return self.index.n_frames
 
     @property
     def name(self) -> str:
+        """The first part's URL (a local path made absolute)."""
         return self.parts.url(0)
 
 
