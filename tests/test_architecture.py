@@ -196,3 +196,14 @@ def test_functions_fit_on_a_screen():
 def test_function_lengths_are_measured():
     lengths = dict(function_lengths(PKG / "writer.py"))
     assert lengths["file_writer"] > MAX_FUNCTION_LINES  # the one the exclusion is for
+
+
+def test_the_code_map_lists_every_module():
+    code_map = (PKG.parent / "docs" / "architecture.md").read_text()
+    missing = [
+        str(p.relative_to(PKG))
+        for p in PKG.rglob("*.py")
+        if p.name != "__init__.py" or p.parent == PKG
+        if f"`{p.relative_to(PKG)}`" not in code_map
+    ]
+    assert not missing, "add a line to docs/architecture.md for: " + ", ".join(sorted(missing))

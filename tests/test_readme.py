@@ -198,7 +198,7 @@ COVERED = {
     "from intake_tvips import file_reader, file_writer": "test_the_python_api_block",
     "ruff check intake_tvips tests benchmarks": ".ci/run (the development commands)",
 }
-PICTURES = ("URL -> parts.py", "intake_tvips/format/")
+PICTURES = ("URL -> storage/parts.py",)
 
 
 def test_every_block_is_run_somewhere():

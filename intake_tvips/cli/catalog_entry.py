@@ -1,5 +1,5 @@
-"""``intake-tvips catalog``: an Intake catalog entry for a recording, printed or added to
-a catalog file.
+"""Catalog entries for ``intake-tvips catalog``: one built for a recording, and added to a
+catalog file.
 
 The entry carries the scan parameters (given or detected once from the frame headers), so
 opening the catalog never detects again. Storage options are filtered: only keys known to
