@@ -143,8 +143,8 @@ def run(args: argparse.Namespace) -> int:
     from intake_tvips import require
     from intake_tvips.cli.options import parse_storage_options, show_progress
 
-    for module in ("zarr", "xarray"):
-        require(module, "convert", "convert")
+    require("zarr", "convert", "convert")
+    require("xarray", "convert", "convert")
     if len(args.paths) == 2:
         args.url, args.out = args.paths
     elif len(args.paths) == 1 and args.catalog:
