@@ -79,14 +79,31 @@ def test_the_catalogs_ship_with_the_package():
     assert {"demo.yaml", "http.yaml", "s3.yaml", "scan_parameters.yaml", "README.md"} <= found
 
 
+#: what a checkout may hold that is not source (build output, caches, local data)
+NOT_SOURCE = {".git", ".ci-venv", ".venv", "build", "dist", ".pytest_cache", ".ruff_cache"}
+NOT_SOURCE |= {"__pycache__", "tvips-demo", "dask-worker-space"}
+
+
+def _ignore(folder: str, entries: list[str]) -> set[str]:
+    skip = {e for e in entries if e in NOT_SOURCE or e.endswith(".egg-info")}
+    if Path(folder).name == "benchmarks":
+        skip |= {"data", "results"} & set(entries)
+    return skip
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The sdist and the wheel, built from this tree by setuptools (no network)."""
+    """The sdist and the wheel, built by setuptools (no network) from a copy of this tree,
+    so that no build output lands in the checkout."""
+    import shutil
+
     from setuptools import build_meta
 
+    src = tmp_path_factory.mktemp("src") / "intake-tvips"
+    shutil.copytree(ROOT, src, ignore=_ignore)
     out = tmp_path_factory.mktemp("dist")
     old = os.getcwd()
-    os.chdir(ROOT)
+    os.chdir(src)
     try:
         sdist = out / build_meta.build_sdist(str(out))
         wheel = out / build_meta.build_wheel(str(out))
