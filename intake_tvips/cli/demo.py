@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from dask.utils import format_bytes
 
 from intake_tvips import require, scan_frame_numbers
 from intake_tvips.cli.common import FAILED, OK, PROG
@@ -156,12 +157,6 @@ def prepare_out_dir(out: Path, force: bool) -> str:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _mib(n: float) -> str:
-    from dask.utils import format_bytes
-
-    return format_bytes(n)
-
-
 def _check_args(scan, workers) -> None:
     lo, hi = SCAN_RANGE
     if isinstance(scan, bool) or not isinstance(scan, int) or not lo <= scan <= hi:
@@ -234,7 +229,7 @@ def _step_synthesize(scan: int, echo, timings: dict) -> tuple[np.ndarray, np.nda
         frames, truth = synthesize(scan)
     echo(
         f"[1/5] synthesized {frames.shape[0]} frames of {DETECTOR} x {DETECTOR} uint16 "
-        f"({_mib(frames.nbytes)}) in {timings['synthesize']:.2f} s:"
+        f"({format_bytes(frames.nbytes)}) in {timings['synthesize']:.2f} s:"
     )
     echo(
         f"      {JUNK_BEFORE} junk frames, a {scan} x {scan} scan (snake along {WINDING}, "
@@ -270,7 +265,7 @@ def _step_write(out: Path, frames: np.ndarray, scan: int, echo, timings: dict):
                 data_name=DATA_NAME,
             )
         )
-    sizes = ", ".join(_mib(p.stat().st_size) for p in parts)
+    sizes = ", ".join(format_bytes(p.stat().st_size) for p in parts)
     echo(
         f"[2/5] wrote {len(parts)} parts ({sizes}) with intake_tvips.file_writer "
         f"in {timings['write']:.2f} s:"
@@ -295,7 +290,7 @@ def _step_open(catalog: Path, scan: int, echo, timings: dict) -> list:
     echo(f"[3/5] opened intake.open_catalog(...).scan.to_dask() in {timings['open']:.2f} s:")
     echo(
         f"      {data.dtype} {tuple(data.shape)}, {data.npartitions} chunks of "
-        f"{'/'.join(map(str, rows))} scan rows ({_mib(rows[0] * row_bytes)} each)"
+        f"{'/'.join(map(str, rows))} scan rows ({format_bytes(rows[0] * row_bytes)} each)"
     )
     mask = vbf_mask()
     lazy = [

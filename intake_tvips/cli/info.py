@@ -13,9 +13,6 @@ from dask.utils import format_bytes
 
 from intake_tvips.cli.common import OK, progress_arguments, storage_arguments, url_arguments
 
-#: sizes are dask's format_bytes (``32.30 MiB``)
-_size = format_bytes
-
 
 def _rows(title: str, rows: list[tuple[str, object]], width: int) -> list[str]:
     lines = [title]
@@ -39,7 +36,8 @@ def render_info(info: dict) -> str:
     indent = w + 4
     parts = info["parts"]
     part_lines = [
-        f"{os.path.basename(p['url'])}  {_size(p['bytes'])}, {p['frames']} frames" for p in parts
+        f"{os.path.basename(p['url'])}  {format_bytes(p['bytes'])}, {p['frames']} frames"
+        for p in parts
     ]
     part_text = ("\n" + " " * indent).join(part_lines)
     shape = " x ".join(map(str, info["frame_shape"]))
@@ -49,7 +47,7 @@ def render_info(info: dict) -> str:
     lines += _rows(
         "recording",
         [
-            ("parts", f"{len(parts)} ({_size(info['total_bytes'])})"),
+            ("parts", f"{len(parts)} ({format_bytes(info['total_bytes'])})"),
             ("", part_text),
             ("frames", f"{info['frames']} of {shape} {info['dtype']}"),
             ("frame header", f"{info['frame_header_bytes']} bytes"),
