@@ -89,8 +89,9 @@ def echo_notes(notes) -> None:
 
 
 def open_data(args: argparse.Namespace, progress: bool) -> dict:
-    """The recording as ``{"xarray", "data", "axes", "scan", "kwargs", "url", ...}``,
-    from URL + scan options or from ``--catalog/--entry``."""
+    """The recording, from URL + scan options or from ``--catalog/--entry``, as
+    ``{"xarray", "url", "storage_options", "kwargs", "scan", "origin"}`` (the lazy
+    DataArray, where it is, the scan parameters, whether it is a scan, whence they came)."""
     import dask
 
     chunk_size = getattr(args, "chunk_size", None)
