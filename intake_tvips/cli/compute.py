@@ -2,6 +2,9 @@
 
 Threads by default (``dask.diagnostics``-style callback: one step per task), or on a
 ``distributed`` client (one step per finished output chunk).
+
+Ours on purpose: dask's ``ProgressBar`` and ``distributed.progress`` print to stdout,
+where the commands' reports go; tqdm draws on stderr and is easily turned off.
 """
 
 from __future__ import annotations

@@ -17,7 +17,10 @@ _SHAPE_RE = re.compile(r"^\d+(x\d+)+$")
 def parse_storage_options(items: list[str] | None) -> dict:
     """``["key=value", ...]`` -> dict; values JSON-parsed when they parse (``true``, ``2``,
     ``{"endpoint_url": ...}``), else kept as text. A dotted key (``client_kwargs.
-    endpoint_url=...``) sets a nested value."""
+    endpoint_url=...``) sets a nested value.
+
+    Ours on purpose: fsspec and dask parse storage options from config files and
+    environment variables, not from ``KEY=VALUE`` command-line items."""
     out: dict = {}
     for item in items or []:
         key, sep, text = item.partition("=")
