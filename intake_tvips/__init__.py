@@ -10,6 +10,7 @@ this package's Intake plugin) stays cheap.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 __version__ = "0.1.0"
 
@@ -24,10 +25,31 @@ _PUBLIC = {
     "ScanDetection": ".recording.detect",
     "to_zarr": ".zarr_export",
     "references": ".virtual_zarr",
+    "write_references": ".virtual_zarr",
     "load_hyperspy": ".hyperspy",
+    "open_recording": ".recording.core",
+    "Recording": ".recording.core",
+    "recording_info": ".info",
+    "scan_frame_numbers": ".scan_frames",
+    "TVIPSSource": ".intake_source",
+    "strip_url_credentials": ".storage.secrets",
+    "catalog_safe_options": ".storage.secrets",
+    "MissingDependencyError": "._optional",
+    "require": "._optional",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = sorted([*_PUBLIC, "catalogs_dir"])
+
+
+def catalogs_dir() -> Path:
+    """The folder of the example Intake catalogs shipped with the package.
+
+    ``demo.yaml`` (what ``intake-tvips demo`` writes), ``scan_parameters.yaml`` (scan
+    settings as user parameters), ``s3.yaml`` (an object store, endpoint and credentials
+    from the environment), ``http.yaml`` (a server that honours Range requests) and a
+    ``README.md``.
+    """
+    return Path(__file__).parent / "catalogs"
 
 
 def __getattr__(name: str):

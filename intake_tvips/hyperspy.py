@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import copy
 import warnings
+from typing import TYPE_CHECKING
 
 from intake_tvips.reader import file_reader
+
+if TYPE_CHECKING:  # HyperSpy is optional
+    from hyperspy.signal import BaseSignal
 
 #: the extra that brings HyperSpy
 MISSING_HYPERSPY = "HyperSpy is not installed: pip install 'intake-tvips[hyperspy]'"
@@ -76,7 +80,7 @@ def _warn_unregistered(signal_type: str, class_name: str) -> None:
     )
 
 
-def load_hyperspy(url, lazy: bool = False, signal_type: str | None = None, **kwargs):
+def load_hyperspy(url, lazy: bool = False, signal_type: str | None = None, **kwargs) -> BaseSignal:
     """Load a TVIPS recording from any fsspec URL as a HyperSpy signal.
 
     Parameters

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 from intake.source.base import DataSource, Schema
@@ -19,6 +20,9 @@ from intake_tvips.reader import file_reader
 from intake_tvips.storage.secrets import MASK, SAFE_OPTION_KEYS, mask_storage_options, mask_url  # noqa: F401
 
 _NONE_STRINGS = {"", "none", "null", "~"}
+
+if TYPE_CHECKING:  # HyperSpy is optional
+    from hyperspy.signal import BaseSignal
 
 
 def _mask_args(args: dict) -> dict:
@@ -184,7 +188,7 @@ class TVIPSSource(DataSource):
         self._load_metadata()
         return signal_to_xarray(self._signal, attrs=self._xarray_attrs())
 
-    def to_hyperspy(self, lazy: bool = True, signal_type: str | None = None):
+    def to_hyperspy(self, lazy: bool = True, signal_type: str | None = None) -> BaseSignal:
         """The recording as a HyperSpy signal (needs ``intake-tvips[hyperspy]``).
 
         ``lazy=True``: a ``LazySignal2D`` over :meth:`to_dask`; ``False``: a ``Signal2D``

@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from intake_tvips._optional import require
+
 #: attributes stored as JSON text (nested values); :func:`decode_attrs` parses them
 JSON_ATTRS = ("axes", "tvips_header", "metadata", "scan_parameters")
 
@@ -106,7 +108,7 @@ def xarray_attrs(signal: dict, attrs: dict | None = None) -> dict:
 
 def signal_coords(signal: dict) -> tuple[list[str], dict]:
     """``(dims, coords)`` of the signal's axes (coords: ``xarray.Variable`` by name)."""
-    import xarray as xr
+    xr = require("xarray", "xarray", "an xarray view")
 
     axes = sorted(signal["axes"], key=lambda a: a["index_in_array"])
     dims = dimension_names(axes)
@@ -119,7 +121,7 @@ def signal_coords(signal: dict) -> tuple[list[str], dict]:
 
 def signal_to_xarray(signal: dict, name: str = "data", attrs: dict | None = None):
     """The signal dictionary as a (lazy, if its data is dask) ``xarray.DataArray``."""
-    import xarray as xr
+    xr = require("xarray", "xarray", "an xarray view")
 
     dims, coords = signal_coords(signal)
     return xr.DataArray(

@@ -26,33 +26,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from intake_tvips._optional import require
+
 #: default shard size when the data is opened here (from a URL): dask's usual chunk size
 SHARD_BYTES = 128 * 2**20
 #: default largest inner chunk (whole frames)
 CHUNK_BYTES = 4 * 2**20
-EXTRA_HINT = "pip install 'intake-tvips[convert]'"
-
-
-class MissingDependencyError(ImportError, ValueError):
-    """An optional dependency is missing or too old; the message names the extra."""
 
 
 def require_zarr3():
     """The ``zarr`` module, version 3 or later, or a one-line error naming the extra."""
-    try:
-        import zarr
-    except ImportError as e:
-        raise MissingDependencyError(f"writing Zarr needs zarr>=3: {EXTRA_HINT}") from e
-    version = str(getattr(zarr, "__version__", "0"))
-    try:
-        major = int(version.split(".")[0])
-    except ValueError:
-        major = 0
-    if major < 3:
-        raise MissingDependencyError(
-            f"writing Zarr needs zarr>=3, found zarr {version}: {EXTRA_HINT}"
-        )
-    return zarr
+    return require("zarr", "convert", "writing Zarr", min_version=3)
 
 
 def regular_chunks(chunks: tuple[tuple[int, ...], ...]) -> dict[int, int] | None:

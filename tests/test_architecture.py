@@ -125,3 +125,87 @@ def test_layers_do_not_reach_for_the_package_root():
         if LAYERS.index(layer_of(m)) < LAYERS.index("faces") and "intake_tvips" in targets
     ]
     assert not offenders
+
+
+def _cli_modules():
+    return [p for p in PKG.rglob("*.py") if layer_of(module_name(p)) == "cli"]
+
+
+def _library_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """``(module, names)`` of every import of the package outside ``intake_tvips.cli``
+    (a relative import counts as outside: the CLI spells its imports out)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names if a.name.startswith("intake_tvips")]
+        elif isinstance(node, ast.ImportFrom):
+            target = "." * node.level + (node.module or "")
+            if node.level or target.startswith("intake_tvips"):
+                out.append((target, [a.name for a in node.names]))
+    return [(m, n) for m, n in out if not m.startswith("intake_tvips.cli")]
+
+
+def test_the_cli_uses_only_the_public_api():
+    """The command line is built on what ``intake_tvips`` exports, like any user's code."""
+    assert len(_cli_modules()) >= 8
+    public = set(intake_tvips._PUBLIC) | {"__version__"}
+    wrong = []
+    for path in _cli_modules():
+        for module, names in _library_imports(path):
+            if module != "intake_tvips" or not set(names) <= public:
+                wrong.append(f"{module_name(path)}: from {module} import {', '.join(names)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_public_names_are_documented():
+    missing = [n for n in intake_tvips.__all__ if not (getattr(intake_tvips, n).__doc__ or "")]
+    assert not missing
+
+
+#: the longest function allowed, in lines of code (its docstring not counted: the
+#: reference documentation of a public function may take a screen of its own)
+MAX_FUNCTION_LINES = 60
+
+
+def function_lengths(path: Path) -> list[tuple[str, int]]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines = node.end_lineno - node.lineno + 1
+            first = node.body[0]
+            doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            if doc and isinstance(first.value.value, str):
+                lines -= first.end_lineno - first.lineno + 1
+            out.append((node.name, lines))
+    return out
+
+
+def test_functions_fit_on_a_screen():
+    long = [
+        f"{module_name(p)}.{name}: {n} lines"
+        for p in PKG.rglob("*.py")
+        for name, n in function_lengths(p)
+        if n > MAX_FUNCTION_LINES
+    ]
+    assert not long, "longer than a screen:\n" + "\n".join(sorted(long))
+
+
+def test_function_lengths_are_measured(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(70))
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        f'def long():\n    """Doc.\n\n    More.\n    """\n{body}\n\n\ndef short():\n    pass\n'
+    )
+    lengths = dict(function_lengths(probe))
+    assert lengths == {"long": 71, "short": 2}  # the def line and the body; no docstring
+
+
+def test_the_code_map_lists_every_module():
+    code_map = (PKG.parent / "docs" / "architecture.md").read_text()
+    missing = [
+        str(p.relative_to(PKG))
+        for p in PKG.rglob("*.py")
+        if p.name != "__init__.py" or p.parent == PKG
+        if f"`{p.relative_to(PKG)}`" not in code_map
+    ]
+    assert not missing, "add a line to docs/architecture.md for: " + ", ".join(sorted(missing))

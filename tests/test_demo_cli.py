@@ -121,3 +121,22 @@ def test_usage_errors_return_2(capsys):
     assert main(["--version"]) == 0
     captured = capsys.readouterr()
     assert "intake-tvips 0.1.0" in captured.out
+
+
+def test_the_demo_recording_carries_its_scan_positions(tmp_path, capsys):
+    """``info`` and ``catalog`` on the demo's files find the scan, as the README shows."""
+    import json
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--scan", "8", "--no-cluster"]) == 0
+    capsys.readouterr()
+    first = str(out / "data" / "scan_000.tvips")
+    assert main(["info", first, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["frame_header_bytes"] == 76
+    scan = info["scan"]
+    assert (scan["method"], scan["scan_shape"], scan["scan_start_frame"]) == ("scan_xy", [8, 8], 3)
+    assert (scan["winding_scan_axis"], scan["confidence"]) == ("x", 1.0)
+    assert main(["catalog", first, "--name", "scan"]) == 0
+    entry = capsys.readouterr().out
+    assert "scan_shape: [8, 8]" in entry and "winding_scan_axis: x" in entry

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from test_headers_detect import with_fields
 from tvips_factory import make_frames, tvips_bytes, write_parts
 
-from intake_tvips import file_reader
-from intake_tvips.cli.info import recording_info
+from intake_tvips import file_reader, recording_info
 from intake_tvips.recording.detect import detect_scan
 
 WILD = [0.0, 1.0, 3.0, -1.0, 4.5, 1e9, 2.0**24, 2.0**31, -(2.0**40), np.inf, -np.inf, np.nan]

@@ -19,7 +19,7 @@ from intake_tvips import file_reader
 from intake_tvips.intake_reader import TVIPSFile, TVIPSReader
 from intake_tvips.intake_source import TVIPSSource, mask_storage_options
 
-CATALOGS = Path(__file__).parent.parent / "catalogs"
+CATALOGS = intake_tvips.catalogs_dir()
 
 SCAN1 = dict(scan_shape=(8, 8), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from tvips_factory import make_frames, reference_scan, tvips_bytes
 
+import intake_tvips
 from intake_tvips import file_reader
 
 SCAN = dict(scan_shape=(12, 10), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
@@ -187,7 +188,7 @@ def test_s3_catalog_endpoint_from_environment(s3, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    catalog = Path(__file__).parents[1] / "catalogs" / "s3.yaml"
+    catalog = intake_tvips.catalogs_dir() / "s3.yaml"
     source = intake.open_catalog(str(catalog)).scan(scan_shape=[16, 16])
     assert source.urlpath == "s3://tvips/run7/scan_000.tvips"
     data = source.to_dask()

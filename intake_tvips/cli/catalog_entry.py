@@ -1,25 +1,23 @@
-"""``intake-tvips catalog``: an Intake catalog entry for a recording, printed or added to
-a catalog file.
+"""Catalog entries for ``intake-tvips catalog``: one built for a recording, and added to a
+catalog file.
 
 The entry carries the scan parameters (given or detected once from the frame headers), so
 opening the catalog never detects again. Storage options are filtered: only keys known to
 configure rather than authenticate (``anon``, ``endpoint_url``, ... see
 :mod:`intake_tvips.storage.secrets`) are written; credentials belong in the environment.
 
-An existing catalog is edited as text, so its comments and layout stay: the new entry is
-inserted at the end of its ``sources:`` block (or replaces an entry of the same name, with
-``force``).
+An existing catalog is edited with ruamel.yaml's round trip, so its comments, quoting,
+key order and indentation stay: the new entry goes at the end of ``sources:`` (or, with
+``force``, replaces an entry of the same name in place, keeping the comments around it).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 
-import yaml
-
-from intake_tvips.cli.options import split_secrets
-from intake_tvips.storage.secrets import _URL_USERINFO
+from intake_tvips import catalog_safe_options, strip_url_credentials
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -43,7 +41,7 @@ def catalog_url(urlpath: str, catalog_path: str | None) -> str:
 
     text = os.fspath(urlpath)
     if get_protocol(text) not in ("file", "local"):
-        return _URL_USERINFO.sub(r"\1", text)
+        return strip_url_credentials(text)
     local = os.path.abspath(text[7:] if text.startswith("file://") else text)
     if catalog_path is not None:
         cat_dir = os.path.dirname(os.path.abspath(catalog_path))
@@ -67,16 +65,48 @@ def build_entry(
     for key in ("scan_start_frame", "winding_scan_axis", "hysteresis"):
         if key in reader_kwargs:
             args[key] = reader_kwargs[key]
-    kept, dropped = split_secrets(storage_options or {})
+    kept, dropped = catalog_safe_options(storage_options or {})
     if kept:
         args["storage_options"] = kept
     entry = {"description": description, "driver": "tvips", "args": args}
     return entry, dropped
 
 
+def _yaml(indent: int = 2, sequence_dash_offset: int = 0):
+    from ruamel.yaml import YAML
+
+    y = YAML()  # round trip: comments, quotes, order and flow style survive
+    y.preserve_quotes = True
+    y.width = 88
+    y.indent(mapping=indent, sequence=indent + sequence_dash_offset, offset=sequence_dash_offset)
+    return y
+
+
+def _dump(y, data) -> str:
+    out = io.StringIO()
+    y.dump(data, out)
+    return out.getvalue()
+
+
+def _as_yaml_nodes(entry: dict):
+    """``entry`` as ruamel nodes; a ``scan_shape`` list in flow style (``[64, 64]``)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(entry, dict):
+        out = CommentedMap()
+        for k, v in entry.items():
+            out[k] = _as_yaml_nodes(v)
+        return out
+    if isinstance(entry, (list, tuple)):
+        seq = CommentedSeq(entry)
+        seq.fa.set_flow_style()
+        return seq
+    return entry
+
+
 def entry_yaml(name: str, entry: dict, indent: int = 2) -> str:
     """``name: {entry}`` as block YAML, every line indented by ``indent`` spaces."""
-    text = yaml.safe_dump({name: entry}, default_flow_style=False, sort_keys=False, width=88)
+    text = _dump(_yaml(), {name: _as_yaml_nodes(entry)})
     pad = " " * indent
     return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
 
@@ -88,20 +118,72 @@ def new_catalog(name: str, entry: dict) -> str:
     )
 
 
-def _end_line(lines: list[str], mark) -> int:
-    """Index of the first line after a node that ends at ``mark`` (PyYAML ends a block
-    node where the next token starts, possibly indented on a later line)."""
-    if mark.line >= len(lines) or not lines[mark.line][: mark.column].strip():
-        return mark.line
-    return mark.line + 1
+def _update(old, new):
+    """``new`` written into ``old`` in place where both are mappings, so the comments
+    ruamel keeps on ``old``'s keys stay."""
+    from ruamel.yaml.comments import CommentedMap
+
+    if not (isinstance(old, CommentedMap) and isinstance(new, CommentedMap)):
+        return new
+    for key in [k for k in old if k not in new]:
+        del old[key]
+    for key, value in new.items():
+        old[key] = _update(old[key], value) if key in old else value
+    return old
 
 
-def _last_content_line(lines: list[str], before: int) -> int:
-    """The last line before index ``before`` that is not blank or a comment."""
-    i = min(before, len(lines)) - 1
-    while i >= 0 and (not lines[i].strip() or lines[i].lstrip().startswith("#")):
-        i -= 1
-    return i
+def _deepest_last(node):
+    """``(mapping, key)``: the last key of ``node``, descending into mappings."""
+    from ruamel.yaml.comments import CommentedMap
+
+    found = None
+    while isinstance(node, CommentedMap) and node:
+        key = next(reversed(node))
+        found, node = (node, key), node[key]
+    return found
+
+
+def _detach_tail(node) -> str:
+    """Remove and return the lines after ``node``'s last key: ruamel hangs the comments
+    that precede the next entry there; its own end-of-line comment stays."""
+    where = _deepest_last(node)
+    item = where[0].ca.items.get(where[1]) if where else None
+    token = item[2] if item and len(item) > 2 else None
+    if token is None:
+        return ""
+    head, _, rest = token.value.partition("\n")
+    if head.strip():
+        token.value = head + "\n"
+    else:
+        item[2] = None
+    return rest
+
+
+def _attach_tail(node, rest: str) -> None:
+    """Put the lines ``rest`` after ``node``'s last key."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    where = _deepest_last(node)
+    if where is None or not rest:
+        return
+    mapping, key = where
+    item = mapping.ca.items.setdefault(key, [None, None, None, None])
+    if item[2] is None:
+        item[2] = CommentToken("\n" + rest, CommentMark(0), None)
+    else:  # after its end-of-line comment, which keeps its column
+        item[2].value += rest
+
+
+def _load(text: str):
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    try:
+        root, indent, dash_offset = load_yaml_guess_indent(text, yaml=_yaml())
+    except YAMLError as e:
+        raise CatalogError(f"the catalog is not valid YAML: {' '.join(str(e).split())}") from e
+    return root, indent or 2, dash_offset or 0
 
 
 def add_entry(text: str, name: str, entry: dict, force: bool = False) -> tuple[str, str]:
@@ -110,57 +192,45 @@ def add_entry(text: str, name: str, entry: dict, force: bool = False) -> tuple[s
     Raises :class:`CatalogError` for a duplicate ``name`` (unless ``force``: it is
     replaced) or a file that is not a catalog.
     """
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as e:
-        raise CatalogError(f"the catalog is not valid YAML: {e}") from e
-    if root is None:
-        return new_catalog(name, entry), "created"
-    if not isinstance(root, yaml.MappingNode):
+    from ruamel.yaml.comments import CommentedMap
+
+    root, indent, dash_offset = _load(text)
+    if root is None:  # empty, or comments only: they stay on top
+        head = text if text.strip() else ""
+        return head + ("\n" if head and not head.endswith("\n") else "") + new_catalog(
+            name, entry
+        ), "created"
+    if not isinstance(root, CommentedMap):
         raise CatalogError("the catalog's top level is not a mapping")
-    lines = text.splitlines(True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    sources = next(((k, v) for k, v in root.value if k.value == "sources"), None)
+    sources = root.get("sources")
     if sources is None:
-        lines += ["\nsources:\n", entry_yaml(name, entry)]
-        return "".join(lines), "added"
-    key_node, node = sources
-    if isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null"):
-        # "sources:" with nothing under it
-        at = key_node.start_mark.line
-        lines[at] = " " * key_node.start_mark.column + "sources:\n"
-        lines.insert(at + 1, entry_yaml(name, entry, key_node.start_mark.column + 2))
-        return "".join(lines), "added"
-    if not isinstance(node, yaml.MappingNode) or node.flow_style:
-        raise CatalogError(
-            "the catalog's sources: is not a block mapping; add the entry by hand (print it "
-            "without -o)"
-        )
-    names = [k.value for k, _ in node.value]
-    if name in names and not force:
+        sources = root["sources"] = CommentedMap()
+    elif not isinstance(sources, CommentedMap):
+        raise CatalogError("the catalog's sources: is not a mapping")
+    if name in sources and not force:
         raise CatalogError(
             f"the catalog already has an entry {name!r}; choose another --name or pass "
             "--force to replace it"
         )
-    indent = node.value[0][0].start_mark.column if node.value else key_node.start_mark.column + 2
-    new = entry_yaml(name, entry, indent)
-    if name in names:
-        i = names.index(name)
-        k, v = node.value[i]
-        first = k.start_mark.line
-        last = _last_content_line(lines, _end_line(lines, v.end_mark))
-        lines[first : last + 1] = [new]
-        return "".join(lines), "replaced"
-    last = _last_content_line(lines, _end_line(lines, node.end_mark))
-    lines.insert(last + 1, new)
-    return "".join(lines), "added"
+    new = _as_yaml_nodes(entry)
+    if name in sources:  # in place; the comments before the next entry stay before it
+        tail = _detach_tail(sources[name])
+        sources[name] = _update(sources[name], new)
+        _attach_tail(sources[name], tail)
+        return _dump(_yaml(indent, dash_offset), root), "replaced"
+    tail = _detach_tail(sources)  # what ends the catalog ends it still
+    _attach_tail(sources, "\n")  # a blank line before the new entry
+    sources[name] = new
+    _attach_tail(sources[name], tail)
+    return _dump(_yaml(indent, dash_offset), root), "added"
 
 
 def write_entry(path: str, name: str, entry: dict, force: bool = False) -> str:
     """Add the entry to the catalog file ``path`` (created if missing); returns what
     happened. The file is replaced atomically, and only once the result parses and
     holds the entry."""
+    import yaml
+
     text = ""
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:

@@ -2,6 +2,9 @@
 
 Threads by default (``dask.diagnostics``-style callback: one step per task), or on a
 ``distributed`` client (one step per finished output chunk).
+
+Ours on purpose: dask's ``ProgressBar`` and ``distributed.progress`` print to stdout,
+where the commands' reports go; tqdm draws on stderr and is easily turned off.
 """
 
 from __future__ import annotations
@@ -40,10 +43,12 @@ def local_cluster(workers: int | None):
         return
     if workers < 1:
         raise ValueError(f"--cluster must be a positive number of workers, got {workers}")
-    from distributed import Client, LocalCluster
+    from intake_tvips import require
+
+    distributed = require("distributed", "cluster", "a distributed.LocalCluster")
 
     with (
-        LocalCluster(
+        distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
@@ -53,6 +58,6 @@ def local_cluster(workers: int | None):
             dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as cluster,
-        Client(cluster) as client,
+        distributed.Client(cluster) as client,
     ):
         yield client

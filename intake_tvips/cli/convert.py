@@ -1,17 +1,35 @@
 """``intake-tvips convert``: the reconstructed array written to a Zarr v3 store.
 
-The work is :func:`intake_tvips.zarr_export.to_zarr` (shards = the read chunks, inner
-chunks of whole frames); this module adds what the command line needs around it: the
-scheduler (threads, ``--scheduler ADDRESS`` or ``--workers N``) and the summary.
+The work is :func:`intake_tvips.to_zarr` (one shard per read task, inner chunks of whole
+frames, any fsspec URL); this module adds what the command line needs around it: the
+scheduler (dask's threads, ``--scheduler ADDRESS`` or ``--workers N``) and the summary.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 
-from intake_tvips.zarr_export import regular_chunks, require_zarr3, store_exists, to_zarr
+from dask.utils import format_bytes
 
-__all__ = ["regular_chunks", "require_zarr3", "store_exists", "write_zarr", "scheduler_client"]
+from intake_tvips.cli.common import (
+    OK,
+    catalog_source_arguments,
+    chunk_arguments,
+    open_data,
+    progress_arguments,
+    scan_arguments,
+    scan_summary,
+    storage_arguments,
+)
+
+
+def store_exists(url: str, storage_options: dict | None) -> bool:
+    """Whether anything is at ``url`` (checked before any header is read)."""
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url, **(storage_options or {}))
+    return bool(fs.exists(path))
 
 
 @contextlib.contextmanager
@@ -21,9 +39,10 @@ def scheduler_client(address: str | None, workers: int | None):
     if address and workers:
         raise ValueError("give --scheduler or --workers, not both")
     if address:
-        from distributed import Client
+        from intake_tvips import require
 
-        with Client(address, timeout="10s") as client:
+        distributed = require("distributed", "cluster", "--scheduler")
+        with distributed.Client(address, timeout="10s") as client:
             yield client
         return
     from intake_tvips.cli.compute import local_cluster
@@ -34,23 +53,106 @@ def scheduler_client(address: str | None, workers: int | None):
         yield client
 
 
-def write_zarr(
-    array,
-    url: str,
-    storage_options: dict | None = None,
-    overwrite: bool = False,
-    progress: bool = False,
-    client=None,
-) -> dict:
-    """Write the ``xarray.DataArray`` ``array`` (dask-backed) to the Zarr store ``url``;
-    returns :func:`~intake_tvips.zarr_export.to_zarr`'s summary plus ``n_chunks``."""
-    done = to_zarr(
-        array,
-        url,
-        storage_options=storage_options,
-        overwrite=overwrite,
-        client=client,
-        progress=progress,
+# ---------------------------------------------------------------------------- the command
+
+HELP = (
+    "write the reconstructed array to a Zarr v3 store (xarray layout, with coordinates and "
+    "attributes; one shard per read task), on dask's threads or a dask.distributed cluster"
+)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """``intake-tvips convert URL out.zarr``."""
+    p = subparsers.add_parser("convert", help=HELP, description=HELP)
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="URL OUT",
+        help="the recording (omitted with --catalog/--entry) and the Zarr store to write "
+        "(a path or any fsspec URL)",
     )
-    done["n_chunks"] = done["n_shards"]
-    return done
+    scan_arguments(p)
+    catalog_source_arguments(p)
+    chunk_arguments(p)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    storage_arguments(p)
+    p.add_argument(
+        "--out-storage-option",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="storage options for OUT (default: --storage-option when OUT has the same "
+        "protocol as the recording, else none)",
+    )
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="compute on this dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); its "
+        "workers read the recording and write the store themselves",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="compute on a LocalCluster of N worker processes on 127.0.0.1 (default: threads)",
+    )
+    progress_arguments(p)
+    p.set_defaults(function=run)
+    return p
+
+
+def _report(opened: dict, out: str, done: dict, seconds: float) -> None:
+    print(f"{opened['url']}: {scan_summary(opened)}")
+    print(
+        f"wrote {out}: data {' x '.join(map(str, done['shape']))} {done['dtype']}, "
+        f"{done['n_shards']} shards of {' x '.join(map(str, done['shards']))} "
+        f"(chunks of {' x '.join(map(str, done['chunks']))})"
+        f"{' (rechunked to regular chunks)' if done['rechunked'] else ''}, "
+        f"{format_bytes(done['bytes'])} in {seconds:.2f} s "
+        f"({format_bytes(done['bytes'] / max(seconds, 1e-9))}/s)"
+    )
+    print(f'read it with xarray.open_zarr("{out}")["data"]')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the recording and write the store."""
+    import time
+
+    from fsspec.utils import get_protocol
+
+    from intake_tvips import require, to_zarr
+    from intake_tvips.cli.options import parse_storage_options, show_progress
+
+    require("zarr", "convert", "writing Zarr", min_version=3)  # before any header is read
+    require("xarray", "convert", "convert")
+    if len(args.paths) == 2:
+        args.url, args.out = args.paths
+    elif len(args.paths) == 1 and args.catalog:
+        args.url, args.out = None, args.paths[0]
+    else:
+        raise ValueError("convert takes URL OUT, or OUT with --catalog/--entry")
+    progress = show_progress(args)
+    t0 = time.perf_counter()
+    if args.out_storage_option is not None:
+        out_options = parse_storage_options(args.out_storage_option)
+    else:
+        out_options = None
+    # refuse before reading any header when the store exists
+    if out_options is not None and not args.overwrite and store_exists(args.out, out_options):
+        raise FileExistsError(f"{args.out} exists; pass --overwrite to replace it")
+    opened = open_data(args, progress)
+    if out_options is None:
+        same = get_protocol(args.out) == get_protocol(opened["url"])
+        out_options = opened["storage_options"] if same else {}
+    with scheduler_client(args.scheduler, args.workers) as client:
+        done = to_zarr(
+            opened["xarray"],
+            args.out,
+            storage_options=out_options,
+            overwrite=args.overwrite,
+            client=client,
+            progress=progress,
+        )
+    _report(opened, args.out, done, time.perf_counter() - t0)
+    return OK

@@ -2,126 +2,20 @@
 
 The scan is detected from a sample of the frame headers (the first and last frames among
 them, so the timing is exact but for the median frame interval, taken over the
-consecutive frames read); ``exhaustive=True`` (``--exhaustive``) reads every header.
+consecutive frames read); ``--exhaustive`` reads every header.
 
-:func:`recording_info` gathers it as a JSON-safe dict; :func:`render_info` lays it out as
-a readable table.
+:func:`intake_tvips.recording_info` gathers it as a JSON-safe dict; :func:`render_info`
+lays it out as a readable table.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 
-import numpy as np
+from dask.utils import format_bytes
 
-from intake_tvips.xarray_view import json_safe
-
-#: series header fields not worth showing (``dummy`` is padding)
-_HIDDEN_HEADER_FIELDS = {"dummy"}
-
-
-def timing(
-    times: np.ndarray, frames: np.ndarray | None = None, n_frames: int | None = None
-) -> dict:
-    """First/last frame time, duration and frame rate from ``time`` (datetime64[ms]).
-
-    ``frames``: the frame of each time when only some were read (the first and the last
-    among them; ``n_frames`` of the recording): the median interval is then taken over
-    the consecutive frames read.
-    """
-    n = int(times.size if n_frames is None else n_frames)
-    out = {
-        "first_frame_time": None,
-        "last_frame_time": None,
-        "duration_s": None,
-        "frame_rate_hz": None,
-        "median_frame_interval_s": None,
-    }
-    if n == 0:
-        return out
-    ms = times.astype("datetime64[ms]").astype(np.int64)
-    out["first_frame_time"] = str(times[0].astype("datetime64[ms]")) + "Z"
-    out["last_frame_time"] = str(times[-1].astype("datetime64[ms]")) + "Z"
-    duration = (int(ms[-1]) - int(ms[0])) / 1000.0
-    out["duration_s"] = duration
-    if n > 1:
-        steps = np.diff(ms) if frames is None else np.diff(ms)[np.diff(frames) == 1]
-        if steps.size:
-            out["median_frame_interval_s"] = float(np.median(steps)) / 1000.0
-        if duration > 0:
-            out["frame_rate_hz"] = (n - 1) / duration
-    return out
-
-
-def recording_info(
-    urlpath, storage_options: dict | None = None, progress: bool = False, exhaustive: bool = False
-) -> dict:
-    """Header, parts, frame count, timing and detected scan of the recording ``urlpath``.
-
-    The scan comes from a sample of the frame headers when the sample decides it, else
-    (and with ``exhaustive``) from every frame header.
-    """
-    from intake_tvips.recording.core import open_recording
-
-    rec = open_recording(urlpath, storage_options)
-    headers, found = _headers_and_scan(rec, progress, exhaustive)
-    layout = rec.layout
-    parts = [
-        {"url": rec.parts.url(i), "bytes": int(size), "frames": int(count)}
-        for i, (size, count) in enumerate(zip(rec.parts.sizes, rec.index.counts))
-    ]
-    return json_safe(
-        {
-            "url": rec.name,
-            "parts": parts,
-            "total_bytes": sum(p["bytes"] for p in parts),
-            "frames": rec.n_frames,
-            "frame_shape": list(layout.frame_shape),
-            "dtype": np.dtype(layout.dtype).name,
-            "frame_header_bytes": layout.header_bytes,
-            **timing(headers["time"], headers["frame"], rec.n_frames),
-            "frame_headers_read": int(headers.size),
-            "header": {k: v for k, v in rec.header.items() if k not in _HIDDEN_HEADER_FIELDS},
-            "scan": {
-                "method": found.method,
-                "scan_shape": found.scan_shape,
-                "scan_start_frame": found.scan_start_frame,
-                "winding_scan_axis": found.winding_scan_axis,
-                "hysteresis": found.hysteresis,
-                "confidence": found.confidence,
-                "use_auto": found.use_auto,
-                "sampled": found.sampled,
-                "reason": found.reason,
-                "reader_kwargs": found.reader_kwargs(),
-            },
-        }
-    )
-
-
-def _headers_and_scan(rec, progress: bool, exhaustive: bool):
-    """The header table read (all, or the sample) and the detected scan."""
-    from intake_tvips.recording.detect import detect_scan, sample_scan
-    from intake_tvips.recording.headers import frame_headers_of
-
-    if not exhaustive:
-        got = sample_scan(rec)
-        if got.detection is not None:
-            return got.reader.table(), got.detection
-    headers = frame_headers_of(rec, progress=progress)
-    found = detect_scan(headers=headers)
-    if not exhaustive:
-        from dataclasses import replace
-
-        found = replace(found, reason=f"{found.reason}; every header read ({got.why})")
-    return headers, found
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
+from intake_tvips.cli.common import OK, progress_arguments, storage_arguments, url_arguments
 
 
 def _rows(title: str, rows: list[tuple[str, object]], width: int) -> list[str]:
@@ -153,7 +47,8 @@ def render_info(info: dict) -> str:
     indent = w + 4
     parts = info["parts"]
     part_lines = [
-        f"{os.path.basename(p['url'])}  {_size(p['bytes'])}, {p['frames']} frames" for p in parts
+        f"{os.path.basename(p['url'])}  {format_bytes(p['bytes'])}, {p['frames']} frames"
+        for p in parts
     ]
     part_text = ("\n" + " " * indent).join(part_lines)
     shape = " x ".join(map(str, info["frame_shape"]))
@@ -163,7 +58,7 @@ def render_info(info: dict) -> str:
     lines += _rows(
         "recording",
         [
-            ("parts", f"{len(parts)} ({_size(info['total_bytes'])})"),
+            ("parts", f"{len(parts)} ({format_bytes(info['total_bytes'])})"),
             ("", part_text),
             ("frames", f"{info['frames']} of {shape} {info['dtype']}"),
             ("frame header", f"{info['frame_header_bytes']} bytes"),
@@ -201,3 +96,45 @@ def render_info(info: dict) -> str:
         w,
     )
     return "\n".join(line.rstrip() for line in lines)
+
+
+# ---------------------------------------------------------------------------- the command
+
+HELP = (
+    "show a recording's header, parts, frame count, duration and frame rate, and the "
+    "scan detected from its frame headers"
+)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """``intake-tvips info URL [--json]``."""
+    p = subparsers.add_parser("info", help=HELP, description=HELP)
+    url_arguments(p)
+    storage_arguments(p)
+    p.add_argument("--json", action="store_true", help="print JSON (for machines)")
+    p.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="read every frame header (default: a sample of a few hundred decides the scan "
+        "when it can)",
+    )
+    progress_arguments(p)
+    p.set_defaults(function=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print what the recording holds, as a table or JSON."""
+    import json
+
+    from intake_tvips import recording_info
+    from intake_tvips.cli.options import parse_storage_options, show_progress
+
+    info = recording_info(
+        args.url,
+        parse_storage_options(args.storage_option),
+        progress=show_progress(args),
+        exhaustive=args.exhaustive,
+    )
+    print(json.dumps(info, indent=2) if args.json else render_info(info))
+    return OK

@@ -11,16 +11,16 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-#: storage option keys that configure, not authenticate: the only ones a catalog gets
-from intake_tvips.storage.secrets import SAFE_OPTION_KEYS
-
 _SHAPE_RE = re.compile(r"^\d+(x\d+)+$")
 
 
 def parse_storage_options(items: list[str] | None) -> dict:
     """``["key=value", ...]`` -> dict; values JSON-parsed when they parse (``true``, ``2``,
     ``{"endpoint_url": ...}``), else kept as text. A dotted key (``client_kwargs.
-    endpoint_url=...``) sets a nested value."""
+    endpoint_url=...``) sets a nested value.
+
+    Ours on purpose: fsspec and dask parse storage options from config files and
+    environment variables, not from ``KEY=VALUE`` command-line items."""
     out: dict = {}
     for item in items or []:
         key, sep, text = item.partition("=")
@@ -42,25 +42,6 @@ def parse_storage_options(items: list[str] | None) -> dict:
         else:
             node[last] = value
     return out
-
-
-def split_secrets(options: dict, prefix: str = "") -> tuple[dict, list[str]]:
-    """``(kept, dropped)``: the options whose keys are known to be harmless (``anon``,
-    ``endpoint_url``, ... also inside ``client_kwargs``), and the dotted names of the rest."""
-    kept: dict = {}
-    dropped: list[str] = []
-    for k, v in options.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            sub, lost = split_secrets(v, name + ".")
-            dropped += lost
-            if sub:
-                kept[k] = sub
-        elif k in SAFE_OPTION_KEYS:
-            kept[k] = v
-        else:
-            dropped.append(name)
-    return kept, dropped
 
 
 def parse_scan_shape(text: str | None):
@@ -119,12 +100,10 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
             "hysteresis": 0 if hyst is None else hyst,
         }
         return ScanChoice(kwargs, "given")
-    from intake_tvips.recording.detect import detect_scan, detect_scan_of
+    from intake_tvips import detect_scan
 
-    if headers is None:
-        found = detect_scan_of(rec, progress=progress)  # a sample, else every header
-    else:
-        found = detect_scan(headers=headers)
+    # from a sample of the headers (every header when it cannot decide), or those given
+    found = detect_scan(rec, progress=progress) if headers is None else detect_scan(headers=headers)
     kwargs = found.reader_kwargs()
     choice = ScanChoice(kwargs, "detected", found)
     if kwargs["scan_shape"] is None:

@@ -12,10 +12,16 @@ Self-contained (``add_parser(subparsers)`` declares the subcommand and its optio
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
-PROG = "intake-tvips"
+from intake_tvips.cli.common import (
+    OK,
+    echo_notes,
+    scan_arguments,
+    storage_arguments,
+    url_arguments,
+)
+
 HELP = (
     "write kerchunk references to a recording (a virtual Zarr store: JSON, or Parquet "
     "for large scans) that xarray reads through fsspec without this package"
@@ -25,12 +31,7 @@ HELP = (
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Declare ``refs`` and its options on ``subparsers``."""
     p = subparsers.add_parser("refs", help=HELP, description=HELP)
-    p.add_argument(
-        "url",
-        metavar="URL",
-        help="first part of the recording (NAME_000.tvips or NAME.tvips): a local path or "
-        "any fsspec URL (s3://, https://, memory://, ...)",
-    )
+    url_arguments(p)
     p.add_argument(
         "-o",
         "--output",
@@ -40,25 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "Parquet, a directory; needs intake-tvips[parquet]); a path or fsspec URL",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
-    g = p.add_argument_group("scan parameters", "default: detected from the frame headers")
-    g.add_argument(
-        "--scan-shape",
-        default="auto",
-        metavar="auto|NYxNX|none",
-        help="auto (default): detect; NYxNX: this scan; none: a stack of frames",
-    )
-    g.add_argument("--scan-start-frame", type=int, metavar="N", help="first frame of the scan")
-    g.add_argument("--winding", choices=("x", "y"), help="snake scan: rows (x) or columns (y)")
-    g.add_argument("--hysteresis", type=int, metavar="N", help="reversed rows rolled by N")
-    p.add_argument(
-        "--storage-option",
-        "-s",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="fsspec storage option for URL (repeatable; never written into OUT; dotted "
-        "KEY for nested values, e.g. client_kwargs.endpoint_url=http://127.0.0.1:9000)",
-    )
+    scan_arguments(p)
+    storage_arguments(p)  # for URL only: never written into OUT
     p.set_defaults(function=run)
     return p
 
@@ -67,9 +51,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the references; print what was written and how to read it."""
     from fsspec.core import url_to_fs
 
+    from intake_tvips import open_recording, references, write_references
     from intake_tvips.cli.options import choose_scan, describe_kwargs, parse_storage_options
-    from intake_tvips.recording.core import open_recording
-    from intake_tvips.virtual_zarr import references, write_references
 
     t0 = time.perf_counter()
     fs, path = url_to_fs(args.output)
@@ -79,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     options = parse_storage_options(args.storage_option)
     rec = open_recording(args.url, options)
     choice = choose_scan(args, rec, progress=False)
-    for note in choice.notes:
-        print(f"{PROG}: note: {note}", file=sys.stderr)
+    echo_notes(choice.notes)
     refs = references(rec.name, storage_options=options, **choice.kwargs)
     if exists:
         fs.rm(path, recursive=True)
@@ -90,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{rec.name}: {describe_kwargs(choice.kwargs)} ({choice.origin})")
     print(f"wrote {args.output} ({kind}): {n} chunks (one byte range per frame) in {seconds:.2f} s")
     print(f"read it with {read_hint(args.output, rec.parts.fs_spec)}")
-    return 0
+    return OK
 
 
 def read_hint(out: str, fs_spec) -> str:

@@ -29,7 +29,13 @@ FIRST_READ_BYTES = SERIES_HEADER_SIZE + 1024
 
 @dataclass(frozen=True, eq=False)
 class Recording:
-    """An opened TVIPS recording: where its frames are and what its headers say."""
+    """An opened TVIPS recording: where its frames are and what its headers say.
+
+    ``name`` is the first part's URL (a local path made absolute), ``n_frames`` the frame
+    count over all parts, ``header`` the series header (a dict), ``layout`` the record
+    layout (``frame_shape``, ``dtype``, ``header_bytes``), ``parts`` the part files
+    (``url(i)``, ``sizes``) and ``index`` where each frame lies (``counts`` per part).
+    """
 
     parts: PartSet
     header: dict
@@ -39,19 +45,27 @@ class Recording:
 
     @property
     def layout(self) -> RecordLayout:
+        """The record layout: ``frame_shape``, ``dtype``, ``header_bytes``, ``version``."""
         return self.index.layout
 
     @property
     def n_frames(self) -> int:
+        """Whole frames over all parts."""
         return self.index.n_frames
 
     @property
     def name(self) -> str:
+        """The first part's URL (a local path made absolute)."""
         return self.parts.url(0)
 
 
 def open_recording(urlpath, storage_options: dict | None = None) -> Recording:
-    """Find the parts of ``urlpath`` and read its series header and first frame headers."""
+    """Open the recording ``urlpath`` (its first part, any fsspec URL): find its parts,
+    read its series header and first frame header (one small read; no pixels).
+
+    Pass the result to :func:`intake_tvips.frame_headers` or
+    :func:`intake_tvips.recording_info` to avoid opening it again.
+    """
     parts = discover_parts(urlpath, storage_options)
     name = parts.url(0)
     size0 = parts.sizes[0]

@@ -120,7 +120,8 @@ def detect_scan(
     exhaustive: bool = False,
     progress: bool = False,
 ) -> ScanDetection:
-    """Detect the scan of the recording ``urlpath`` from its frame headers.
+    """Detect the scan of the recording ``urlpath`` (a URL, or a :class:`Recording` from
+    :func:`intake_tvips.open_recording`) from its frame headers.
 
     By default from a sample of the headers (a few hundred of them, see the module
     docstring); when the sample cannot decide, and with ``exhaustive=True``, from every
@@ -130,8 +131,10 @@ def detect_scan(
     """
     if headers is not None:
         return _detect(_Frames(len(headers), headers))
-    from intake_tvips.recording.core import open_recording
+    from intake_tvips.recording.core import Recording, open_recording
 
+    if isinstance(urlpath, Recording):
+        return detect_scan_of(urlpath, exhaustive=exhaustive, progress=progress)
     rec = open_recording(urlpath, storage_options)
     return detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
 

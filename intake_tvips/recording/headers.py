@@ -95,8 +95,9 @@ def frame_headers(
     *,
     progress: bool = False,
     cost: ReadCost | None = None,
-):
-    """Every frame header of the recording ``urlpath`` as a numpy structured array.
+) -> np.ndarray:
+    """Every frame header of the recording ``urlpath`` (a URL, or a :class:`Recording`
+    from :func:`intake_tvips.open_recording`) as a numpy structured array.
 
     Fields: ``frame`` (global frame index, int64), ``part`` (part file number, int32),
     every field the file's frame headers hold under the format reference's names
@@ -110,8 +111,9 @@ def frame_headers(
     says is cheaper (see the module docstring). ``progress=True`` shows a tqdm
     progress bar over the batches.
     """
-    rec = open_recording(urlpath, storage_options)
-    return frame_headers_of(rec, progress=progress, cost=cost)
+    if not isinstance(urlpath, Recording):
+        urlpath = open_recording(urlpath, storage_options)
+    return frame_headers_of(urlpath, progress=progress, cost=cost)
 
 
 def frame_headers_of(

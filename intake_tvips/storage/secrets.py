@@ -65,3 +65,29 @@ def mask_url(url):
     if isinstance(url, (list, tuple)):
         return type(url)(mask_url(u) for u in url)
     return url
+
+
+def strip_url_credentials(url: str) -> str:
+    """``scheme://user:pass@host/...`` -> ``scheme://host/...`` (for a catalog: no secret
+    and no mask that would break the URL)."""
+    return _URL_USERINFO.sub(r"\1", url)
+
+
+def catalog_safe_options(options: dict, prefix: str = "") -> tuple[dict, list[str]]:
+    """``(kept, dropped)``: the storage options whose keys are known to configure, not
+    authenticate (:data:`SAFE_OPTION_KEYS`, also inside ``client_kwargs`` and other
+    dicts), which may be written to a catalog, and the dotted names of all the others."""
+    kept: dict = {}
+    dropped: list[str] = []
+    for k, v in options.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            sub, lost = catalog_safe_options(v, name + ".")
+            dropped += lost
+            if sub:
+                kept[k] = sub
+        elif k in SAFE_OPTION_KEYS:
+            kept[k] = v
+        else:
+            dropped.append(name)
+    return kept, dropped

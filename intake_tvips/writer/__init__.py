@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from intake_tvips.format.layout import PIXEL_DTYPES, RecordLayout
 from intake_tvips.storage.filesystem import resolve
@@ -37,6 +38,7 @@ def file_writer(
     show_progressbar: bool = True,
     storage_options: dict | None = None,
     overwrite: bool = True,
+    frame_header_fields: Mapping | None = None,
 ) -> None:
     """Write a signal to a TVIPS recording (parts ``NAME_000.tvips, NAME_001.tvips, ...``).
 
@@ -73,6 +75,11 @@ def file_writer(
         Passed to fsspec.
     overwrite : bool
         ``False``: raise ``FileExistsError`` if ``NAME_000`` exists.
+    frame_header_fields : mapping, optional
+        Per-frame values written instead of the computed ones: ``{field: values}`` with
+        one value per frame (in file order) for fields of the frame header, e.g.
+        ``{"Scan_x": ..., "Scan_y": ...}`` (with ``frame_header_extra_bytes >= 16``) for a
+        scan recorded in an order other than C order, as a camera writes a snake scan.
 
     Notes
     -----
@@ -111,6 +118,7 @@ def file_writer(
     header = series_header(layout, axes, metadata)
     fields = frame_fields(layout, nav_shape, axes, metadata, mode)
     fields.check_times(n_frames)
+    fields = fields.with_given(frame_header_fields or {}, n_frames)
     max_file_size = usable_max_file_size(max_file_size, layout.record_bytes)
     counts = part_record_counts(n_frames, layout.record_bytes, max_file_size)
 

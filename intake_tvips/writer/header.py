@@ -8,9 +8,10 @@ one is refused naming its metadata field or axis.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -237,6 +238,27 @@ class FrameFields:
     constants: dict
     #: where the time step comes from (for messages)
     step_source: str = "the navigation scale"
+    #: per-frame values given by the caller (``file_writer(frame_header_fields=...)``)
+    given: Mapping = dataclasses.field(default_factory=dict)
+
+    def with_given(self, fields: Mapping, n_frames: int) -> FrameFields:
+        """These fields, with per-frame values for some header fields (one per frame)."""
+        given = {}
+        for name, values in fields.items():
+            if name not in self.names:
+                raise ValueError(
+                    f"frame_header_fields: {name!r} is not a field of these frame headers "
+                    f"(fields: {', '.join(self.names)}); Scan_x/Scan_y need version 2 and "
+                    "frame_header_extra_bytes >= 16"
+                )
+            values = np.asarray(values)
+            if values.shape != (n_frames,) or values.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"frame_header_fields[{name!r}] must hold {n_frames} numbers (one per "
+                    f"frame), got {values.dtype} of shape {values.shape}"
+                )
+            given[name] = values
+        return replace(self, given=given)
 
     def _times(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         total = np.rint(self.start_ms + frames * self.step_ms).astype(np.int64)
@@ -256,15 +278,16 @@ class FrameFields:
         frames = np.arange(start, start + len(headers), dtype=np.int64)
         headers["num"] = frames % 2**32
         headers["timestamp"], headers["ms"] = self._times(frames)
-        if self.version == 1:
-            return
-        for name, value in self.constants.items():
-            headers[name] = value
-        headers["rotidx"] = (frames + 1) % 2**32
-        if "Scan_y" in self.names and len(self.nav_shape) >= 2:
-            pos = np.unravel_index(frames, self.nav_shape)
-            headers["Scan_x"] = pos[-1]
-            headers["Scan_y"] = pos[-2]
+        if self.version == 2:
+            for name, value in self.constants.items():
+                headers[name] = value
+            headers["rotidx"] = (frames + 1) % 2**32
+            if "Scan_y" in self.names and len(self.nav_shape) >= 2:
+                pos = np.unravel_index(frames, self.nav_shape)
+                headers["Scan_x"] = pos[-1]
+                headers["Scan_y"] = pos[-2]
+        for name, values in self.given.items():
+            headers[name] = values[start : start + len(headers)]
 
 
 def frame_fields(

@@ -1,0 +1,88 @@
+"""``intake-tvips catalog``: an Intake catalog entry for a recording, printed or added to a
+catalog file, with its scan parameters detected once (or given)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from intake_tvips.cli.common import (
+    OK,
+    PROG,
+    echo_notes,
+    progress_arguments,
+    scan_arguments,
+    storage_arguments,
+    url_arguments,
+)
+
+HELP = (
+    "print an Intake catalog entry for a recording, with its detected (or given) scan "
+    "parameters, or add it to a catalog file"
+)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """``intake-tvips catalog URL --name NAME [-o exp.yaml]``."""
+    p = subparsers.add_parser("catalog", help=HELP, description=HELP)
+    url_arguments(p)
+    p.add_argument("--name", required=True, help="the entry's name (cat.NAME)")
+    p.add_argument("--description", help="the entry's description (default: what was found)")
+    scan_arguments(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="YAML",
+        help="add the entry to this catalog (created if missing; other entries and comments "
+        "are kept); default: print the entry",
+    )
+    p.add_argument("--force", action="store_true", help="replace an entry of the same name")
+    storage_arguments(p)
+    progress_arguments(p)
+    p.set_defaults(function=run)
+    return p
+
+
+def _description(args: argparse.Namespace, rec, choice) -> str:
+    if args.description:
+        return args.description
+    if choice.detection is not None:
+        d = choice.detection
+        return f"detected by intake-tvips ({d.method}, confidence {d.confidence:.1%}): {d.reason}"
+    return f"{rec.n_frames} frames" + (
+        "" if choice.kwargs["scan_shape"] is None else ", scan parameters given by hand"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the entry, or add it to ``--output``."""
+    from intake_tvips import open_recording
+    from intake_tvips.cli.catalog_entry import build_entry, check_name, entry_yaml, write_entry
+    from intake_tvips.cli.options import (
+        choose_scan,
+        describe_kwargs,
+        parse_storage_options,
+        show_progress,
+    )
+
+    check_name(args.name)
+    storage_options = parse_storage_options(args.storage_option)
+    rec = open_recording(args.url, storage_options)
+    choice = choose_scan(args, rec, show_progress(args))
+    echo_notes(choice.notes)
+    description = _description(args, rec, choice)
+    entry, dropped = build_entry(args.url, choice.kwargs, storage_options, description, args.output)
+    if dropped:
+        print(
+            f"{PROG}: note: storage options not written to the catalog (they may be secrets): "
+            f"{', '.join(dropped)}; give credentials through the environment (e.g. "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) or add "
+            "\"{{ env('NAME') }}\" templates by hand",
+            file=sys.stderr,
+        )
+    if args.output is None:
+        print(entry_yaml(args.name, entry, indent=0), end="")
+        return OK
+    what = write_entry(args.output, args.name, entry, force=args.force)
+    print(f"{what} entry {args.name!r} in {args.output}: {describe_kwargs(choice.kwargs)}")
+    return OK
