@@ -10,9 +10,11 @@ handle, pickles small, and runs anywhere (a dask worker re-creates the filesyste
   buffer), so there is no intermediate copy. Smaller frames: each range is read whole
   (in pieces of ``COPY_PIECE_BYTES``) into a reused scratch buffer and its pixels are
   copied out with one strided numpy copy, so no Python object is made per frame.
-* Any other filesystem: ``fs.cat_ranges`` fetches all ranges of a block concurrently
-  (async filesystems such as HTTP and S3), in pieces of at most ``REMOTE_PIECE_BYTES``;
-  each piece is checked for length and copied once, strided, into the output.
+* Any other filesystem: all ranges of a block are fetched concurrently, in pieces of at
+  most ``REMOTE_PIECE_BYTES`` (S3 through obstore where it is installed, see
+  :mod:`~intake_tvips.storage.obstore_io`; else fsspec's ``cat_ranges``, concurrent on
+  async filesystems such as HTTP and S3); each piece is checked for length and copied
+  once, strided, into the output as it arrives.
 
 Remote ranges that fail with a transient error (a reset connection, a timeout, a body
 cut short, HTTP 408/429/5xx) are asked again, only those ranges, up to
