@@ -83,7 +83,7 @@ def graph_ranges(data) -> tuple[list, list, list]:
         for br in (x for x in found if isinstance(x, BlockRead)):
             rb = br.layout.record_bytes
             per = max(1, REMOTE_PIECE_BYTES // rb)
-            for r in br.ranges:
+            for r in br.block.plan().ranges:  # worked out as the task would
                 for k in range(0, r.n_records, per):
                     n = min(per, r.n_records - k)
                     paths.append(br.paths[r.part])

@@ -33,6 +33,7 @@ RSCIIO_TESTS = Path(rsciio.__file__).parent / "tests"
 #: where RosettaSciIO's TVIPS test files are looked for, in order
 DATA_DIRS = [
     os.environ.get("RSCIIO_TVIPS_TEST_DATA", ""),
+    str(ROOT / "tests" / "data"),  # shipped with our tests (and the sdist)
     str(RSCIIO_TESTS / "data" / "tvips"),  # where RosettaSciIO's own pooch puts them
     "/work/shared/testdata/rsciio",
 ]
@@ -65,25 +66,13 @@ DIFFERENCES = {
     )
 }
 
-#: fixed on another branch (maths/scan.py: any integer hysteresis, 1-D scans): until that
-#: is merged these fail exactly so (test id -> (scan parameters, regex)), then they must
-#: pass, or differ as listed above
-_NEGATIVE_HYSTERESIS = ((2, 2), "x", -1)
-_LINE_SCAN = ((4,), None, 0)
-PENDING_SCAN_FIX = {
-    f"test_tvips_file_reader[{lazy}-{wsa}-filename2-kwargs2]": (
-        _NEGATIVE_HYSTERESIS,
-        r"hysteresis must be in 0\.\.1",
-    )
+#: now passing, that failed before this package took RosettaSciIO's scan rules: any
+#: integer hysteresis (modulo the row, here -1) and one-dimensional scans (here (4,))
+NOW_PASSING = [
+    f"test_tvips_file_reader[{lazy}-{wsa}-filename2-kwargs2]"
     for lazy in ("True", "False")
     for wsa in ("x", "y")
-}
-PENDING_SCAN_FIX.update(
-    {
-        f"test_file_writer[{lazy}-fake_signal_3D-diffraction-None-0]": (_LINE_SCAN, r"got \(4,\)")
-        for lazy in ("True", "False")
-    }
-)
+]
 
 CONFTEST = """
 import rsciio.tvips
@@ -95,17 +84,6 @@ for module in (rsciio.tvips, rsciio.tvips._api):
     module.file_reader = intake_tvips.file_reader
     module.file_writer = intake_tvips.file_writer
 """
-
-
-def _scan_accepted(shape, winding, hysteresis) -> bool:
-    """Whether our scan parameters check accepts these (the other branch's fix is in)."""
-    from intake_tvips.maths.scan import make_scan_map
-
-    try:
-        make_scan_map(shape, 0, winding, hysteresis)
-    except ValueError:
-        return False
-    return True
 
 
 def _registry() -> dict[str, str]:
@@ -172,24 +150,17 @@ def suite(tmp_path_factory) -> dict[str, tuple[str, str]]:
 def test_every_applicable_test_collected(suite):
     assert len(suite) >= 35, sorted(suite)
     assert not any(n.startswith(tuple(PRIVATE_HELPERS)) for n in suite)
-    for name in list(DIFFERENCES) + list(PENDING_SCAN_FIX):
+    for name in list(DIFFERENCES) + NOW_PASSING:
         assert name in suite, f"{name} is no longer in RosettaSciIO's suite: update the lists"
 
 
 def test_every_applicable_test_passes_except_documented_differences(suite):
     wrong = []
     for name, (outcome, message) in sorted(suite.items()):
-        pending = PENDING_SCAN_FIX.get(name)
-        if pending and not _scan_accepted(*pending[0]):
-            expected = ("failed", pending[1])
-        elif name in DIFFERENCES:
-            expected = ("failed", DIFFERENCES[name][1])
+        if name in DIFFERENCES:
+            ok = outcome == "failed" and re.search(DIFFERENCES[name][1], message) is not None
         else:
-            expected = None
-        if expected is None:
             ok = outcome in ("passed", "xfailed")
-        else:
-            ok = outcome == expected[0] and re.search(expected[1], message) is not None
         if not ok:
             wrong.append(f"{name}: {outcome}: {message[:300]}")
     assert not wrong, "\n".join(wrong)
