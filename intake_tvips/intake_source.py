@@ -8,6 +8,7 @@ through Intake's ``DataSource`` interface.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -110,7 +111,7 @@ class TVIPSSource(DataSource):
         storage_options=None,
         metadata=None,
     ):
-        self.urlpath = urlpath
+        self.urlpath = _tidy_local(urlpath)
         self.scan_shape = _as_scan_shape(scan_shape)
         self.scan_start_frame = _as_int(scan_start_frame)
         self.winding_scan_axis = _none_or(winding_scan_axis)
@@ -283,3 +284,11 @@ def _plain(obj):
     if isinstance(obj, (str, int, float, bool, type(None), bytes)):
         return obj
     return str(obj)
+
+
+def _tidy_local(urlpath):
+    """A local path without the ``//`` Intake's ``{{ CATALOG_DIR }}/...`` leaves in it
+    (shown in messages and attributes); URLs and anything else unchanged."""
+    if isinstance(urlpath, str) and "://" not in urlpath and "//" in urlpath:
+        return os.path.normpath(urlpath)
+    return urlpath
