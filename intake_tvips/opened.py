@@ -60,9 +60,10 @@ def open_signal(
     hysteresis: int = 0,
     storage_options: dict | None = None,
 ) -> OpenedSignal:
-    """Open ``url`` and check the scan parameters, as :func:`intake_tvips.file_reader`
-    does, without building the array (small header reads only)."""
-    rec = open_recording(url, storage_options)
+    """Open ``url`` (or take an opened :class:`Recording`) and check the scan parameters,
+    as :func:`intake_tvips.file_reader` does, without building the array (small header
+    reads only)."""
+    rec = url if isinstance(url, Recording) else open_recording(url, storage_options)
     fmap = frame_map(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
     if isinstance(fmap, StackMap):
         axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))

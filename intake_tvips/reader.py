@@ -7,7 +7,7 @@ import math
 from intake_tvips.graph.build import build_dask_array, read_eager
 from intake_tvips.graph.chunking import plan_chunks
 from intake_tvips.opened import open_signal
-from intake_tvips.recording.core import Recording
+from intake_tvips.recording.core import Recording, open_recording
 
 #: eager reads go block by block of about this many bytes
 EAGER_BLOCK_BYTES = 64 * 2**20
@@ -72,10 +72,7 @@ def file_reader(
         One dict with ``data``, ``axes``, ``metadata``, ``original_metadata`` and
         ``mapping``, as RosettaSciIO's ``file_reader`` returns.
     """
-    opened = open_signal(
-        filename, scan_shape, scan_start_frame, winding_scan_axis, hysteresis, storage_options
-    )
-    rec, fmap = opened.rec, opened.fmap
+    rec = open_recording(filename, storage_options)  # a bad file is named first
     if not (
         rechunking == "auto"
         or rechunking is False
@@ -85,6 +82,8 @@ def file_reader(
         raise ValueError(
             f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
         )
+    opened = open_signal(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    fmap = opened.fmap
     if lazy:
         nav_chunks, rest = plan_chunks(
             rechunking, fmap, rec.layout.frame_shape, rec.layout.dtype, rec.index.part_starts

@@ -118,6 +118,13 @@ def expected_result(frames: np.ndarray, kw: dict, lazy: bool, version: int):
     elif isinstance(shape, str):
         if shape != "auto":
             bad.append("scan_shape")
+        # the winding and hysteresis apply to the scan found, so they are checked too
+        # (the reader may refuse with either: no scan found, or the bad parameter)
+        winding = kw.get("winding_scan_axis")
+        if winding not in (None, "x", "y", 0, 1) or isinstance(winding, bool):
+            bad.append("winding_scan_axis")
+        if not _is_int(kw.get("hysteresis", 0)):
+            bad.append("hysteresis")
         if bad:
             raise Rejected("param", tuple(bad))
         if version == 1:
