@@ -17,6 +17,7 @@ from intake_tvips.maths.scan import StackMap
 from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
 from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
 from intake_tvips.recording.scan_map import frame_map
+from intake_tvips.storage.secrets import mask_url
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,6 +29,8 @@ class OpenedSignal:
     axes: list[dict]
     metadata: dict
     original_metadata: dict
+    #: the scan parameters as given (``scan_shape`` may be ``"auto"``)
+    scan_parameters: dict
 
     @property
     def nav_shape(self) -> tuple[int, ...]:
@@ -50,6 +53,11 @@ class OpenedSignal:
             "original_metadata": self.original_metadata,
             "mapping": {},
         }
+
+    def source_attrs(self) -> dict:
+        """The ``source`` (credentials masked) and ``scan_parameters`` attributes that
+        every array of this recording carries (xarray, references, Zarr)."""
+        return {"source": mask_url(self.rec.name), "scan_parameters": dict(self.scan_parameters)}
 
 
 def open_signal(
@@ -75,6 +83,12 @@ def open_signal(
         axes,
         build_metadata(rec.name, rec.header, rec.first_frame_headers),
         original_metadata(rec.header),
+        {
+            "scan_shape": scan_shape,
+            "scan_start_frame": scan_start_frame,
+            "winding_scan_axis": winding_scan_axis,
+            "hysteresis": hysteresis,
+        },
     )
 
 

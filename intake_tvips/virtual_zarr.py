@@ -31,7 +31,6 @@ import warnings
 import numpy as np
 
 from intake_tvips.opened import OpenedSignal, open_signal, position_frames
-from intake_tvips.storage.secrets import mask_url
 from intake_tvips.xarray_view import axis_coordinate, dimension_names, is_time_axis, xarray_attrs
 
 #: the time coordinate is stored as int64 in these units (xarray decodes it)
@@ -62,13 +61,7 @@ def references(
     opened = open_signal(
         url, scan_shape, scan_start_frame, winding_scan_axis, hysteresis, storage_options
     )
-    scan = {
-        "scan_shape": scan_shape,
-        "scan_start_frame": scan_start_frame,
-        "winding_scan_axis": winding_scan_axis,
-        "hysteresis": hysteresis,
-    }
-    refs = metadata_refs(opened, {"source": mask_url(opened.rec.name), "scan_parameters": scan})
+    refs = metadata_refs(opened, opened.source_attrs())
     refs.update(chunk_refs(opened))
     return {"version": 1, "refs": refs}
 

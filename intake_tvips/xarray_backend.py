@@ -20,7 +20,6 @@ from xarray.core import indexing
 from intake_tvips.graph.build import block_task, max_gap_records
 from intake_tvips.graph.chunking import auto_chunks
 from intake_tvips.opened import OpenedSignal, open_signal
-from intake_tvips.storage.secrets import mask_url
 from intake_tvips.xarray_view import signal_coords, xarray_attrs
 
 
@@ -113,13 +112,7 @@ class TVIPSBackendEntrypoint(BackendEntrypoint):
         )
         signal = opened.signal(None)
         dims, coords = signal_coords(signal)
-        scan = {
-            "scan_shape": scan_shape,
-            "scan_start_frame": scan_start_frame,
-            "winding_scan_axis": winding_scan_axis,
-            "hysteresis": hysteresis,
-        }
-        attrs = xarray_attrs(signal, {"source": mask_url(opened.rec.name), "scan_parameters": scan})
+        attrs = xarray_attrs(signal, opened.source_attrs())
         data = indexing.LazilyIndexedArray(TVIPSBackendArray(opened))
         variable = xr.Variable(dims, data, attrs=attrs, encoding={})
         variable.encoding["preferred_chunks"] = dict(zip(dims, _preferred_chunks(opened)))
