@@ -38,17 +38,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
+
 URL = "s3://tvips/big_000.tvips"
-
-
-def start_server():
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "servers.py"), "s3"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    endpoint = proc.stdout.readline().strip()
-    return proc, endpoint
 
 
 def requests_since(endpoint: str) -> dict:
@@ -57,31 +49,10 @@ def requests_since(endpoint: str) -> dict:
         return json.loads(r.read())
 
 
-def options(endpoint: str, pool: int | None = 64) -> dict:
-    from servers import S3_KEY, S3_SECRET
-
-    opts = {
-        "key": S3_KEY,
-        "secret": S3_SECRET,
-        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-    }
-    if pool:
-        opts["config_kwargs"] = {"max_pool_connections": pool}
-    return opts
-
-
 def upload(endpoint: str) -> int:
-    import boto3
-    from servers import S3_KEY, S3_SECRET
     from test_detect_sampled import big_scan_parts
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
+    s3 = s3_client(endpoint)
     s3.create_bucket(Bucket="tvips")
     blobs = big_scan_parts()
     for k, blob in enumerate(blobs):
@@ -102,7 +73,7 @@ print(json.dumps({{"s": time.perf_counter() - t, "shape": d.scan_shape}}))
 def run_before(baseline: str, endpoint: str) -> float:
     env = dict(os.environ, PYTHONPATH=baseline)
     out = subprocess.run(
-        [sys.executable, "-c", BEFORE.format(url=URL), json.dumps(options(endpoint, None))],
+        [sys.executable, "-c", BEFORE.format(url=URL), json.dumps(s3_options(endpoint))],
         env=env,
         capture_output=True,
         text=True,
@@ -121,7 +92,7 @@ def cases(endpoint: str):
     from intake_tvips.recording.detect import sample_scan
     from intake_tvips.recording.headers import ReadCost, frame_headers
 
-    opts = options(endpoint)
+    opts = s3_options(endpoint, pool=64)
     fs = fsspec.filesystem("s3", **opts)
     parts = [f"tvips/big_{k:03d}.tvips" for k in range(9)]
 
@@ -162,7 +133,7 @@ def main() -> None:
     ap.add_argument("--baseline", default="/work/main", help="code of 'before' (PYTHONPATH)")
     ap.add_argument("--per-header", action="store_true", help="also the forced per-header table")
     args = ap.parse_args()
-    proc, endpoint = start_server()
+    proc, endpoint = start_s3()
     try:
         total = upload(endpoint)
         fns, per_header = cases(endpoint)

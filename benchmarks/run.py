@@ -424,30 +424,13 @@ def write_small(first: str, n_frames: int, record: int) -> None:
 
 
 def group_s3(work: Path, n: int) -> list[list]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE.parent / "tests" / "servers.py"), "s3"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    sys.path.insert(0, str(HERE))
+    from moto_s3 import s3_client, s3_options, start_s3
+
+    proc, endpoint = start_s3()
     try:
-        endpoint = proc.stdout.readline().strip()
-        sys.path.insert(0, str(HERE.parent / "tests"))
-        from servers import S3_KEY, S3_SECRET
-
-        opts = {
-            "key": S3_KEY,
-            "secret": S3_SECRET,
-            "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-        }
-        import boto3
-
-        boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=S3_KEY,
-            aws_secret_access_key=S3_SECRET,
-            region_name="us-east-1",
-        ).create_bucket(Bucket="bench")
+        opts = s3_options(endpoint)
+        s3_client(endpoint).create_bucket(Bucket="bench")
         side = scan_side(4 * S3_PART_BYTES - 2**20, S3_FRAME)
         first = "s3://bench/scan_000.tvips"
         write_dataset(first, side, S3_FRAME, S3_PART_BYTES, storage_options=opts)

@@ -24,7 +24,6 @@ import asyncio
 import math
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,35 +32,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
+from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
+
 FRAME = (128, 128)
 PART_BYTES = 16 * 2**20
 BUCKET = "bench"
 
 
 def start_server():
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE.parent / "tests" / "servers.py"), "s3"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    endpoint = proc.stdout.readline().strip()
-    from servers import S3_KEY, S3_SECRET
-
-    opts = {
-        "key": S3_KEY,
-        "secret": S3_SECRET,
-        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-    }
-    import boto3
-
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    ).create_bucket(Bucket=BUCKET)
-    return proc, opts
+    proc, endpoint = start_s3()
+    s3_client(endpoint).create_bucket(Bucket=BUCKET)
+    return proc, s3_options(endpoint)
 
 
 def write_data(opts: dict) -> tuple[str, int]:

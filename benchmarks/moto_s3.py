@@ -1,0 +1,48 @@
+"""moto's S3 server for the benchmarks: ``tests/servers.py s3`` in a process of its own,
+on 127.0.0.1, with the credentials and options every S3 benchmark uses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+
+def start_s3() -> tuple[subprocess.Popen, str]:
+    """Start the server; ``(process, endpoint URL)``. Stop it with ``process.terminate()``."""
+    proc = subprocess.Popen(
+        [sys.executable, str(TESTS / "servers.py"), "s3"], stdout=subprocess.PIPE, text=True
+    )
+    return proc, proc.stdout.readline().strip()
+
+
+def s3_options(endpoint: str, pool: int | None = None) -> dict:
+    """s3fs storage options for the server (``pool``: botocore's connection pool size)."""
+    from servers import S3_KEY, S3_SECRET
+
+    opts = {
+        "key": S3_KEY,
+        "secret": S3_SECRET,
+        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+    }
+    if pool:
+        opts["config_kwargs"] = {"max_pool_connections": pool}
+    return opts
+
+
+def s3_client(endpoint: str):
+    """A boto3 client for the server (to create buckets and upload)."""
+    import boto3
+    from servers import S3_KEY, S3_SECRET
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    )
