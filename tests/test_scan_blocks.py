@@ -17,7 +17,7 @@ import pickle
 import dask
 import numpy as np
 import pytest
-from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
+from tvips_factory import make_frames, reference_grid, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips import file_reader
 from intake_tvips.format.layout import RecordLayout
@@ -39,13 +39,7 @@ LAYOUT = RecordLayout(60, 2, 3, "<u1")
 
 def naive_grid(shape, start, winding, hysteresis) -> np.ndarray:
     """RosettaSciIO's rule on the full index grid; -1 before the recording."""
-    idx = np.arange(start, start + math.prod(shape)).reshape(shape)
-    if winding == "x":
-        idx[..., ::2, :] = idx[..., ::2, ::-1]
-        idx[..., ::2, :] = np.roll(idx[..., ::2, :], hysteresis, axis=-1)
-    elif winding == "y":
-        idx[..., :, ::2] = idx[..., ::-1, ::2]
-        idx[..., :, ::2] = np.roll(idx[..., :, ::2], hysteresis, axis=-2)
+    idx = reference_grid(shape, start, winding, hysteresis)
     return np.where(idx >= 0, idx, -1)
 
 

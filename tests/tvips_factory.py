@@ -92,8 +92,9 @@ def write_parts(base, parts: list[bytes], fs=None) -> str:
     return names[0]
 
 
-def reference_scan(frames: np.ndarray, shape, start=0, winding=None, hysteresis=0):
-    """The documented scan semantics, written naively on the full index grid."""
+def reference_grid(shape, start=0, winding=None, hysteresis=0) -> np.ndarray:
+    """The documented scan semantics, written naively on the full index grid: the frame at
+    each scan position (negative before the recording)."""
     idx = np.arange(start, start + int(np.prod(shape))).reshape(shape)
     if winding == "x":
         idx[..., ::2, :] = idx[..., ::2, ::-1]
@@ -101,6 +102,12 @@ def reference_scan(frames: np.ndarray, shape, start=0, winding=None, hysteresis=
     elif winding == "y":
         idx[..., :, ::2] = idx[..., ::-1, ::2]
         idx[..., :, ::2] = np.roll(idx[..., :, ::2], hysteresis, axis=-2)
+    return idx
+
+
+def reference_scan(frames: np.ndarray, shape, start=0, winding=None, hysteresis=0):
+    """The documented scan semantics applied to ``frames`` (zeros before the recording)."""
+    idx = reference_grid(shape, start, winding, hysteresis)
     out = np.zeros(tuple(shape) + frames.shape[1:], dtype=frames.dtype)
     ok = idx >= 0
     out[ok] = frames[idx[ok]]
