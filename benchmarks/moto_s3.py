@@ -11,6 +11,8 @@ TESTS = Path(__file__).resolve().parent.parent / "tests"
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
+from servers import s3_client  # noqa: E402,F401  (a boto3 client for the server)
+
 
 def start_s3() -> tuple[subprocess.Popen, str]:
     """Start the server; ``(process, endpoint URL)``. Stop it with ``process.terminate()``."""
@@ -32,17 +34,3 @@ def s3_options(endpoint: str, pool: int | None = None) -> dict:
     if pool:
         opts["config_kwargs"] = {"max_pool_connections": pool}
     return opts
-
-
-def s3_client(endpoint: str):
-    """A boto3 client for the server (to create buckets and upload)."""
-    import boto3
-    from servers import S3_KEY, S3_SECRET
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )

@@ -228,17 +228,21 @@ class NoRangeHTTPServer:
         self._thread.join(timeout=10)
 
 
-def create_bucket(server: S3Server, bucket: str) -> None:
+def s3_client(endpoint: str):
+    """A boto3 client for the moto server at ``endpoint`` (buckets, uploads, ACLs)."""
     import boto3
 
-    s3 = boto3.client(
+    return boto3.client(
         "s3",
-        endpoint_url=server.endpoint,
+        endpoint_url=endpoint,
         aws_access_key_id=S3_KEY,
         aws_secret_access_key=S3_SECRET,
         region_name="us-east-1",
     )
-    s3.create_bucket(Bucket=bucket)
+
+
+def create_bucket(server: S3Server, bucket: str) -> None:
+    s3_client(server.endpoint).create_bucket(Bucket=bucket)
 
 
 def main() -> None:

@@ -156,17 +156,10 @@ def test_the_first_python_block(demo, monkeypatch):
 def bucket(demo, s3):
     """The demo's recording in ``s3://bucket/run7/`` on the moto server, readable
     anonymously; returns the code substitutions that point README blocks at it."""
-    import boto3
-    from servers import S3_KEY, S3_SECRET
+    from servers import s3_client
 
     root, _ = demo
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3.endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
+    client = s3_client(s3.endpoint)
     client.create_bucket(Bucket="bucket", ACL="public-read")  # the README reads it anonymously
     for part in sorted((root / "tvips-demo" / "data").glob("scan_*.tvips")):
         client.upload_file(
