@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from intake_tvips.recording.core import Recording, open_recording
-from intake_tvips.recording.detect import detect_scan, sample_scan
-from intake_tvips.recording.headers import frame_headers_of
+from intake_tvips.recording.detect import detect_scan, headers_and_scan
 from intake_tvips.xarray_view import json_safe
 
 #: series header fields not worth showing (``dummy`` is padding)
@@ -86,7 +83,7 @@ def recording_info(
     """
     rec = urlpath if isinstance(urlpath, Recording) else open_recording(urlpath, storage_options)
     if headers is None:
-        headers, found = _headers_and_scan(rec, progress, exhaustive)
+        headers, found = headers_and_scan(rec, exhaustive=exhaustive, progress=progress)
     else:
         found = detect_scan(headers=headers)
     layout = rec.layout
@@ -120,16 +117,3 @@ def recording_info(
             },
         }
     )
-
-
-def _headers_and_scan(rec: Recording, progress: bool, exhaustive: bool):
-    """The header table read (all, or the sample) and the detected scan."""
-    if not exhaustive:
-        got = sample_scan(rec)
-        if got.detection is not None:
-            return got.reader.table(), got.detection
-    headers = frame_headers_of(rec, progress=progress)
-    found = detect_scan(headers=headers)
-    if not exhaustive:
-        found = replace(found, reason=f"{found.reason}; every header read ({got.why})")
-    return headers, found

@@ -141,18 +141,25 @@ def detect_scan(
 
 def detect_scan_of(rec, *, exhaustive: bool = False, progress: bool = False) -> ScanDetection:
     """:func:`detect_scan` of an opened :class:`~.core.Recording`."""
+    return headers_and_scan(rec, exhaustive=exhaustive, progress=progress)[1]
+
+
+def headers_and_scan(rec, *, exhaustive: bool = False, progress: bool = False):
+    """``(table, detection)``: the frame headers read (the sample, when it decided; else
+    every header) and the scan detected from them, for an opened recording."""
     why = ""
     if not exhaustive:
-        found = sample_scan(rec)
-        if found.detection is not None:
-            return found.detection
-        why = found.why
+        got = sample_scan(rec)
+        if got.detection is not None:
+            return got.reader.table(), got.detection
+        why = got.why
     from intake_tvips.recording.headers import frame_headers_of
 
-    found = _detect(_Frames(rec.n_frames, frame_headers_of(rec, progress=progress)))
+    headers = frame_headers_of(rec, progress=progress)
+    found = _detect(_Frames(rec.n_frames, headers))
     if why:
         found = replace(found, reason=f"{found.reason}; every header read ({why})")
-    return found
+    return headers, found
 
 
 def sample_scan(rec, cost=None) -> SampledScan:

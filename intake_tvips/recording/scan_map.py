@@ -17,7 +17,7 @@ from intake_tvips.maths.scan import (
     make_scan_map,
 )
 from intake_tvips.recording.core import Recording
-from intake_tvips.recording.detect import detect_scan, sample_scan
+from intake_tvips.recording.detect import headers_and_scan
 from intake_tvips.recording.headers import frame_headers_of
 
 #: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
@@ -47,12 +47,7 @@ def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, h
 def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
     """``scan_shape="auto"``: from a sample of the frame headers when it is unanimous,
     else from every header (the same answer either way)."""
-    got = sample_scan(rec)
-    found = got.detection  # None: the sample cannot decide
-    headers = got.reader.table() if got.reader.frames.size == rec.n_frames else None
-    if found is None:
-        headers = frame_headers_of(rec)
-        found = detect_scan(headers=headers)
+    headers, found = headers_and_scan(rec)
     sure = found.sampled or found.confidence >= AUTO_SCAN_XY_CONFIDENCE
     if found.method == "scan_xy" and sure:
         # the frames say where they are: any shape, the start frame and the winding
@@ -69,7 +64,7 @@ def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
         total = found.scan_shape[0] * found.scan_shape[1]
         indices = (found.scan_start_frame + np.arange(total)).reshape(found.scan_shape)
     else:
-        if headers is None:
+        if headers.size < rec.n_frames:  # the sample decided, but the rule needs them all
             headers = frame_headers_of(rec)
         try:
             indices = auto_scan_indices(headers["rotidx"])
