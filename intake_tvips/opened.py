@@ -8,12 +8,11 @@ position, :func:`intake_tvips.recording.scan_map.frame_map`) and the dictionarie
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from intake_tvips.maths.scan import StackMap
+from intake_tvips.maths.scan import StackMap, frame_grid
 from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
 from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
 from intake_tvips.recording.scan_map import frame_map
@@ -96,7 +95,6 @@ def position_frames(opened: OpenedSignal) -> np.ndarray:
     """The global frame index shown at every navigation position (flat, C order), ``-1``
     where no frame was recorded (a scan that started before the recording).
 
-    The one place that asks the scan map for every position at once (one numpy call).
+    The whole map in closed form (:func:`~intake_tvips.maths.scan.frame_grid`).
     """
-    n = math.prod(opened.nav_shape)
-    return np.asarray(opened.fmap.frames(np.arange(n, dtype=np.int64)), dtype=np.int64)
+    return frame_grid(opened.fmap).reshape(-1)

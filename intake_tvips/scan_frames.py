@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from intake_tvips.maths.scan import make_scan_map
+from intake_tvips.maths.scan import frame_grid, make_scan_map
 
 
 def scan_frame_numbers(
@@ -25,6 +23,4 @@ def scan_frame_numbers(
     >>> scan_frame_numbers((2, 3), scan_start_frame=1, winding_scan_axis="x").tolist()
     [[3, 2, 1], [4, 5, 6]]
     """
-    fmap = make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
-    positions = np.arange(math.prod(fmap.shape), dtype=np.int64)
-    return fmap.frames(positions).reshape(fmap.shape)
+    return frame_grid(make_scan_map(scan_shape, scan_start_frame, winding_scan_axis, hysteresis))

@@ -152,6 +152,14 @@ class IndexMap:
         return self.indices.reshape(-1, self.indices.shape[-1]).min(axis=1)
 
 
+def frame_grid(fmap) -> np.ndarray:
+    """The frame at every position of ``fmap``, shaped like it (int64; ``-1``: none).
+
+    The whole map as one block (closed form for a :class:`ScanMap`)."""
+    shape = tuple(fmap.shape)
+    return np.asarray(fmap.block((0,) * len(shape), shape), dtype=np.int64).reshape(shape)
+
+
 def block_positions(shape: tuple[int, ...], slices: tuple[slice, ...]) -> np.ndarray:
     """Flat C-order positions of the rectangular block ``slices`` of an array of ``shape``."""
     grids = np.meshgrid(*[np.arange(s.start, s.stop) for s in slices], indexing="ij")

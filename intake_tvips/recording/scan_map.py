@@ -14,6 +14,7 @@ from intake_tvips.maths.scan import (
     StackMap,
     auto_scan_indices,
     check_scan_fits,
+    frame_grid,
     make_scan_map,
 )
 from intake_tvips.recording.core import Recording
@@ -73,5 +74,5 @@ def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
     # winding is applied to the reconstructed grid, as for an explicit scan
     wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
     if wind.winding is not None:
-        indices = indices.reshape(-1)[wind.frames(np.arange(indices.size))]
+        indices = indices.reshape(-1)[frame_grid(wind).reshape(-1)]
     return IndexMap(indices.reshape(wind.shape))
