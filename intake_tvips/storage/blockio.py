@@ -159,32 +159,40 @@ def _place(frames: np.ndarray, d: np.ndarray, pix: np.ndarray) -> None:
     """``frames[d] = pix`` for the records whose slot is not -1.
 
     Runs of slots that step by +1 or -1 (scan rows, forwards or mirrored) are copied as
-    slices, one numpy copy a run; many short runs, or dropped records, by fancy indexing.
+    slices, one numpy copy a run, and runs of dropped records are skipped, so no pixel is
+    copied twice; many short runs go by fancy indexing.
     """
     n = d.size
     d0 = int(d[0])
     if d0 >= 0 and int(d[-1]) == d0 + n - 1 and (n < 3 or bool((np.diff(d) == 1).all())):
         frames[d0 : d0 + n] = pix
         return
-    keep = d >= 0
-    if not keep.all():
+    starts, ends = _runs(d)
+    if starts.size > max(1, n // 8):
+        keep = d >= 0
         frames[d[keep]] = pix[keep]
         return
-    step = np.diff(d)
-    unit = (step == 1) | (step == -1)
-    brk = ~unit
-    brk[1:] |= (step[1:] != step[:-1]) & unit[:-1]
-    starts = np.concatenate([[0], np.flatnonzero(brk) + 1])
-    if starts.size > max(1, n // 8):
-        frames[d] = pix
-        return
-    ends = np.concatenate([starts[1:], [n]])
     for a, b in zip(starts.tolist(), ends.tolist()):
         lo, hi = int(d[a]), int(d[b - 1])
+        if lo < 0:
+            continue
         if hi >= lo:
             frames[lo : hi + 1] = pix[a:b]
         else:
             frames[hi : lo + 1] = pix[a:b][::-1]
+
+
+def _runs(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and (exclusive) ends of the runs of ``d``: slots stepping by +1, slots
+    stepping by -1, or dropped records (-1); a record alone is a run of one."""
+    kept = d >= 0
+    step = np.diff(d)
+    both = kept[:-1] & kept[1:]
+    fwd, bwd = both & (step == 1), both & (step == -1)
+    brk = ~(fwd | bwd | (~kept[:-1] & ~kept[1:]))
+    brk[1:] |= (fwd[:-1] & bwd[1:]) | (bwd[:-1] & fwd[1:])
+    starts = np.concatenate([[0], np.flatnonzero(brk) + 1])
+    return starts, np.concatenate([starts[1:], [d.size]])
 
 
 def _scatter_range(fd, path, layout: RecordLayout, r, dest, frames, scratch) -> None:
@@ -327,12 +335,7 @@ def _copy_pixels(blob, n: int, layout: RecordLayout, dest: np.ndarray, frames: n
         .view(layout.dtype)
         .reshape((n,) + layout.frame_shape)
     )
-    keep = dest >= 0
-    d = dest[keep]
-    if d.size and keep.all() and d[-1] - d[0] == d.size - 1 and np.all(np.diff(d) == 1):
-        frames[d[0] : d[0] + d.size] = pix
-    elif d.size:
-        frames[d] = pix[keep]
+    _place(frames, dest, pix)
 
 
 def fetch_ranges(fs_spec: FileSystemSpec, paths, starts, ends, while_waiting=None, batch_size=None):
