@@ -42,11 +42,12 @@ def file_reader(
         ``(n,)``: a line of ``n`` positions (no winding).
         ``"auto"``: where the frames carry their scan position (``Scan_x``/``Scan_y``,
         frame headers of 76 bytes or more) and at least 99 % of them agree with one
-        raster, that raster (any shape, its start frame and winding); otherwise
-        RosettaSciIO's rule: a square scan from the rotator index. Found from a sample
-        of a few hundred frame headers when the sample is unanimous, else from every
-        header (the result is the same). :func:`intake_tvips.detect_scan` reports what
-        was found and why.
+        raster (or 90 %, the others being strays: glitches or frames without positions,
+        not frames skipped or repeated), that raster (any shape, its start frame and
+        winding); otherwise RosettaSciIO's rule: a square scan from the rotator index.
+        Found from a sample of a few hundred frame headers when the sample is
+        unanimous, else from every header (the result is the same).
+        :func:`intake_tvips.detect_scan` reports what was found and why.
     scan_start_frame : int
         First frame of the scan (ignored for ``"auto"``). Negative: the scan started
         before the recording; the missing positions read as zeros.

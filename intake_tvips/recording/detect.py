@@ -55,6 +55,12 @@ SEARCH_PROBES = 3
 MAX_SEARCH_ROUNDS = 48
 #: sampled confidence: the share of the scan's frames that agree at least, at this level
 SAMPLE_CONFIDENCE_LEVEL = 0.95
+#: scan_shape="auto" takes the raster of Scan_x/Scan_y when this share of frames agrees ...
+AUTO_SCAN_XY_CONFIDENCE = 0.99
+#: ... or at least this share, when the others are strays (no frame skipped or repeated)
+AUTO_SCAN_XY_STRAYS = 0.9
+#: a disagreeing frame "sits where a nearby frame belongs" up to this many frames away
+SHIFT_WINDOW = 8
 
 WINDINGS = (None, "x", "y")
 
@@ -70,7 +76,9 @@ class ScanDetection:
     share of agreeing frames the unanimous sample supports (at 95 %). ``reason`` says
     why, in words. ``use_auto`` is set when only ``scan_shape="auto"`` reproduces the
     scan (a rotator index with repeated or skipped positions). ``headers_read``: how
-    many frame headers the answer comes from.
+    many frame headers the answer comes from. ``shifted``: with every header read, most
+    frames that disagree sit where the raster puts a frame a few frames away (frames
+    were skipped or repeated: only the rotator index can place them).
     """
 
     scan_shape: tuple[int, int] | None
@@ -83,6 +91,19 @@ class ScanDetection:
     use_auto: bool = False
     sampled: bool = False
     headers_read: int | None = None
+    shifted: bool = False
+
+    @property
+    def positions_trusted(self) -> bool:
+        """Whether ``scan_shape="auto"`` takes this ``Scan_x``/``Scan_y`` raster: a
+        unanimous sample, ``AUTO_SCAN_XY_CONFIDENCE`` of the frames agreeing, or
+        ``AUTO_SCAN_XY_STRAYS`` of them with the others strays (not ``shifted``): a few
+        glitches or a run of frames without positions, which a sample may not see."""
+        if self.method != "scan_xy":
+            return False
+        if self.sampled or self.confidence >= AUTO_SCAN_XY_CONFIDENCE:
+            return True
+        return self.confidence >= AUTO_SCAN_XY_STRAYS and not self.shifted
 
     def reader_kwargs(self) -> dict:
         """Keyword arguments for :func:`intake_tvips.file_reader` that read this scan."""
@@ -496,10 +517,23 @@ def _sample_confidence(good: int, seen: int, positions: int) -> float:
 def _scan_xy_detection(F: _Frames, ls: int, best: _Raster) -> ScanDetection:
     (ny, nx), start, winding = best.shape, best.start, best.winding
     positions = ny * nx
+    shifted = False
     if F.complete:
         score = best.good / positions
+        if score < AUTO_SCAN_XY_CONFIDENCE:
+            shifted = _shifted_share(F, start, (ny, nx), winding) > 0.5
     else:
         score = _sample_confidence(best.good, best.seen, positions)
+    found = ScanDetection(
+        (ny, nx), start, winding, 0, "scan_xy", float(score), "", sampled=not F.complete,
+        shifted=shifted,
+    )  # fmt: skip
+    return replace(found, reason="; ".join(_scan_xy_reason(F, ls, best, found)))
+
+
+def _scan_xy_reason(F: _Frames, ls: int, best: _Raster, found: ScanDetection) -> list[str]:
+    (ny, nx), start, winding = best.shape, best.start, best.winding
+    positions, score = ny * nx, found.confidence
     reason = [
         f"Scan_x/Scan_y: positions first move after frame {ls}, the scan starts "
         f"at frame {start} and reaches x={nx - 1}, y={best.rows - 1 if winding != 'y' else ny - 1}",
@@ -528,6 +562,8 @@ def _scan_xy_detection(F: _Frames, ls: int, best: _Raster) -> ScanDetection:
         )
     if F.complete:
         reason.append(f"{score:.1%} of the scan's frames have the position this raster gives them")
+        if score < AUTO_SCAN_XY_CONFIDENCE:
+            reason.append(_disagreement_note(found))
     else:
         reason.append(
             f"all {best.seen} frames read of the scan's {positions} (headers of "
@@ -535,16 +571,38 @@ def _scan_xy_detection(F: _Frames, ls: int, best: _Raster) -> ScanDetection:
             f"at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at least {score:.1%} of them do"
         )
     reason.append("hysteresis cannot be read from the headers: 0 assumed")
-    return ScanDetection(
-        (ny, nx),
-        start,
-        winding,
-        0,
-        "scan_xy",
-        float(score),
-        "; ".join(reason),
-        sampled=not F.complete,
-    )
+    return reason
+
+
+def _disagreement_note(found: ScanDetection) -> str:
+    if found.shifted:
+        why = (
+            "most of the others sit where the raster puts a frame a few frames away (frames "
+            "skipped or repeated)"
+        )
+    else:
+        why = "the others are strays (no frame skipped or repeated)"
+    use = "this raster" if found.positions_trusted else "the rotator index"
+    return f"{why}: scan_shape='auto' takes {use}"
+
+
+def _shifted_share(F: _Frames, start: int, shape, w) -> float:
+    """Of the scan's frames (every header read) that disagree with the raster, the share
+    that sit where the raster puts a frame up to ``SHIFT_WINDOW`` frames away."""
+    positions = shape[0] * shape[1]
+    k = np.arange(min(positions, F.n - start))
+    px, py = _frame_positions(k, shape, w)
+    kb = k[(F.ix[start + k] != px) | (F.iy[start + k] != py)]
+    if kb.size == 0:
+        return 0.0
+    x, y = F.ix[start + kb], F.iy[start + kb]
+    hit = np.zeros(kb.size, dtype=bool)
+    for d in range(-SHIFT_WINDOW, SHIFT_WINDOW + 1):
+        near = kb + d
+        ok = (d != 0) & (near >= 0) & (near < positions)
+        qx, qy = _frame_positions(near[ok], shape, w)
+        hit[ok] |= (x[ok] == qx) & (y[ok] == qy)
+    return float(hit.mean())
 
 
 def _odd_rows_backwards(F: _Frames, start: int, shape) -> bool:

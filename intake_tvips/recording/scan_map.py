@@ -21,9 +21,6 @@ from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detect import headers_and_scan
 from intake_tvips.recording.headers import frame_headers_of
 
-#: scan_shape="auto" trusts the Scan_x/Scan_y fields when this share of frames agrees
-AUTO_SCAN_XY_CONFIDENCE = 0.99
-
 
 def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, hysteresis):
     """The frame map for the scan parameters, checked against the recording."""
@@ -49,8 +46,7 @@ def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
     """``scan_shape="auto"``: from a sample of the frame headers when it is unanimous,
     else from every header (the same answer either way)."""
     headers, found = headers_and_scan(rec)
-    sure = found.sampled or found.confidence >= AUTO_SCAN_XY_CONFIDENCE
-    if found.method == "scan_xy" and sure:
+    if found.positions_trusted:
         # the frames say where they are: any shape, the start frame and the winding
         fmap = make_scan_map(
             found.scan_shape,
