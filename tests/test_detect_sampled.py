@@ -46,6 +46,7 @@ def _glitches(rng, sx, sy, before, positions):
     """Now and then 1-15 % of the scan's frames without positions (a run of zeros) or
     with random ones (scattered): strays, which a sample may well not see."""
     kind = rng.choice(["none", "none", "run", "scattered"])
+    positions = min(positions, sx.size - before)  # the recording may end inside the scan
     k = int(positions * rng.uniform(0.01, 0.15))
     if kind == "none" or k < 1 or positions - k < 2:
         return
