@@ -80,6 +80,9 @@ def _recording(tmp_path, seed):
         f = int(rng.integers(before + 1, n))
         sx[f] = rng.choice([sx[f] + 1, 4.5, np.nan, 1e9, -3, rng.integers(0, nx + 3)])
     _glitches(rng, sx, sy, before, ny * nx)
+    if before > 2 and rng.random() < 0.25:  # a stray or two among the junk frames
+        f = rng.integers(1, before, int(rng.integers(1, 3)))
+        sx[f], sy[f] = rng.integers(0, nx, f.size), rng.integers(1, ny + 1, f.size)
     fields = int(rng.integers(3))  # 0: Scan_x/Scan_y, 1: zero, 2: absent (60-byte headers)
     if fields == 1:
         sx[:], sy[:] = 0, 0
@@ -441,3 +444,31 @@ def test_skipped_frames_hand_over_to_the_rotator_index(tmp_path):
     want = auto_scan_indices(frame_headers_of(rec)["rotidx"])
     frames = make_frames(rec.n_frames, (2, 2), "<u1")
     np.testing.assert_array_equal(file_reader(first, scan_shape="auto")[0]["data"], frames[want])
+
+
+@pytest.mark.parametrize("winding", [None, "x", "y"])
+@pytest.mark.parametrize("stray", [5, 50, 98, 99])
+def test_strays_among_the_junk_frames_are_passed_over(tmp_path, winding, stray):
+    """Junk frames at (0, 0) before the scan, one of them (or the two last) at another
+    position: every header read finds the scan all the same; a sample finds it or
+    says it cannot decide."""
+
+    def junk(sx, sy, rot):
+        sx[:100], sy[:100] = 0, 0
+        sx[stray : stray + 1 + (stray == 98)], sy[stray : stray + 1 + (stray == 98)] = 7, 3
+
+    shape, before, n = (64, 64), 100, 100 + 4096 + 2
+    sx, sy = raster_positions(n, shape, before, winding)
+    junk(sx, sy, None)
+    rot = np.r_[np.zeros(before, int), np.arange(1, 4097), [4096, 4096]]
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76, rotidx=rot)
+    first = write_parts(tmp_path / "j", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    every = detect_scan(first, exhaustive=True)
+    assert (every.scan_shape, every.scan_start_frame, every.winding_scan_axis) == (
+        shape,
+        before,
+        winding,
+    ), every.reason
+    assert every.confidence == 1.0 and "strays among the junk frames" in every.reason
+    got = sample_scan(open_recording(first)).detection
+    assert got is None or _kwargs(got) == _kwargs(every)

@@ -11,7 +11,10 @@ Two sources, in order of trust:
   ``k = y * nx + x`` and so names ``nx``); the rows are counted up to the last row most
   of whose frames sit in it (y-winding: the first frame's ``y`` names the row count).
   The raster that puts the most frames where their headers say wins; that fraction of
-  its positions is the confidence. A few stray values neither move nor inflate it.
+  its positions is the confidence. A few stray values neither move nor inflate it; a
+  stray among the junk frames (a frame that moves, then back) is passed over: with every
+  header read, when the raster from the first move fits badly, the frames around the
+  next few changes of position are tried as starts too.
 * ``rotidx`` (any version 2 file): RosettaSciIO's ``scan_shape="auto"`` rule, square
   scans only.
 
@@ -61,6 +64,9 @@ AUTO_SCAN_XY_CONFIDENCE = 0.99
 AUTO_SCAN_XY_STRAYS = 0.9
 #: a disagreeing frame "sits where a nearby frame belongs" up to this many frames away
 SHIFT_WINDOW = 8
+#: every header read: later changes of position where the scan may start, past strays
+#: among the junk frames
+MAX_START_CANDIDATES = 8
 
 WINDINGS = (None, "x", "y")
 
@@ -356,6 +362,9 @@ def _from_scan_xy(F: _Frames, notes) -> ScanDetection | None:
     F.fetch(np.arange(ls, ls + SAMPLE_EDGE_FRAMES))  # the scan's opening
     starts = [ls, ls + 1] if ls + 1 < F.n else [ls]
     best = _best_raster(F, starts)
+    if _fits_badly(F, best):  # perhaps strays among the junk frames: try later starts
+        starts = _later_starts(F, ls, starts)
+        best = _best_raster(F, starts)
     for _ in range(3 if not F.complete else 0):
         if best is None:
             break
@@ -374,6 +383,30 @@ def _from_scan_xy(F: _Frames, notes) -> ScanDetection | None:
     if not F.complete:
         _check_unanimous(F, best, starts)
     return _scan_xy_detection(F, ls, best)
+
+
+def _size(r: _Raster) -> int:
+    return r.shape[0] * r.shape[1]
+
+
+def _fits_badly(F: _Frames, best: _Raster | None) -> bool:
+    """No raster; or, every header read, one that fewer than ``AUTO_SCAN_XY_CONFIDENCE``
+    of its positions agree with; or one that ends before most frames from its start."""
+    if best is None:
+        return True
+    if F.complete and best.good < AUTO_SCAN_XY_CONFIDENCE * _size(best):
+        return True
+    return 2 * _size(best) < F.n - best.start
+
+
+def _later_starts(F: _Frames, ls: int, starts: list[int]) -> list[int]:
+    """``starts`` and the frames around the next ``MAX_START_CANDIDATES`` changes of
+    position after frame ``ls + 1`` among consecutive frames read: where the scan may
+    start when the first moves were strays among the junk frames."""
+    step = (F.f[1:] == F.f[:-1] + 1) & ((F.ix[1:] != F.ix[:-1]) | (F.iy[1:] != F.iy[:-1]))
+    moved = F.f[1:][step]
+    later = moved[moved > ls + 1][:MAX_START_CANDIDATES]
+    return np.unique(np.concatenate([starts, later - 1, later])).tolist()
 
 
 def _best_raster(F: _Frames, starts) -> _Raster | None:
@@ -534,9 +567,11 @@ def _scan_xy_detection(F: _Frames, ls: int, best: _Raster) -> ScanDetection:
 def _scan_xy_reason(F: _Frames, ls: int, best: _Raster, found: ScanDetection) -> list[str]:
     (ny, nx), start, winding = best.shape, best.start, best.winding
     positions, score = ny * nx, found.confidence
+    strays = "" if start <= ls + 1 else " (moves before the scan are strays among the junk frames)"
     reason = [
         f"Scan_x/Scan_y: positions first move after frame {ls}, the scan starts "
-        f"at frame {start} and reaches x={nx - 1}, y={best.rows - 1 if winding != 'y' else ny - 1}",
+        f"at frame {start}{strays} and reaches x={nx - 1}, "
+        f"y={best.rows - 1 if winding != 'y' else ny - 1}",
     ]
     odd_back = (
         F.complete and score < 1 and winding != "x" and _odd_rows_backwards(F, start, (ny, nx))
