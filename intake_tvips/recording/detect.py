@@ -363,8 +363,7 @@ def _from_scan_xy(F: _Frames, notes) -> ScanDetection | None:
     starts = [ls, ls + 1] if ls + 1 < F.n else [ls]
     best = _best_raster(F, starts)
     if _fits_badly(F, best):  # perhaps strays among the junk frames: try later starts
-        starts = _later_starts(F, ls, starts)
-        best = _best_raster(F, starts)
+        best, starts = _try_later_starts(F, ls, starts, best)
     for _ in range(3 if not F.complete else 0):
         if best is None:
             break
@@ -390,23 +389,34 @@ def _size(r: _Raster) -> int:
 
 
 def _fits_badly(F: _Frames, best: _Raster | None) -> bool:
-    """No raster; or, every header read, one that fewer than ``AUTO_SCAN_XY_CONFIDENCE``
-    of its positions agree with; or one that ends before most frames from its start."""
+    """No raster; or, every header read, one that fewer than ``AUTO_SCAN_XY_STRAYS`` of
+    its positions agree with; or one that ends before most frames from its start."""
     if best is None:
         return True
-    if F.complete and best.good < AUTO_SCAN_XY_CONFIDENCE * _size(best):
+    if F.complete and best.good < AUTO_SCAN_XY_STRAYS * _size(best):
         return True
     return 2 * _size(best) < F.n - best.start
 
 
-def _later_starts(F: _Frames, ls: int, starts: list[int]) -> list[int]:
-    """``starts`` and the frames around the next ``MAX_START_CANDIDATES`` changes of
-    position after frame ``ls + 1`` among consecutive frames read: where the scan may
-    start when the first moves were strays among the junk frames."""
+def _try_later_starts(F: _Frames, ls: int, starts: list[int], best: _Raster | None):
+    """Where the scan may start when the first moves were strays among the junk frames:
+    the frames around the next ``MAX_START_CANDIDATES`` changes of position after frame
+    ``ls + 1`` (among consecutive frames read), in order, until a raster fits. Returns
+    the best raster of all tried and the starts tried."""
     step = (F.f[1:] == F.f[:-1] + 1) & ((F.ix[1:] != F.ix[:-1]) | (F.iy[1:] != F.iy[:-1]))
     moved = F.f[1:][step]
     later = moved[moved > ls + 1][:MAX_START_CANDIDATES]
-    return np.unique(np.concatenate([starts, later - 1, later])).tolist()
+    tried = list(starts)
+    for s in np.unique(np.concatenate([later - 1, later])).tolist():
+        if s in tried:
+            continue
+        tried.append(s)
+        found = _best_raster(F, [s])
+        if found is not None and (best is None or found.good > best.good):
+            best = found
+            if not _fits_badly(F, best):
+                break
+    return best, tried
 
 
 def _best_raster(F: _Frames, starts) -> _Raster | None:
