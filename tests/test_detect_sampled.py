@@ -447,15 +447,16 @@ def test_skipped_frames_hand_over_to_the_rotator_index(tmp_path):
 
 
 @pytest.mark.parametrize("winding", [None, "x", "y"])
-@pytest.mark.parametrize("stray", [5, 50, 98, 99])
+@pytest.mark.parametrize("stray", [5, 50, 98, 99, 100])
 def test_strays_among_the_junk_frames_are_passed_over(tmp_path, winding, stray):
-    """Junk frames at (0, 0) before the scan, one of them (or the two last) at another
-    position: every header read finds the scan all the same; a sample finds it or
-    says it cannot decide."""
+    """Junk frames at (0, 0) before the scan, one of them (or the two last; or one, and
+    the scan's first frame) at another position: every header read finds the scan all
+    the same; a sample finds it or says it cannot decide."""
 
     def junk(sx, sy, rot):
         sx[:100], sy[:100] = 0, 0
-        sx[stray : stray + 1 + (stray == 98)], sy[stray : stray + 1 + (stray == 98)] = 7, 3
+        spoilt = {98: [98, 99], 100: [40, 100]}.get(stray, [stray])
+        sx[spoilt], sy[spoilt] = 7, 3
 
     shape, before, n = (64, 64), 100, 100 + 4096 + 2
     sx, sy = raster_positions(n, shape, before, winding)
@@ -469,6 +470,29 @@ def test_strays_among_the_junk_frames_are_passed_over(tmp_path, winding, stray):
         before,
         winding,
     ), every.reason
-    assert every.confidence == 1.0 and "strays among the junk frames" in every.reason
+    assert every.confidence >= 4095 / 4096 and "strays among the junk frames" in every.reason
     got = sample_scan(open_recording(first)).detection
     assert got is None or _kwargs(got) == _kwargs(every)
+
+
+def test_a_run_of_strays_too_long_to_keep_the_raster_is_seen_by_the_sample(tmp_path):
+    """600 junk frames, then a 300-position scan whose 40 frames (13 %) in the widest gap
+    between the first sample's frames carry no position: every header read hands over
+    to the rotator index; the sample, which reads frames spread over the scan it
+    found, must see the run and say it cannot decide."""
+    before, positions, n = 600, 300, 902
+    sample = initial_sample(n)
+    inside = sample[(sample > before) & (sample < before + positions)]
+    edges = np.concatenate([[before], inside, [before + positions]])
+    widest = int(np.argmax(np.diff(edges)))
+    assert np.diff(edges)[widest] > 45  # the run fits between the frames first read
+    a = int(edges[widest]) + 2
+    sx, sy = raster_positions(n, (1, positions), before)
+    sx[a : a + 40], sy[a : a + 40] = 0, 0
+    rot = np.r_[np.zeros(before, int), np.arange(1, positions + 1), [positions, positions]]
+    blobs = tvips_bytes(make_frames(n, (2, 2), "<u1"), frameheaderbytes=76, rotidx=rot)
+    first = write_parts(tmp_path / "w", with_fields(blobs, 76, (2, 2), "<u1", Scan_x=sx, Scan_y=sy))
+    every = detect_scan(first, exhaustive=True)
+    assert every.confidence < 0.9 and not every.positions_trusted, every.reason
+    got = sample_scan(open_recording(first))
+    assert got.detection is None, got.detection.reason

@@ -14,7 +14,7 @@ Two sources, in order of trust:
   its positions is the confidence. A few stray values neither move nor inflate it; a
   stray among the junk frames (a frame that moves, then back) is passed over: with every
   header read, when the raster from the first move fits badly, the frames around the
-  next few changes of position are tried as starts too.
+  next few unit steps of x or y (as along a scan) are tried as starts too.
 * ``rotidx`` (any version 2 file): RosettaSciIO's ``scan_shape="auto"`` rule, square
   scans only.
 
@@ -23,8 +23,9 @@ Hysteresis is not in the headers: it is always reported as 0.
 Sampled detection (the default of :func:`detect_scan` and of ``scan_shape="auto"``)
 runs the same rules on the headers of a few frames: the first and last
 ``SAMPLE_EDGE_FRAMES``, ``SAMPLE_RUNS`` runs of ``SAMPLE_RUN_FRAMES`` consecutive frames
-spread over the recording, and frames probed by searches (``SEARCH_PROBES`` per round)
-for where positions first move, where the rows end and where the scan ends. It answers
+spread over the recording, frames probed by searches (``SEARCH_PROBES`` per round)
+for where positions first move, where the rows end and where the scan ends, and
+``SAMPLE_SCAN_SPREAD`` frames evenly over the scan found. It answers
 only when the sample is unanimous: every sampled frame of the scan agrees with the
 raster (all of them when the scan has at most ``SAMPLE_SCAN_ALL`` positions) and no
 other start or winding fits the sample as well; otherwise every header is read.
@@ -50,8 +51,11 @@ SAMPLE_EDGE_FRAMES = 16
 SAMPLE_RUNS = 16
 #: ... of this many frames each
 SAMPLE_RUN_FRAMES = 16
-#: sampled: a scan of at most this many positions is checked frame by frame
+#: sampled: a scan of at most this many positions is checked frame by frame ...
 SAMPLE_SCAN_ALL = 256
+#: ... a larger one also at this many frames evenly spread over it, so that a run of
+#: strays (frames without positions) of 1/20 of the scan or more is always seen
+SAMPLE_SCAN_SPREAD = 21
 #: sampled: frames probed per search round (one concurrent read)
 SEARCH_PROBES = 3
 #: sampled: a search gives up (undecided) after this many rounds
@@ -64,8 +68,7 @@ AUTO_SCAN_XY_CONFIDENCE = 0.99
 AUTO_SCAN_XY_STRAYS = 0.9
 #: a disagreeing frame "sits where a nearby frame belongs" up to this many frames away
 SHIFT_WINDOW = 8
-#: every header read: later changes of position where the scan may start, past strays
-#: among the junk frames
+#: later unit steps of position tried as the scan's start, past strays among the junk
 MAX_START_CANDIDATES = 8
 
 WINDINGS = (None, "x", "y")
@@ -368,12 +371,16 @@ def _from_scan_xy(F: _Frames, notes) -> ScanDetection | None:
         if best is None:
             break
         _raster(F, best.start, best.winding, probe=True)  # searches for the row and scan ends
-        if best.shape[0] * best.shape[1] <= SAMPLE_SCAN_ALL:
-            F.fetch(np.arange(best.start, best.start + best.shape[0] * best.shape[1]))
+        if _size(best) <= SAMPLE_SCAN_ALL:
+            F.fetch(np.arange(best.start, best.start + _size(best)))
         again = _best_raster(F, starts)
         if again == best:
             break
         best = again
+    if not F.complete and best is not None and _size(best) > SAMPLE_SCAN_ALL:
+        # no run of strays long enough to matter hides between the frames read
+        F.fetch(best.start + np.linspace(0, _size(best) - 1, SAMPLE_SCAN_SPREAD, dtype=int))
+        best = _best_raster(F, starts)
     if best is None:
         if not F.complete:
             raise Undecided("no raster fits the positions of the frames read")
@@ -400,14 +407,16 @@ def _fits_badly(F: _Frames, best: _Raster | None) -> bool:
 
 def _try_later_starts(F: _Frames, ls: int, starts: list[int], best: _Raster | None):
     """Where the scan may start when the first moves were strays among the junk frames:
-    the frames around the next ``MAX_START_CANDIDATES`` changes of position after frame
-    ``ls + 1`` (among consecutive frames read), in order, until a raster fits. Returns
-    the best raster of all tried and the starts tried."""
-    step = (F.f[1:] == F.f[:-1] + 1) & ((F.ix[1:] != F.ix[:-1]) | (F.iy[1:] != F.iy[:-1]))
-    moved = F.f[1:][step]
+    the two frames before and the frame of each of the next ``MAX_START_CANDIDATES`` unit
+    steps after frame ``ls + 1`` (two consecutive frames read whose x or y differ by
+    one, as along a scan; the scan's first frame may itself be a stray), in order,
+    until a raster fits. Returns the best raster of all tried and the starts tried."""
+    valid = (F.ix[1:] >= 0) & (F.ix[:-1] >= 0) & (F.iy[1:] >= 0) & (F.iy[:-1] >= 0)
+    unit = (np.abs(np.diff(F.ix)) == 1) | (np.abs(np.diff(F.iy)) == 1)
+    moved = F.f[1:][(F.f[1:] == F.f[:-1] + 1) & valid & unit]
     later = moved[moved > ls + 1][:MAX_START_CANDIDATES]
     tried = list(starts)
-    for s in np.unique(np.concatenate([later - 1, later])).tolist():
+    for s in np.unique(np.concatenate([later - 2, later - 1, later])).tolist():
         if s in tried:
             continue
         tried.append(s)
