@@ -112,6 +112,8 @@ def recording_info(
                 "confidence": found.confidence,
                 "use_auto": found.use_auto,
                 "sampled": found.sampled,
+                "shifted": found.shifted,
+                "positions_trusted": found.positions_trusted,
                 "reason": found.reason,
                 "reader_kwargs": found.reader_kwargs(),
             },

@@ -316,6 +316,8 @@ def test_cli_info_samples_and_exhaustive_reads_all(tmp_path, capsys):
         assert sampled[key] == every[key]
     assert sampled["median_frame_interval_s"] == pytest.approx(0.01)
     assert every["scan"]["confidence"] == 1.0 > sampled["scan"]["confidence"] > 0.98
+    assert sampled["scan"]["positions_trusted"] and every["scan"]["positions_trusted"]
+    assert not sampled["scan"]["shifted"] and not every["scan"]["shifted"]
 
 
 RSCIIO = Path("/work/shared/testdata/rsciio")
