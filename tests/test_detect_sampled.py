@@ -43,9 +43,10 @@ def _rotidx(rng, n, start, total):
 
 
 def _glitches(rng, sx, sy, before, positions):
-    """Now and then 1-15 % of the scan's frames without positions (a run of zeros) or
-    with random ones (scattered): strays, which a sample may well not see."""
-    kind = rng.choice(["none", "none", "run", "scattered"])
+    """Now and then 1-15 % of the scan's frames without positions (a run of zeros), with
+    random ones (scattered), or one place on (a skip undone by a repeat): strays, which
+    a sample may well not see."""
+    kind = rng.choice(["none", "none", "run", "scattered", "undone shift"])
     positions = min(positions, sx.size - before)  # the recording may end inside the scan
     k = int(positions * rng.uniform(0.01, 0.15))
     if kind == "none" or k < 1 or positions - k < 2:
@@ -53,12 +54,15 @@ def _glitches(rng, sx, sy, before, positions):
     if kind == "run":
         a = before + int(rng.integers(1, positions - k))
         sx[a : a + k], sy[a : a + k] = 0, 0
+    elif kind == "undone shift":  # a position skipped, and k frames on, one repeated
+        a = before + int(rng.integers(1, positions - k))
+        sx[a : a + k], sy[a : a + k] = sx[a + 1 : a + k + 1], sy[a + 1 : a + k + 1]
     else:
         f = before + 1 + rng.choice(positions - 1, min(k, positions - 1), replace=False)
         sx[f], sy[f] = rng.integers(0, 40, f.size), rng.integers(0, 40, f.size)
 
 
-def _recording(tmp_path, seed):
+def _recording(tmp_path, seed, glitches=True):
     rng = np.random.default_rng(seed)
     ny, nx = int(rng.integers(1, 40)), int(rng.integers(1, 40))
     least = int(rng.choice([300, 700, 1500]))  # beyond SAMPLE_ALL_FRAMES mostly
@@ -79,7 +83,8 @@ def _recording(tmp_path, seed):
     for _ in range(int(rng.choice([0, 0, 1, 2, 3]))):  # stray frames in the scan or after
         f = int(rng.integers(before + 1, n))
         sx[f] = rng.choice([sx[f] + 1, 4.5, np.nan, 1e9, -3, rng.integers(0, nx + 3)])
-    _glitches(rng, sx, sy, before, ny * nx)
+    if glitches:
+        _glitches(rng, sx, sy, before, ny * nx)
     if before > 2 and rng.random() < 0.25:  # a stray or two among the junk frames
         f = rng.integers(1, before, int(rng.integers(1, 3)))
         sx[f], sy[f] = rng.integers(0, nx, f.size), rng.integers(1, ny + 1, f.size)
@@ -116,7 +121,7 @@ def test_sampled_equals_exhaustive(tmp_path, seed):
 def test_most_generated_recordings_are_decided_by_the_sample(tmp_path):
     decided = 0
     for seed in range(40):
-        rec = open_recording(_recording(tmp_path, 1000 + seed))
+        rec = open_recording(_recording(tmp_path, 1000 + seed, glitches=False))
         decided += sample_scan(rec).detection is not None
     assert decided >= 25
 
@@ -498,3 +503,23 @@ def test_a_run_of_strays_too_long_to_keep_the_raster_is_seen_by_the_sample(tmp_p
     assert every.confidence < 0.9 and not every.positions_trusted, every.reason
     got = sample_scan(open_recording(first))
     assert got.detection is None, got.detection.reason
+
+
+def test_a_skip_undone_by_a_repeat_is_a_block_of_strays(tmp_path):
+    """A position skipped and, 80 frames on, one repeated: the frames between sit one
+    place on. Every header read, they are strays (the raster holds before and after
+    them), as a sample that misses them would have it; a skip that is not undone is a
+    shift (test_skipped_frames_hand_over_to_the_rotator_index)."""
+
+    def undone(sx, sy, rot):
+        j = 3 + 1500
+        sx[j : j + 80], sy[j : j + 80] = sx[j + 1 : j + 81], sy[j + 1 : j + 81]
+        rot[j : j + 80] += 1
+
+    first = _glitched(tmp_path, "u", undone)
+    every = detect_scan(first, exhaustive=True)
+    assert 0.97 < every.confidence < 0.99 and not every.shifted and every.positions_trusted
+    got = sample_scan(open_recording(first)).detection
+    assert got is None or _kwargs(got) == _kwargs(every)
+    want = file_reader(first, scan_shape=(64, 64), scan_start_frame=3, winding_scan_axis="x")
+    np.testing.assert_array_equal(file_reader(first, scan_shape="auto")[0]["data"], want[0]["data"])

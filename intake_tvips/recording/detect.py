@@ -86,8 +86,9 @@ class ScanDetection:
     why, in words. ``use_auto`` is set when only ``scan_shape="auto"`` reproduces the
     scan (a rotator index with repeated or skipped positions). ``headers_read``: how
     many frame headers the answer comes from. ``shifted``: with every header read, most
-    frames that disagree sit where the raster puts a frame a few frames away (frames
-    were skipped or repeated: only the rotator index can place them).
+    frames that disagree sit where the raster puts a frame a few frames away, to the
+    end of the scan (a frame was skipped or repeated: only the rotator index can place
+    the frames after it).
     """
 
     scan_shape: tuple[int, int] | None
@@ -573,7 +574,7 @@ def _scan_xy_detection(F: _Frames, ls: int, best: _Raster) -> ScanDetection:
     if F.complete:
         score = best.good / positions
         if score < AUTO_SCAN_XY_CONFIDENCE:
-            shifted = _shifted_share(F, start, (ny, nx), winding) > 0.5
+            shifted = _shifted(F, start, (ny, nx), winding)
     else:
         score = _sample_confidence(best.good, best.seen, positions)
     found = ScanDetection(
@@ -640,15 +641,18 @@ def _disagreement_note(found: ScanDetection) -> str:
     return f"{why}: scan_shape='auto' takes {use}"
 
 
-def _shifted_share(F: _Frames, start: int, shape, w) -> float:
-    """Of the scan's frames (every header read) that disagree with the raster, the share
-    that sit where the raster puts a frame up to ``SHIFT_WINDOW`` frames away."""
+def _shifted(F: _Frames, start: int, shape, w) -> bool:
+    """Every header read: whether most of the scan's frames that disagree with the raster
+    sit where it puts a frame up to ``SHIFT_WINDOW`` frames away, up to the scan's end
+    (within ``SHIFT_WINDOW`` frames: a frame skipped or repeated shifts all after it). A
+    shift undone further on (a skip, later a repeat) leaves a block of strays, as a
+    sample would judge it."""
     positions = shape[0] * shape[1]
     k = np.arange(min(positions, F.n - start))
     px, py = _frame_positions(k, shape, w)
     kb = k[(F.ix[start + k] != px) | (F.iy[start + k] != py)]
-    if kb.size == 0:
-        return 0.0
+    if kb.size == 0 or kb[-1] < k[-1] - SHIFT_WINDOW:
+        return False
     x, y = F.ix[start + kb], F.iy[start + kb]
     hit = np.zeros(kb.size, dtype=bool)
     for d in range(-SHIFT_WINDOW, SHIFT_WINDOW + 1):
@@ -656,7 +660,7 @@ def _shifted_share(F: _Frames, start: int, shape, w) -> float:
         ok = (d != 0) & (near >= 0) & (near < positions)
         qx, qy = _frame_positions(near[ok], shape, w)
         hit[ok] |= (x[ok] == qx) & (y[ok] == qy)
-    return float(hit.mean())
+    return bool(hit.mean() > 0.5 and kb[hit].max(initial=-1) >= k[-1] - SHIFT_WINDOW)
 
 
 def _odd_rows_backwards(F: _Frames, start: int, shape) -> bool:
