@@ -5,7 +5,7 @@
     python benchmarks/s3.py --parts 4       # a quick look: 61 MiB, one chunk
 
 One process, one moto server (``tests/servers.py s3``, a process of its own), one dataset
-(``--parts`` objects of <= 16 MiB, default 64: 1 GiB in 8 chunks of dask's default size;
+(``--parts`` objects of <= 16 MiB, default 64: 1 GiB in 9 chunks of dask's default size;
 moto copies the whole object for every ranged GET). Every case runs once untimed, then the
 cases run in turn, ``--repeat`` rounds, so that noise from the shared machine falls on all
 of them alike; the table shows medians, min-max, and ratios against the baseline.

@@ -64,11 +64,11 @@ MAX_SEARCH_ROUNDS = 48
 SAMPLE_CONFIDENCE_LEVEL = 0.95
 #: scan_shape="auto" takes the raster of Scan_x/Scan_y when this share of frames agrees ...
 AUTO_SCAN_XY_CONFIDENCE = 0.99
-#: ... or at least this share, when the others are strays (no frame skipped or repeated)
+#: ... or at least this share, when the others are strays (not ``shifted``)
 AUTO_SCAN_XY_STRAYS = 0.9
 #: a disagreeing frame "sits where a nearby frame belongs" up to this many frames away
 SHIFT_WINDOW = 8
-#: later unit steps of position tried as the scan's start, past strays among the junk
+#: unit steps of x or y tried as the scan's start, past strays among the junk frames
 MAX_START_CANDIDATES = 8
 
 WINDINGS = (None, "x", "y")
@@ -632,11 +632,11 @@ def _scan_xy_reason(F: _Frames, ls: int, best: _Raster, found: ScanDetection) ->
 def _disagreement_note(found: ScanDetection) -> str:
     if found.shifted:
         why = (
-            "most of the others sit where the raster puts a frame a few frames away (frames "
-            "skipped or repeated)"
+            "most of the others sit where the raster puts a frame a few frames away, to the "
+            "end of the scan (a frame skipped or repeated)"
         )
     else:
-        why = "the others are strays (no frame skipped or repeated)"
+        why = "the others are strays (no frame skipped or repeated for good)"
     use = "this raster" if found.positions_trusted else "the rotator index"
     return f"{why}: scan_shape='auto' takes {use}"
 

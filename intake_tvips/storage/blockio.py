@@ -170,7 +170,10 @@ def _place(frames: np.ndarray, d: np.ndarray, pix: np.ndarray) -> None:
     starts, ends = _runs(d)
     if starts.size > max(1, n // 8):
         keep = d >= 0
-        frames[d[keep]] = pix[keep]
+        if keep.all():
+            frames[d] = pix
+        else:
+            frames[d[keep]] = pix[keep]
         return
     for a, b in zip(starts.tolist(), ends.tolist()):
         lo, hi = int(d[a]), int(d[b - 1])
