@@ -448,7 +448,7 @@ def _check_unanimous(F: _Frames, best: _Raster, starts) -> None:
             if other is None or (s, w) == (best.start, best.winding):
                 continue
             # a raster of fewer positions than best's agreeing frames can never win
-            small = other.shape[0] * other.shape[1] < best.good
+            small = _size(other) < best.good
             if other.seen and other.good == other.seen and not small and not _same_map(other, best):
                 raise Undecided(
                     f"winding {best.winding!r} from frame {best.start} and winding {w!r} "
@@ -551,12 +551,20 @@ def _frame_positions(k: np.ndarray, shape, w) -> tuple[np.ndarray, np.ndarray]:
     return c, r
 
 
+def _matches(F: _Frames, s: int, w, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(k, sel, good)`` of the frames read inside the raster from frame ``s``: their
+    offsets into the scan, their indices into ``F``, and whether each sits where the
+    raster puts it."""
+    sel = np.flatnonzero((F.f >= s) & (F.f < s + shape[0] * shape[1]))
+    k = F.f[sel] - s
+    px, py = _frame_positions(k, shape, w)
+    return k, sel, (F.ix[sel] == px) & (F.iy[sel] == py)
+
+
 def _agreement(F: _Frames, s: int, w, shape) -> tuple[int, int]:
     """Frames read inside the scan, and how many sit where the raster puts them."""
-    sel = np.flatnonzero((F.f >= s) & (F.f < s + shape[0] * shape[1]))
-    px, py = _frame_positions(F.f[sel] - s, shape, w)
-    good = (F.ix[sel] == px) & (F.iy[sel] == py)
-    return int(good.sum()), int(sel.size)
+    _, _, good = _matches(F, s, w, shape)
+    return int(good.sum()), int(good.size)
 
 
 def _sample_confidence(good: int, seen: int, positions: int) -> float:
@@ -648,12 +656,11 @@ def _shifted(F: _Frames, start: int, shape, w) -> bool:
     shift undone further on (a skip, later a repeat) leaves a block of strays, as a
     sample would judge it."""
     positions = shape[0] * shape[1]
-    k = np.arange(min(positions, F.n - start))
-    px, py = _frame_positions(k, shape, w)
-    kb = k[(F.ix[start + k] != px) | (F.iy[start + k] != py)]
+    k, sel, good = _matches(F, start, w, shape)
+    kb = k[~good]
     if kb.size == 0 or kb[-1] < k[-1] - SHIFT_WINDOW:
         return False
-    x, y = F.ix[start + kb], F.iy[start + kb]
+    x, y = F.ix[sel[~good]], F.iy[sel[~good]]
     hit = np.zeros(kb.size, dtype=bool)
     for d in range(-SHIFT_WINDOW, SHIFT_WINDOW + 1):
         near = kb + d
