@@ -15,7 +15,18 @@ import intake_tvips
 PKG = Path(intake_tvips.__file__).parent
 
 #: bottom to top; a top-level module (the faces: reader, writer, ...) is "faces"
-LAYERS = ["errors", "format", "storage", "maths", "graph", "recording", "faces", "cli"]
+LAYERS = [
+    "errors",
+    "format",
+    "storage",
+    "maths",
+    "graph",
+    "recording",
+    "process",
+    "writers",
+    "faces",
+    "cli",
+]
 
 
 def module_name(path: Path) -> str:

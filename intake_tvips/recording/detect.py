@@ -102,6 +102,11 @@ class ScanDetection:
     sampled: bool = False
     headers_read: int | None = None
     shifted: bool = False
+    #: how sure the hysteresis is: ``None`` when it was not estimated (0 assumed: the
+    #: headers never carry it), else the pixels' confidence (0..1)
+    hysteresis_confidence: float | None = None
+    #: where the hysteresis comes from: ``"assumed"`` (0) or ``"pixels"``
+    hysteresis_source: str = "assumed"
 
     @property
     def positions_trusted(self) -> bool:
