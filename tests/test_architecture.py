@@ -43,6 +43,8 @@ def layer_of(module: str) -> str:
         return "faces"
     if parts[1] in LAYERS:
         return parts[1]
+    if parts[1] == "_optional":  # imports nothing of the package: usable by every layer
+        return "errors"
     return "cli" if parts[1] == "__main__" else "faces"
 
 
