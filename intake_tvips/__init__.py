@@ -55,6 +55,7 @@ _PUBLIC = {
     "annulus_mask": ".process.virtual",
     "mean_pattern": ".process.virtual",
     "max_pattern": ".process.virtual",
+    "write_blockfile": ".writers.blockfile",
 }
 
 __all__ = sorted([*_PUBLIC, "catalogs_dir"])
