@@ -56,6 +56,7 @@ _PUBLIC = {
     "mean_pattern": ".process.virtual",
     "max_pattern": ".process.virtual",
     "write_blockfile": ".writers.blockfile",
+    "write_tiff": ".writers.tiff",
 }
 
 __all__ = sorted([*_PUBLIC, "catalogs_dir"])
