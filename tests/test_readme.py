@@ -119,6 +119,20 @@ def test_the_command_line_transcript(demo, monkeypatch):
     assert (root / "tvips-demo" / "data" / "out.zarr").is_dir()
 
 
+def test_the_blockfile_transcript(demo, monkeypatch):
+    rsciio_blockfile = pytest.importorskip("rsciio.blockfile")
+    root, _ = demo
+    monkeypatch.chdir(root)
+    transcript = block_with("$ intake-tvips convert scan_000.tvips scan.blo", "")
+    (cd, command), shown = transcript.splitlines()[:2], transcript.splitlines()[2:]
+    monkeypatch.chdir(shlex.split(cd[2:])[1])
+    argv = shlex.split(command[2:])
+    assert_shown_in(shown, run(argv[1:]))
+    signal = rsciio_blockfile.file_reader("scan.blo")[0]
+    assert signal["data"].shape == (64, 64, 32, 32)
+    assert [float(a["scale"]) for a in signal["axes"]] == [10.0, 10.0, 0.02, 0.02]
+
+
 def test_the_command_line_synopsis(demo, monkeypatch, tmp_path):
     root, _ = demo
     monkeypatch.chdir(tmp_path)
@@ -246,6 +260,7 @@ COVERED = {
     "[1/5] synthesized": "test_the_demo_prints_what_the_readme_shows",
     "intake-tvips info     URL": "test_the_command_line_synopsis",
     "$ intake-tvips info": "test_the_command_line_transcript",
+    "$ intake-tvips convert scan_000.tvips scan.blo": "test_the_blockfile_transcript",
     "scan1:\n    driver: tvips": "test_the_catalog_yaml_block",
     "from intake_tvips import file_reader, file_writer": "test_the_python_api_block",
     'engine="tvips", chunks={}': "test_the_xarray_block",

@@ -1,8 +1,11 @@
-"""``intake-tvips convert``: the reconstructed array written to a Zarr v3 store.
+"""``intake-tvips convert``: the reconstructed array written to Zarr, a blockfile or TIFF.
 
-The work is :func:`intake_tvips.to_zarr` (one shard per read task, inner chunks of whole
-frames, any fsspec URL); this module adds what the command line needs around it: the
-scheduler (dask's threads, ``--scheduler ADDRESS`` or ``--workers N``) and the summary.
+The format follows OUT's extension. ``.zarr``: :func:`intake_tvips.to_zarr` (one shard
+per read task, inner chunks of whole frames, any fsspec URL). ``.blo`` (ASTAR) and
+``.tif``/``.tiff``: the processing pipeline of :mod:`intake_tvips.cli.pipeline`, then
+:func:`intake_tvips.write_blockfile` / :func:`intake_tvips.write_tiff`. This module adds
+what the command line needs around them: the scheduler (dask's threads, ``--scheduler
+ADDRESS`` or ``--workers N``) and the summary.
 """
 
 from __future__ import annotations
@@ -56,9 +59,23 @@ def scheduler_client(address: str | None, workers: int | None):
 # ---------------------------------------------------------------------------- the command
 
 HELP = (
-    "write the reconstructed array to a Zarr v3 store (xarray layout, with coordinates and "
-    "attributes; one shard per read task), on dask's threads or a dask.distributed cluster"
+    "write the reconstructed array to a Zarr v3 store (OUT.zarr: xarray layout, one shard "
+    "per read task), an ASTAR blockfile (OUT.blo: processed, rescaled to 8 bits, virtual "
+    "bright field) or a TIFF stack (OUT.tif), on dask's threads or a dask.distributed cluster"
 )
+
+#: OUT's extension -> format
+FORMATS = {".zarr": "zarr", ".blo": "blo", ".tif": "tiff", ".tiff": "tiff"}
+
+
+def out_format(out: str) -> str:
+    """The format of ``out`` by its extension (a trailing ``/`` ignored)."""
+    import posixpath
+
+    ext = posixpath.splitext(out.rstrip("/"))[1].lower()
+    if ext not in FORMATS:
+        raise ValueError(f"OUT must end in .zarr, .blo, .tif or .tiff, got {out!r}")
+    return FORMATS[ext]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -68,8 +85,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="URL OUT",
-        help="the recording (omitted with --catalog/--entry) and the Zarr store to write "
-        "(a path or any fsspec URL)",
+        help="the recording (omitted with --catalog/--entry) and what to write, by its "
+        "extension: .zarr, .blo or .tif/.tiff (a path or any fsspec URL)",
     )
     scan_arguments(p)
     catalog_source_arguments(p)
@@ -98,6 +115,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="compute on a LocalCluster of N worker processes on 127.0.0.1 (default: threads)",
     )
     progress_arguments(p)
+    from intake_tvips.cli.pipeline import add_process_arguments
+
+    add_process_arguments(p)
+    p.add_argument(
+        "--uint8",
+        action="store_true",
+        help=".tif: rescale to 8 bits as for .blo (implied by --vmin/--vmax)",
+    )
     p.set_defaults(function=run)
     return p
 
@@ -116,22 +141,25 @@ def _report(opened: dict, out: str, done: dict, seconds: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the recording and write the store."""
+    """Read the recording and write the store, blockfile or TIFF."""
     import time
 
     from fsspec.utils import get_protocol
 
-    from intake_tvips import require, to_zarr
+    from intake_tvips import require
     from intake_tvips.cli.options import parse_storage_options, show_progress
 
-    require("zarr", "convert", "writing Zarr", min_version=3)  # before any header is read
-    require("xarray", "convert", "convert")
     if len(args.paths) == 2:
         args.url, args.out = args.paths
     elif len(args.paths) == 1 and args.catalog:
         args.url, args.out = None, args.paths[0]
     else:
         raise ValueError("convert takes URL OUT, or OUT with --catalog/--entry")
+    fmt = out_format(args.out)
+    if fmt == "zarr":
+        require("zarr", "convert", "writing Zarr", min_version=3)  # before any header is read
+        require("xarray", "convert", "convert")
+        _refuse_processing(args)
     progress = show_progress(args)
     t0 = time.perf_counter()
     if args.out_storage_option is not None:
@@ -146,13 +174,32 @@ def run(args: argparse.Namespace) -> int:
         same = get_protocol(args.out) == get_protocol(opened["url"])
         out_options = opened["storage_options"] if same else {}
     with scheduler_client(args.scheduler, args.workers) as client:
-        done = to_zarr(
-            opened["xarray"],
-            args.out,
-            storage_options=out_options,
-            overwrite=args.overwrite,
-            client=client,
-            progress=progress,
-        )
+        if fmt != "zarr":
+            from intake_tvips.cli.export import export
+
+            return export(args, fmt, opened, out_options, progress, t0, client)
+        done = to_zarr_(opened, args, out_options, client, progress)
     _report(opened, args.out, done, time.perf_counter() - t0)
     return OK
+
+
+def _refuse_processing(args: argparse.Namespace) -> None:
+    from intake_tvips.cli.pipeline import uses_processing
+
+    given = uses_processing(args) + (["--uint8"] if args.uint8 else [])
+    if given:
+        raise ValueError(f"{', '.join(given)}: for .blo and .tif outputs only (OUT is .zarr)")
+
+
+def to_zarr_(opened: dict, args, out_options: dict, client, progress: bool) -> dict:
+    """``to_zarr`` of the opened recording (the Zarr output, unchanged)."""
+    from intake_tvips import to_zarr
+
+    return to_zarr(
+        opened["xarray"],
+        args.out,
+        storage_options=out_options,
+        overwrite=args.overwrite,
+        client=client,
+        progress=progress,
+    )
