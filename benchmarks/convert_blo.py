@@ -284,6 +284,7 @@ def main() -> None:
             t = timed(lambda: ours(first, out_ours, vmin, vmax, scheduler=client), args.rounds)
             assert same_output(out_hand, out_ours)
             rows.append(row("ours, LocalCluster (2 processes)", t, nbytes, t_hand))
+            print(rows[-1], flush=True)
         finally:
             client.close()
             cluster.close()
@@ -293,6 +294,7 @@ def main() -> None:
             t = timed(lambda: ours(url, out_ours, vmin, vmax, storage_options=opts), args.rounds)
             assert same_output(out_hand, out_ours)
             rows.append(row("ours, moto S3 -> local file, threads", t, nbytes, t_hand))
+            print(rows[-1], flush=True)
         finally:
             proc.terminate()
     if "hdf5" not in args.skip:

@@ -171,7 +171,7 @@ def client():
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster, set_as_default=False) as client,
     ):
         yield client
 

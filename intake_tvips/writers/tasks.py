@@ -53,6 +53,6 @@ def run_tasks(tasks: list, scheduler=None, progress: bool = False, desc: str = "
         with tqdm(
             total=len(futures), desc=desc, unit="block", leave=False, disable=not progress
         ) as bar:
-            for _ in as_completed(futures):
+            for _ in as_completed(futures, loop=client.loop):
                 bar.update()
         return client.gather(futures)
