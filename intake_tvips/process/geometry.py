@@ -85,7 +85,7 @@ def bin_frames(data: Frames, factor: int, method: str = "mean", dtype=None) -> F
         shaped = block.reshape(block.shape[:-2] + (ny, factor, nx, factor))
         total = shaped.sum(axis=(-3, -1), dtype=dtype if method == "sum" else np.float64)
         if method == "mean":
-            total = total / (factor * factor)
+            total /= factor * factor
         return total.astype(dtype, copy=False)
 
     if factor == 1:

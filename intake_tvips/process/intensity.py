@@ -23,10 +23,15 @@ def to_uint8(data: Frames, vmin: float, vmax: float) -> Frames:
         raise ValueError(f"vmin must be below vmax (both finite), got vmin={vmin}, vmax={vmax}")
 
     def scaled(block):
-        x = block.astype(np.float64)
-        x = np.rint((x - vmin) / (vmax - vmin) * 255)
+        # the formula's order of operations in float64, in place after the first step
+        x = np.subtract(block, vmin, dtype=np.float64)
+        x /= vmax - vmin
+        x *= 255
+        np.rint(x, out=x)
         np.clip(x, 0, 255, out=x)
-        return np.nan_to_num(x, nan=0.0).astype(np.uint8)
+        if block.dtype.kind in "fc":
+            np.nan_to_num(x, copy=False, nan=0.0)
+        return x.astype(np.uint8)
 
     return map_frames(scaled, data, dtype=np.uint8)
 
