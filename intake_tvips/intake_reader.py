@@ -87,19 +87,12 @@ class TVIPSXarrayReader(TVIPSReader):
     output_instance = "xarray:DataArray"
 
     def _read(self, data, **kw):
+        from intake_tvips.opened import scan_attrs
         from intake_tvips.storage.secrets import mask_url
         from intake_tvips.xarray_view import signal_to_xarray
 
         signal = self._signal(data, **kw)
-        scan = {
-            k: kw.get(k, d)
-            for k, d in (
-                ("scan_shape", None),
-                ("scan_start_frame", 0),
-                ("winding_scan_axis", None),
-                ("hysteresis", 0),
-            )
-        }
+        scan = scan_attrs(kw, signal)
         return signal_to_xarray(
             signal, attrs={"source": mask_url(data.url), "scan_parameters": scan}
         )

@@ -46,6 +46,13 @@ def _as_int(value) -> int:
     return int(value.strip()) if isinstance(value, str) else int(value)
 
 
+def _as_hysteresis(value):
+    """An int, or ``"auto"`` (estimated from the pixels when the data are read)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return _as_int(value)
+
+
 def _as_scan_shape(value):
     """``None``, ``"auto"`` or a tuple of ints, from YAML lists or templated strings."""
     value = _none_or(value)
@@ -115,7 +122,7 @@ class TVIPSSource(DataSource):
         self.scan_shape = _as_scan_shape(scan_shape)
         self.scan_start_frame = _as_int(scan_start_frame)
         self.winding_scan_axis = _none_or(winding_scan_axis)
-        self.hysteresis = _as_int(hysteresis)
+        self.hysteresis = _as_hysteresis(hysteresis)
         self.rechunking = rechunking
         self._signal = None
         self._headers = None
@@ -206,9 +213,9 @@ class TVIPSSource(DataSource):
         return signal_from_dict(signal, lazy, signal_type)
 
     def _xarray_attrs(self) -> dict:
-        kw = self._reader_kwargs()
-        scan = {k: kw[k] for k in ("scan_shape", "scan_start_frame", "winding_scan_axis")}
-        scan["hysteresis"] = kw["hysteresis"]
+        from intake_tvips.opened import scan_attrs
+
+        scan = scan_attrs(self._reader_kwargs(), self._signal or {})
         return {"source": mask_url(str(self.urlpath)), "scan_parameters": scan}
 
     def frame_headers(self, progress: bool = False):

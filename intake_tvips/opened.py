@@ -8,13 +8,15 @@ position, :func:`intake_tvips.recording.scan_map.frame_map`) and the dictionarie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from intake_tvips.maths.scan import StackMap, frame_grid
+from intake_tvips.maths.scan import IndexMap, ScanMap, StackMap, frame_grid
 from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
 from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
+from intake_tvips.recording.pixels import estimate_hysteresis
 from intake_tvips.recording.scan_map import frame_map
 from intake_tvips.storage.secrets import mask_url
 
@@ -64,31 +66,93 @@ def open_signal(
     scan_shape=None,
     scan_start_frame: int = 0,
     winding_scan_axis: str | None = None,
-    hysteresis: int = 0,
+    hysteresis: int | str = 0,
     storage_options: dict | None = None,
 ) -> OpenedSignal:
     """Open ``url`` (or take an opened :class:`Recording`) and check the scan parameters,
     as :func:`intake_tvips.file_reader` does, without building the array (small header
-    reads only)."""
+    reads only; ``hysteresis="auto"`` reads a bounded sample of pixels)."""
     rec = url if isinstance(url, Recording) else open_recording(url, storage_options)
-    fmap = frame_map(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    auto = is_auto(hysteresis)
+    fmap = frame_map(
+        rec, scan_shape, scan_start_frame, winding_scan_axis, 0 if auto else hysteresis
+    )
+    estimate = auto_hysteresis(rec, fmap) if auto else None
+    if estimate is not None:
+        fmap = replace(fmap, hysteresis=estimate.hysteresis or 0)
     if isinstance(fmap, StackMap):
         axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))
     else:
         axes = scan_axes(tuple(fmap.shape), rec.header, rec.first_frame_headers)
-    return OpenedSignal(
-        rec,
-        fmap,
-        axes,
-        build_metadata(rec.name, rec.header, rec.first_frame_headers),
-        original_metadata(rec.header),
-        {
-            "scan_shape": scan_shape,
-            "scan_start_frame": scan_start_frame,
-            "winding_scan_axis": winding_scan_axis,
-            "hysteresis": hysteresis,
-        },
-    )
+    scan = {
+        "scan_shape": scan_shape,
+        "scan_start_frame": scan_start_frame,
+        "winding_scan_axis": winding_scan_axis,
+        "hysteresis": getattr(fmap, "hysteresis", 0) if auto else hysteresis,
+    }
+    original = original_metadata(rec.header)
+    if auto:
+        scan["hysteresis_estimate"] = _estimate_dict(estimate)
+        original["hysteresis_estimate"] = dict(scan["hysteresis_estimate"])
+    metadata = build_metadata(rec.name, rec.header, rec.first_frame_headers)
+    return OpenedSignal(rec, fmap, axes, metadata, original, scan)
+
+
+def scan_attrs(reader_kwargs: dict, signal: dict) -> dict:
+    """The ``scan_parameters`` attribute of an array read with ``reader_kwargs``: as
+    given, with ``hysteresis="auto"`` replaced by the value used and its estimate."""
+    scan = {
+        k: reader_kwargs.get(k, d)
+        for k, d in (
+            ("scan_shape", None),
+            ("scan_start_frame", 0),
+            ("winding_scan_axis", None),
+            ("hysteresis", 0),
+        )
+    }
+    estimate = signal.get("original_metadata", {}).get("hysteresis_estimate")
+    if estimate is not None:
+        scan["hysteresis"] = estimate["hysteresis"] or 0
+        scan["hysteresis_estimate"] = dict(estimate)
+    return scan
+
+
+class HysteresisUndecidedWarning(UserWarning):
+    """``hysteresis="auto"`` could not tell the hysteresis from the pixels: 0 is used."""
+
+
+def is_auto(hysteresis) -> bool:
+    """Whether ``hysteresis`` asks for an estimate from the pixels (``"auto"``)."""
+    return isinstance(hysteresis, str) and hysteresis.strip().lower() == "auto"
+
+
+def auto_hysteresis(rec: Recording, fmap):
+    """The estimate for ``hysteresis="auto"`` on the scan ``fmap`` (``None`` where the
+    hysteresis does not apply: a stack, or a scan without winding). Undecided: a
+    :class:`HysteresisUndecidedWarning`, and the estimate says ``hysteresis=None``."""
+    if not isinstance(fmap, ScanMap) or fmap.winding is None or len(fmap.shape) != 2:
+        if isinstance(fmap, IndexMap):
+            warnings.warn(
+                f"{rec.name}: hysteresis='auto' is estimated for a raster scan; this scan "
+                "comes from the rotator index (repeated or skipped positions): 0 used",
+                HysteresisUndecidedWarning,
+                stacklevel=3,
+            )
+        return None
+    found = estimate_hysteresis(rec, fmap.shape, fmap.start, fmap.winding)
+    if not found.decided:
+        warnings.warn(
+            f"{rec.name}: hysteresis='auto': {found.reason}; 0 used (give hysteresis=N)",
+            HysteresisUndecidedWarning,
+            stacklevel=3,
+        )
+    return found
+
+
+def _estimate_dict(estimate) -> dict:
+    if estimate is None:
+        return {"hysteresis": 0, "confidence": None, "source": "not applicable"}
+    return estimate.as_dict()
 
 
 def position_frames(opened: OpenedSignal) -> np.ndarray:

@@ -19,7 +19,7 @@ def file_reader(
     scan_shape=None,
     scan_start_frame: int = 0,
     winding_scan_axis: str | None = None,
-    hysteresis: int = 0,
+    hysteresis: int | str = 0,
     rechunking="auto",
     storage_options: dict | None = None,
 ) -> list[dict]:
@@ -58,6 +58,10 @@ def file_reader(
         For a winding scan: the reversed rows (columns) are rolled by this many
         positions along x (y). Any integer, taken modulo the row (column) length as
         RosettaSciIO does (``-1`` rolls by ``length - 1``); ignored without winding.
+        ``"auto"``: estimated from a bounded sample of the pixels
+        (:func:`intake_tvips.estimate_hysteresis`); the value, its confidence and why
+        are in ``original_metadata["hysteresis_estimate"]``. When the pixels cannot
+        tell, a ``HysteresisUndecidedWarning`` says so and 0 is used.
     rechunking : "auto", False or dict
         Lazy chunking: ``"auto"``: by dask's ``array.chunk-size``, whole scan rows per
         chunk; ``False``: one chunk per part (a scan: the rows each part starts); a dict

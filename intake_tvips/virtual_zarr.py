@@ -44,7 +44,7 @@ def references(
     scan_shape=None,
     scan_start_frame: int = 0,
     winding_scan_axis: str | None = None,
-    hysteresis: int = 0,
+    hysteresis: int | str = 0,
     storage_options: dict | None = None,
 ) -> dict:
     """kerchunk version-1 references to the recording as a Zarr (v2) group.

@@ -94,7 +94,7 @@ class TVIPSBackendEntrypoint(BackendEntrypoint):
         scan_shape=None,
         scan_start_frame: int = 0,
         winding_scan_axis: str | None = None,
-        hysteresis: int = 0,
+        hysteresis: int | str = 0,
         storage_options: dict | None = None,
     ):
         """The recording as a Dataset with the variable ``data`` (see the module doc)."""

@@ -88,7 +88,7 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
     """
     shape = parse_scan_shape(getattr(args, "scan_shape", None))
     start, winding, hyst = args.scan_start_frame, args.winding, args.hysteresis
-    if hyst is not None and hyst < 0:
+    if isinstance(hyst, int) and hyst < 0:
         raise ValueError(f"--hysteresis must be >= 0, got {hyst}")
     if shape is None:
         return ScanChoice({"scan_shape": None}, "stack")
@@ -103,7 +103,8 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
     from intake_tvips import detect_scan
 
     # from a sample of the headers (every header when it cannot decide), or those given
-    found = detect_scan(rec, progress=progress) if headers is None else detect_scan(headers=headers)
+    pixels = bool(getattr(args, "pixels", False)) and hyst is None
+    found = detect_scan(rec, progress=progress, headers=headers, pixels=pixels)
     kwargs = found.reader_kwargs()
     choice = ScanChoice(kwargs, "detected", found)
     if kwargs["scan_shape"] is None:

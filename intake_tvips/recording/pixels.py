@@ -228,6 +228,30 @@ class _Estimator:
         )
 
 
+#: what a detection from the headers alone says of the hysteresis
+ASSUMED = "hysteresis cannot be read from the headers: 0 assumed"
+
+
+def with_pixels(found, rec: Recording):
+    """The detection ``found`` (a :class:`~.detect.ScanDetection`) with its hysteresis
+    estimated from the pixels, where the scan is a 2-D raster that winds; unchanged
+    otherwise. ``hysteresis_source`` is ``"pixels"`` when decided, ``"undecided"`` (0
+    kept) when not."""
+    from dataclasses import replace
+
+    shape = found.scan_shape
+    if shape is None or found.use_auto or found.winding_scan_axis is None or len(shape) != 2:
+        return found
+    est = estimate_hysteresis(rec, shape, found.scan_start_frame, found.winding_scan_axis)
+    return replace(
+        found,
+        hysteresis=est.hysteresis if est.decided else 0,
+        hysteresis_confidence=est.confidence,
+        hysteresis_source="pixels" if est.decided else "undecided",
+        reason=found.reason.replace(ASSUMED, "").rstrip("; ") + f"; hysteresis {est.reason}",
+    )
+
+
 def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
     """The reason of an estimate, in words."""
     what = f"{lines} scan {'rows' if winding == 'x' else 'columns'}"
