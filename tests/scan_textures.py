@@ -11,8 +11,7 @@ estimate does not share its index maths with the code it tests.
 from __future__ import annotations
 
 import numpy as np
-
-from tests.tvips_factory import reference_grid
+from tvips_factory import reference_grid
 
 #: textures with contrast along both axes (an estimate must decide on these)
 TEXTURES = ("particles", "grains", "stripes", "diagonal", "gradient", "smiley")
@@ -102,14 +101,33 @@ def write(path, frames: np.ndarray, parts: int = 1) -> str:
     signal = {
         "data": frames,
         "axes": [
-            {"name": "time", "size": frames.shape[0], "scale": 0.01, "offset": 0.0, "units": "s", "navigate": True},
-            {"name": "y", "size": frames.shape[1], "scale": 0.1, "offset": 0.0, "units": "1/nm", "navigate": False},
-            {"name": "x", "size": frames.shape[2], "scale": 0.1, "offset": 0.0, "units": "1/nm", "navigate": False},
+            {
+                "name": "time",
+                "size": frames.shape[0],
+                "scale": 0.01,
+                "offset": 0.0,
+                "units": "s",
+                "navigate": True,
+            },
+            {
+                "name": "y",
+                "size": frames.shape[1],
+                "scale": 0.1,
+                "offset": 0.0,
+                "units": "1/nm",
+                "navigate": False,
+            },
+            {
+                "name": "x",
+                "size": frames.shape[2],
+                "scale": 0.1,
+                "offset": 0.0,
+                "units": "1/nm",
+                "navigate": False,
+            },
         ],
         "metadata": {},
     }
-    per = -(-frames.nbytes // parts)
-    intake_tvips.file_writer(
-        str(path), signal, max_file_size=max(per, 4096), show_progressbar=False
-    )
+    per = None if parts == 1 else max(4096, -(-frames.nbytes // parts))
+    intake_tvips.file_writer(str(path), signal, max_file_size=per, show_progressbar=False)
     return str(path).replace(".tvips", "_000.tvips")
