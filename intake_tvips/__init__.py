@@ -23,6 +23,7 @@ _PUBLIC = {
     "frame_headers": ".recording.headers",
     "detect_scan": ".recording.detect",
     "ScanDetection": ".recording.detect",
+    "ScanParameters": ".maths.scan_parameters",
     "estimate_hysteresis": ".recording.pixels",
     "HysteresisEstimate": ".recording.pixels",
     "HysteresisUndecidedWarning": ".opened",

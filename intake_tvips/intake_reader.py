@@ -59,17 +59,16 @@ class TVIPSReader(BaseReader):
         rechunking="auto",
         **kw,
     ):
+        from intake_tvips.maths.scan_parameters import ScanParameters
         from intake_tvips.reader import file_reader
 
-        if isinstance(scan_shape, list):  # YAML has no tuples
-            scan_shape = tuple(scan_shape)
+        params = ScanParameters.parse(  # YAML lists, templated text, "auto"
+            scan_shape, scan_start_frame, winding_scan_axis, hysteresis, text=True
+        )
         return file_reader(
             data.url,
             lazy=True,
-            scan_shape=scan_shape,
-            scan_start_frame=scan_start_frame,
-            winding_scan_axis=winding_scan_axis,
-            hysteresis=hysteresis,
+            **params.reader_kwargs(),
             rechunking=rechunking,
             storage_options=data.storage_options,
             **kw,

@@ -6,6 +6,7 @@ import math
 
 from intake_tvips.graph.build import build_dask_array, read_eager
 from intake_tvips.graph.chunking import plan_chunks
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.opened import open_signal
 from intake_tvips.recording.core import Recording, open_recording
 
@@ -87,7 +88,8 @@ def file_reader(
         raise ValueError(
             f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
         )
-    opened = open_signal(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    params = ScanParameters.parse(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    opened = open_signal(rec, params)
     fmap = opened.fmap
     if lazy:
         nav_chunks, rest = plan_chunks(
