@@ -154,15 +154,17 @@ def align(
     the range tried is undecided (the truth may lie beyond it).
     """
     candidates = np.asarray(candidates)
+    # every candidate shows the same frames, rearranged: the first one's stand for all
     both = np.concatenate(
-        [lines.reshape(-1, lines.shape[-1]), odd_lines.reshape(-1, lines.shape[-1])]
+        [lines[0].reshape(-1, lines.shape[-1]), odd_lines.reshape(-1, lines.shape[-1])]
     )
     mean, std = both.mean(axis=0), both.std(axis=0)
     scale = np.where(std > 0, std, 1.0)
     weights, signal = channel_weights((odd_lines - mean) / scale)
     if not weights.any():
         return Alignment(candidates, None, 0.0, np.zeros(len(candidates)), None, 0, 0.0, signal)
-    scores = triplet_scores((lines - mean) / scale, weights)
+    used = weights > 0  # channels without signal weigh nothing: leave them out
+    scores = triplet_scores((lines[..., used] - mean[used]) / scale[used], weights[used])
     seg = segment_means(scores, valid)
     with np.errstate(invalid="ignore"):
         totals = np.nanmean(seg, axis=1)

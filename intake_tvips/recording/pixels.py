@@ -272,8 +272,11 @@ def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
     (edge pixels that do not divide are left out)."""
     n, dy, dx = frames.shape[0], frames.shape[-2], frames.shape[-1]
     cy, cx = dy // cells, dx // cells
-    crop = frames[:, : cy * cells, : cx * cells].reshape(n, cells, cy, cells, cx)
-    return crop.sum(axis=(2, 4), dtype=np.float64).reshape(n, cells * cells)
+    rows = frames[:, : cy * cells, : cx * cells].reshape(n, cells, cy, cx * cells)
+    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # cy * 65535 fits
+    bands = np.add.reduce(rows, axis=2, dtype=acc)  # (n, cells, cx * cells)
+    sums = np.add.reduce(bands.reshape(n, cells, cells, cx), axis=3, dtype=np.uint64)
+    return sums.reshape(n, cells * cells).astype(np.float64)
 
 
 def _cells(rec: Recording) -> int:
