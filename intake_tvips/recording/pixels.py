@@ -169,25 +169,17 @@ class _Estimator:
 
     def _read(self, plan: TripletPlan) -> None:
         frames = np.setdiff1d(np.unique(plan.frames()), self.have)
-        feats = [self._features_of(batch) for batch in _batches(frames, self.rec)]
-        got = np.concatenate(feats) if feats else np.zeros((0, _cells(self.rec) ** 2))
+        got = self._features_of(frames)
         have = np.concatenate([self.have, frames])
         order = np.argsort(have, kind="stable")
         old = self.features if self.features is not None else got[:0]
         self.have, self.features = have[order], np.concatenate([old, got])[order]
 
     def _features_of(self, frames: np.ndarray) -> np.ndarray:
-        task = block_task(
-            self.rec.parts,
-            self.rec.index,
-            IndexMap(frames),
-            (slice(0, frames.size),),
-            max_gap_records(self.rec.parts, self.rec.index),
-        )
-        ranges = task.block.plan().ranges
-        self.requests += len(ranges)
-        self.bytes_read += sum(r.n_records for r in ranges) * self.rec.layout.record_bytes
-        return cell_sums(task(), _cells(self.rec))
+        feats, cost = _read_features(self.rec, frames)
+        self.requests += cost["requests"]
+        self.bytes_read += cost["bytes"]
+        return feats
 
     def _align(self) -> Alignment:
         frames = np.concatenate([p.frames() for p in self.plans], axis=1)
@@ -265,6 +257,21 @@ def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
     return (
         f"undecided: {found.best}{rival} fit about as well in the pixels of {what} ({conf}){tail}"
     )
+
+
+def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Detector-cell sums of ``frames`` (sorted, distinct), read in batches of bounded
+    memory; and what that cost (``requests``, ``bytes``)."""
+    out, cost = [], {"requests": 0, "bytes": 0}
+    gap = max_gap_records(rec.parts, rec.index)
+    for batch in _batches(frames, rec):
+        task = block_task(rec.parts, rec.index, IndexMap(batch), (slice(0, batch.size),), gap)
+        ranges = task.block.plan().ranges
+        cost["requests"] += len(ranges)
+        cost["bytes"] += sum(r.n_records for r in ranges) * rec.layout.record_bytes
+        out.append(cell_sums(task(), _cells(rec)))
+    cells = _cells(rec) ** 2
+    return (np.concatenate(out) if out else np.zeros((0, cells))), cost
 
 
 def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
