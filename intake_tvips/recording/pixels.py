@@ -200,7 +200,8 @@ class _Estimator:
         return out
 
     def _estimate(self, found: Alignment | None, why: str) -> HysteresisEstimate:
-        lines = sum(3 * p.middles.size for p in self.plans)
+        lines = np.unique(np.concatenate([p.middles for p in self.plans] or [[]]))
+        lines = int(np.unique(lines[:, None] + np.arange(-1, 2)).size) if lines.size else 0
         cost = dict(
             frames_read=int(self.have.size),
             bytes_read=int(self.bytes_read),
