@@ -6,6 +6,7 @@ import math
 
 from intake_tvips.graph.build import build_dask_array, read_eager
 from intake_tvips.graph.chunking import plan_chunks
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.opened import open_signal
 from intake_tvips.recording.core import Recording, open_recording
 
@@ -19,9 +20,12 @@ def file_reader(
     scan_shape=None,
     scan_start_frame: int = 0,
     winding_scan_axis: str | None = None,
-    hysteresis: int = 0,
+    hysteresis: int | str = 0,
     rechunking="auto",
     storage_options: dict | None = None,
+    *,
+    scan_step: float | str | None = None,
+    pattern_scale: float | str | None = None,
 ) -> list[dict]:
     """Read a TVIPS recording from any fsspec URL.
 
@@ -58,6 +62,10 @@ def file_reader(
         For a winding scan: the reversed rows (columns) are rolled by this many
         positions along x (y). Any integer, taken modulo the row (column) length as
         RosettaSciIO does (``-1`` rolls by ``length - 1``); ignored without winding.
+        ``"auto"``: estimated from a bounded sample of the pixels
+        (:func:`intake_tvips.estimate_hysteresis`); the value, its confidence and why
+        are in ``original_metadata["hysteresis_estimate"]``. When the pixels cannot
+        tell, a ``HysteresisUndecidedWarning`` says so and 0 is used.
     rechunking : "auto", False or dict
         Lazy chunking: ``"auto"``: by dask's ``array.chunk-size``, whole scan rows per
         chunk; ``False``: one chunk per part (a scan: the rows each part starts); a dict
@@ -66,6 +74,13 @@ def file_reader(
         or a byte size, or positive integers summing to the axis length).
     storage_options : dict, optional
         Passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}`` for S3).
+    scan_step : float or str, optional
+        The scan step, which TVIPS files do not hold: the navigation axes' scale, in nm
+        for a number, or text with units (``"2.5 nm"``). Default: 1 nm, as RosettaSciIO.
+    pattern_scale : float or str, optional
+        The detector calibration per pixel: the signal axes' scale (a number keeps the
+        file's units, e.g. ``1/nm`` in diffraction; text sets them: ``"0.08 mrad"``).
+        Default: the series header's pixel size.
 
     Returns
     -------
@@ -83,7 +98,10 @@ def file_reader(
         raise ValueError(
             f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
         )
-    opened = open_signal(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    params = ScanParameters.parse(
+        scan_shape, scan_start_frame, winding_scan_axis, hysteresis
+    ).calibrated(scan_step, pattern_scale)
+    opened = open_signal(rec, params)
     fmap = opened.fmap
     if lazy:
         nav_chunks, rest = plan_chunks(
