@@ -12,7 +12,7 @@ from servers import S3_KEY, S3_SECRET
 from tvips_factory import make_frames, reference_scan, tvips_bytes
 
 from intake_tvips import file_reader
-from intake_tvips.storage import blockio, obstore_io
+from intake_tvips.storage import byteranges, obstore_io
 from intake_tvips.storage.filesystem import S3_POOL_CONNECTIONS, FileSystemSpec, resolve
 
 SCAN = dict(scan_shape=(12, 10), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
@@ -159,7 +159,7 @@ def test_s3fs_filesystems_get_a_large_pool(s3, monkeypatch):
         n = 40
         starts = list(range(n))
         ends = [s + 8 for s in starts]
-        out = blockio.read_byte_ranges(spec, ["tvips/pool.bin"] * n, starts, ends)
+        out = byteranges.read_byte_ranges(spec, ["tvips/pool.bin"] * n, starts, ends)
         assert [o[0] for o in out] == starts
         assert proxy.log.max_in_flight > 10
     finally:

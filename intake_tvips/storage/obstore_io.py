@@ -30,6 +30,7 @@ import os
 import threading
 from datetime import datetime, timedelta, timezone
 
+from intake_tvips.errors import is_transient
 from intake_tvips.storage.filesystem import (
     REMOTE_BACKOFF_SECONDS,
     REMOTE_RETRY_BUDGET_SECONDS,
@@ -287,7 +288,9 @@ class ObstoreTransientError(ConnectionError):
 
 
 def _python_error(e: Exception) -> Exception:
-    """obstore's exception as the built-in one our callers classify."""
+    """obstore's exception as the built-in one our callers handle (its URL masked):
+    ``FileNotFoundError``, ``PermissionError``, :class:`ObstoreTransientError` where
+    :func:`~intake_tvips.errors.is_transient` says so, else ``OSError``."""
     from obstore import exceptions as ox
 
     text = mask_url(" ".join(str(e).split(" Debug source:")[0].split()))
@@ -295,20 +298,4 @@ def _python_error(e: Exception) -> Exception:
         return FileNotFoundError(text)
     if isinstance(e, (PermissionError, ox.PermissionDeniedError, ox.UnauthenticatedError)):
         return PermissionError(text)
-    low = text.lower()
-    status = _status(low)
-    if status is not None and status < 500 and status not in (408, 429):
-        return OSError(text)
-    if status is not None or any(w in low for w in _TRANSIENT_WORDS):
-        return ObstoreTransientError(text)
-    return OSError(text)
-
-
-_TRANSIENT_WORDS = ("connect", "timed out", "timeout", "body", "reset", "closed", "retry")
-
-
-def _status(text: str) -> int | None:
-    import re
-
-    m = re.search(r"status code:? (\d{3})\b", text)
-    return int(m.group(1)) if m else None
+    return ObstoreTransientError(text) if is_transient(e) else OSError(text)
