@@ -130,11 +130,6 @@ def split_part_name(path: str) -> tuple[str, str]:
     return name.base, name.ext or DEFAULT_EXT
 
 
-def part_path(base: str, ext: str, i: int) -> str:
-    """The name of part ``i`` of the recording ``(base, ext)``."""
-    return PartName(base, ext).path(i)
-
-
 @dataclass(frozen=True)
 class PartSet:
     """The parts of one recording, in order, with their sizes in bytes."""
