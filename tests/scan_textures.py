@@ -78,8 +78,13 @@ def recording(
     dose: float | None = 200.0,
     detector: int = 12,
     seed: int = 0,
+    junk: str = "blank",
 ):
-    """``(frames, truth)``: the recorded frames and the sample's transmission."""
+    """``(frames, truth)``: the recorded frames and the sample's transmission.
+
+    ``junk``: the frames before and after the scan are ``"blank"`` (beam blanked: a
+    few dark counts) or ``"parked"`` (the probe waits on the first or last position:
+    its pattern again, with fresh noise)."""
     rng = np.random.default_rng(seed)
     truth = texture(texture_name, shape, rng)
     n = junk_before + shape[0] * shape[1] + junk_after
@@ -88,8 +93,14 @@ def recording(
     frames[grid.reshape(-1)] = patterns(truth.reshape(-1), detector, dose, rng)
     if texture_name == "noise_only":
         frames[grid.reshape(-1)] = patterns(np.ones(grid.size), detector, dose or 50.0, rng)
-    junk = [*range(junk_before), *range(n - junk_after, n)]
-    frames[junk] = rng.poisson(0.5, size=(len(junk), detector, detector))
+    before, after = list(range(junk_before)), list(range(n - junk_after, n))
+    if junk == "parked":
+        first, last = truth.reshape(-1)[0], truth.reshape(-1)[grid.reshape(-1).argmax()]
+        frames[before] = patterns(np.full(len(before), first), detector, dose, rng)
+        frames[after] = patterns(np.full(len(after), last), detector, dose, rng)
+    else:
+        junk_frames = before + after
+        frames[junk_frames] = rng.poisson(0.5, size=(len(junk_frames), detector, detector))
     return frames, truth
 
 

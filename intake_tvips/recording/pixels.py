@@ -28,7 +28,7 @@ WINDOW = 48
 #: triplets of lines read per round
 TRIPLETS_PER_ROUND = 8
 #: rounds at most (each reads new lines, spread between those of earlier rounds)
-MAX_ROUNDS = 8
+MAX_ROUNDS = 16
 #: after the first round, reads stop at this share of the recording's bytes ...
 BUDGET_FRACTION = 0.03
 #: ... or at this many bytes, whichever is more (a small recording may be read more)
@@ -169,25 +169,17 @@ class _Estimator:
 
     def _read(self, plan: TripletPlan) -> None:
         frames = np.setdiff1d(np.unique(plan.frames()), self.have)
-        feats = [self._features_of(batch) for batch in _batches(frames, self.rec)]
-        got = np.concatenate(feats) if feats else np.zeros((0, _cells(self.rec) ** 2))
+        got = self._features_of(frames)
         have = np.concatenate([self.have, frames])
         order = np.argsort(have, kind="stable")
         old = self.features if self.features is not None else got[:0]
         self.have, self.features = have[order], np.concatenate([old, got])[order]
 
     def _features_of(self, frames: np.ndarray) -> np.ndarray:
-        task = block_task(
-            self.rec.parts,
-            self.rec.index,
-            IndexMap(frames),
-            (slice(0, frames.size),),
-            max_gap_records(self.rec.parts, self.rec.index),
-        )
-        ranges = task.block.plan().ranges
-        self.requests += len(ranges)
-        self.bytes_read += sum(r.n_records for r in ranges) * self.rec.layout.record_bytes
-        return cell_sums(task(), _cells(self.rec))
+        feats, cost = _read_features(self.rec, frames)
+        self.requests += cost["requests"]
+        self.bytes_read += cost["bytes"]
+        return feats
 
     def _align(self) -> Alignment:
         frames = np.concatenate([p.frames() for p in self.plans], axis=1)
@@ -195,7 +187,8 @@ class _Estimator:
         odd = [frames[0][tuple(p.T)] for p in self._odd_pairs()]
         odd_lines = self.features[np.searchsorted(self.have, np.stack(odd))]
         valid = np.concatenate([p.valid() for p in self.plans], axis=1)
-        return align(lines, self.plans[0].candidates, odd_lines, valid)
+        looks = len(self.plans)
+        return align(lines, self.plans[0].candidates, odd_lines, valid, looks)
 
     def _odd_pairs(self) -> list[np.ndarray]:
         """``(triplet, line)`` of every unmoving line, triplets counted over all plans."""
@@ -207,7 +200,8 @@ class _Estimator:
         return out
 
     def _estimate(self, found: Alignment | None, why: str) -> HysteresisEstimate:
-        lines = sum(3 * p.middles.size for p in self.plans)
+        lines = np.unique(np.concatenate([p.middles for p in self.plans] or [[]]))
+        lines = int(np.unique(lines[:, None] + np.arange(-1, 2)).size) if lines.size else 0
         cost = dict(
             frames_read=int(self.have.size),
             bytes_read=int(self.bytes_read),
@@ -267,13 +261,31 @@ def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
     )
 
 
+def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Detector-cell sums of ``frames`` (sorted, distinct), read in batches of bounded
+    memory; and what that cost (``requests``, ``bytes``)."""
+    out, cost = [], {"requests": 0, "bytes": 0}
+    gap = max_gap_records(rec.parts, rec.index)
+    for batch in _batches(frames, rec):
+        task = block_task(rec.parts, rec.index, IndexMap(batch), (slice(0, batch.size),), gap)
+        ranges = task.block.plan().ranges
+        cost["requests"] += len(ranges)
+        cost["bytes"] += sum(r.n_records for r in ranges) * rec.layout.record_bytes
+        out.append(cell_sums(task(), _cells(rec)))
+    cells = _cells(rec) ** 2
+    return (np.concatenate(out) if out else np.zeros((0, cells))), cost
+
+
 def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
     """``(n, cells * cells)`` float sums of each frame over a grid of detector cells
     (edge pixels that do not divide are left out)."""
     n, dy, dx = frames.shape[0], frames.shape[-2], frames.shape[-1]
     cy, cx = dy // cells, dx // cells
-    crop = frames[:, : cy * cells, : cx * cells].reshape(n, cells, cy, cells, cx)
-    return crop.sum(axis=(2, 4), dtype=np.float64).reshape(n, cells * cells)
+    rows = frames[:, : cy * cells, : cx * cells].reshape(n, cells, cy, cx * cells)
+    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # cy * 65535 fits
+    bands = np.add.reduce(rows, axis=2, dtype=acc)  # (n, cells, cx * cells)
+    sums = np.add.reduce(bands.reshape(n, cells, cells, cx), axis=3, dtype=np.uint64)
+    return sums.reshape(n, cells * cells).astype(np.float64)
 
 
 def _cells(rec: Recording) -> int:
