@@ -83,6 +83,19 @@ class ScanMap:
             y = np.where(x % 2 == 0, ny - 1 - (y - h) % ny, y)
         return (lead * ny + y) * nx + x
 
+    def positions_of(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(y, x)`` of the position showing each of ``frames`` in a 2-D scan: the
+        inverse of :meth:`frames` (a frame before ``start`` or past the scan gets the
+        position its offset would have in a longer scan of the same row length)."""
+        ny, nx = self.shape[-2], self.shape[-1]
+        y, x = np.divmod(np.asarray(frames, dtype=np.int64) - self.start, nx)
+        h = self.hysteresis
+        if self.winding == "x":
+            x = np.where(y % 2 == 0, (nx - 1 - x + h) % nx, x)
+        elif self.winding == "y":
+            y = np.where(x % 2 == 0, (ny - 1 - y + h) % ny, y)
+        return y, x
+
     def block(self, start: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
         """Frames of the block ``[start, start + shape)`` of the scan, flat in C order.
 
