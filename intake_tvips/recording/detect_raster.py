@@ -15,6 +15,8 @@ from intake_tvips.recording.detect_frames import HeaderValues
 
 #: a disagreeing frame "sits where a nearby frame belongs" up to this many frames away
 SHIFT_WINDOW = 8
+#: frames after a raster moving outside it that make it unexplained (when most moves)
+UNEXPLAINED_MOVES = 8
 
 
 @dataclass(frozen=True)
@@ -68,3 +70,26 @@ def shifted(values: HeaderValues, raster: Raster) -> bool:
         qy, qx = geometry.positions_of(near[ok])
         hit[ok] |= (x[ok] == qx) & (y[ok] == qy)
     return bool(hit.mean() > 0.5 and off[hit].max(initial=-1) >= offsets[-1] - SHIFT_WINDOW)
+
+
+def moves_after(values: HeaderValues, raster: Raster) -> tuple[int, int]:
+    """``(moves, outside)``: of the frames read after the raster's last frame (each with
+    the frame before it read), how many move (a position other than that frame's), and
+    how many of those move to a position outside the raster's ``ny`` x ``nx``."""
+    x, y, frame = values.scan_x, values.scan_y, values.frame
+    ny, nx = raster.shape
+    if raster.winding != "y":  # the row a recording ending inside the scan cuts short
+        ny = max(ny, raster.rows)
+    after = np.flatnonzero(frame[1:] >= raster.start + ny * nx) + 1
+    after = after[frame[after] == frame[after - 1] + 1]
+    xa, ya = x[after], y[after]
+    moved = (xa >= 0) & (ya >= 0) & ((xa != x[after - 1]) | (ya != y[after - 1]))
+    outside = moved & ((xa >= nx) | (ya >= ny))
+    return int(moved.sum()), int(outside.sum())
+
+
+def explains_the_moves(raster: Raster, moves: int, outside: int) -> bool:
+    """A raster explains the recording unless most frames after it that move (and at
+    least ``UNEXPLAINED_MOVES``, or as many as it has positions) go to positions it
+    does not contain."""
+    return not (outside >= min(UNEXPLAINED_MOVES, raster.size) and 2 * outside > moves)

@@ -8,6 +8,7 @@ gave nothing); findings are :class:`~.detect_xy.PositionFinding` and
 from __future__ import annotations
 
 from intake_tvips.recording.detect_frames import AUTO_SCAN_XY_CONFIDENCE, SAMPLE_CONFIDENCE_LEVEL
+from intake_tvips.recording.detect_raster import explains_the_moves
 from intake_tvips.recording.detect_rotidx import RotatorFinding
 from intake_tvips.recording.detect_xy import PositionFinding
 
@@ -124,8 +125,22 @@ def _agreement_words(found: PositionFinding, trusted: bool) -> list[str]:
             f"raster gives them: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at least "
             f"{score:.1%} of them do"
         ]
-    words = [f"{score:.1%} of the scan's frames have the position this raster gives them"]
-    if score < AUTO_SCAN_XY_CONFIDENCE:
+    share = r.agreeing / r.size
+    words = [f"{share:.1%} of the scan's frames have the position this raster gives them"]
+    if found.rivals:
+        words.append(
+            f"{found.rivals} other raster(s) (another start or winding) explain the frames "
+            "as well: the headers cannot tell them apart"
+        )
+    if not explains_the_moves(r, found.moves_after, found.moves_outside):
+        words.append(
+            f"{found.moves_outside} of the {found.moves_after} frames after the scan that "
+            "move go to positions outside it: the raster does not explain the recording"
+        )
+    if score < share:
+        use = "this raster" if trusted else "the rotator index"
+        words.append(f"confidence {score:.1%}: scan_shape='auto' takes {use}")
+    if share < AUTO_SCAN_XY_CONFIDENCE:
         if found.shifted:
             why = (
                 "most of the others sit where the raster puts a frame a few frames away, "

@@ -34,7 +34,13 @@ from intake_tvips.recording.detect_frames import (
     probes,
     sample_confidence,
 )
-from intake_tvips.recording.detect_raster import Raster, frames_in_raster, shifted
+from intake_tvips.recording.detect_raster import (
+    Raster,
+    explains_the_moves,
+    frames_in_raster,
+    moves_after,
+    shifted,
+)
 
 #: unit steps of x or y tried as the scan's start, past strays among the junk frames
 MAX_START_CANDIDATES = 8
@@ -52,6 +58,11 @@ class PositionFinding:
     confidence: float
     shifted: bool  # the disagreeing frames sit a few places on, to the scan's end
     odd_rows_backwards: bool  # a snake starting forwards (no reader winding)
+    #: frames after the raster that move, and those of them that go outside it
+    moves_after: int = 0
+    moves_outside: int = 0
+    #: other rasters (other start or winding, another map) that explain the frames as well
+    rivals: int = 0
 
 
 def infer_positions(values: HeaderValues, rules: SamplingRules):
@@ -79,7 +90,13 @@ def infer_positions(values: HeaderValues, rules: SamplingRules):
         return ("no_raster",)
     if not values.complete:
         check_unanimous(values, best, starts)
-    return _finding(values, first_move, best)
+        moves, outside = moves_after(values, best)
+        if not explains_the_moves(best, moves, outside):
+            raise Undecided(
+                f"{outside} of the {moves} frames read after the scan that move go to "
+                "positions outside it"
+            )
+    return _finding(values, first_move, best, starts)
 
 
 def _sample_wants(values: HeaderValues, best: Raster, rules: SamplingRules) -> Wanted | None:
@@ -95,19 +112,29 @@ def _sample_wants(values: HeaderValues, best: Raster, rules: SamplingRules) -> W
     return values.missing(best.start + spread)
 
 
-def _finding(values: HeaderValues, first_move: int, best: Raster) -> PositionFinding:
+def _finding(values: HeaderValues, first_move: int, best: Raster, starts) -> PositionFinding:
+    """The finding of ``best``. Every header read, its confidence is the share of its
+    positions whose frame agrees, shared with its rivals (rasters that explain the frames
+    as well), and scaled by the share of the moves after it that it explains when most
+    of them go to positions outside it."""
     is_shifted = odd_back = False
+    moves, outside = moves_after(values, best)
+    rivals = 0
     if values.complete:
-        confidence = best.agreeing / best.size
-        if confidence < AUTO_SCAN_XY_CONFIDENCE:
+        share = best.agreeing / best.size
+        if share < AUTO_SCAN_XY_CONFIDENCE:
             is_shifted = shifted(values, best)
-        if confidence < 1 and best.winding != "x":
+        if share < 1 and best.winding != "x":
             odd_back = odd_rows_backwards(values, best)
+        rivals = count_rivals(values, best, starts)
+        confidence = share / (1 + rivals)
+        if not explains_the_moves(best, moves, outside):
+            confidence *= (moves - outside) / moves  # the share of the moves it explains
     else:
         confidence = sample_confidence(best.agreeing, best.seen, best.size)
     return PositionFinding(
         first_move, best, values.complete, values.count, values.n_frames, float(confidence),
-        is_shifted, odd_back,
+        is_shifted, odd_back, moves, outside, rivals,
     )  # fmt: skip
 
 
@@ -149,7 +176,22 @@ def best_raster(values: HeaderValues, starts) -> Raster | None:
     """The raster putting the most frames (of those read) where their headers say."""
     found = [raster_from(values, s, w) for s in starts for w in WINDING_AXES]
     found = [r for r in found if r is not None]
-    return max(found, key=lambda r: r.agreeing) if found else None  # first of equals
+    # most agreeing frames; of equals, fewest disagreeing; then the first
+    return max(found, key=lambda r: (r.agreeing, r.agreeing - r.seen)) if found else None
+
+
+def count_rivals(values: HeaderValues, best: Raster, starts) -> int:
+    """Rasters of other maps, from ``starts``, with as many agreeing and disagreeing
+    frames as ``best``: the headers cannot tell them from it."""
+    maps = []
+    for start in starts:
+        for winding in WINDING_AXES:
+            other = raster_from(values, start, winding)
+            if other is None or (other.agreeing, other.seen) != (best.agreeing, best.seen):
+                continue
+            if not any(_same_map(other, m) for m in [best, *maps]):
+                maps.append(other)
+    return len(maps)
 
 
 def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
