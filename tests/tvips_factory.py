@@ -117,9 +117,10 @@ def reference_scan(frames: np.ndarray, shape, start=0, winding=None, hysteresis=
 # ------------------------------------------------------------------ scan generators
 
 
-#: how a scan generator may walk the rows: the reader's windings, and two it cannot
-#: express (``"x_odd"``: rows 1, 3, ... reversed; ``"columns"``: y is the fast axis)
-WALKS = (None, "x", "y", "x_odd", "columns")
+#: how a scan generator may walk the rows: the reader's windings, and three it cannot
+#: express (``"x_odd"``: rows 1, 3, ... reversed; ``"y_odd"``: columns 1, 3, ...
+#: reversed; ``"columns"``: y is the fast axis)
+WALKS = (None, "x", "y", "x_odd", "y_odd", "columns")
 #: where the probe waits before and after the scan
 PARKED = ("origin", "first", "last")
 
@@ -138,6 +139,8 @@ def walk_positions(shape, walk) -> tuple[np.ndarray, np.ndarray]:
         x = np.where(y % 2 == 1, nx - 1 - x, x)
     elif walk == "y":
         y = np.where(x % 2 == 0, ny - 1 - y, y)
+    elif walk == "y_odd":
+        y = np.where(x % 2 == 1, ny - 1 - y, y)
     return x, y
 
 
@@ -166,7 +169,7 @@ def generated_scan(rng: np.random.Generator) -> dict:
     sx[before : before + ny * nx], sy[before : before + ny * nx] = x, y
     sx[before + ny * nx :], sy[before + ny * nx :] = spot[park_after]
     expressible = walk in (None, "x", "y")
-    if walk in ("columns", "x_odd") and (nx == 1 or ny == 1):
+    if walk in ("columns", "x_odd", "y_odd") and (nx == 1 or ny == 1):
         expressible, walk = True, None  # one row or one column: the same frames in order
     winding = walk
     truth = ((ny, nx), before, winding) if expressible else None
