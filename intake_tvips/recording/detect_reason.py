@@ -44,12 +44,20 @@ def none_reason(notes) -> str:
 def rotator_reason(notes, found: RotatorFinding) -> str:
     """The reason of a scan from the rotator index (after the notes of the sources
     tried before it)."""
-    (side, _), total = found.shape, found.shape[0] * found.shape[1]
+    (ny, nx), total = found.shape, found.shape[0] * found.shape[1]
     words = [note_text(n) for n in notes]
+    rows = ""
+    if found.row_from_positions:
+        rows = f" (not a square: rows of {nx} frames, where Scan_x/Scan_y wrap)"
     words.append(
         f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
-        f"frame {found.start} to {total}, a {side} x {side} scan"
+        f"frame {found.start} to {total}, a {ny} x {nx} scan{rows}"
     )
+    if found.strays:
+        words.append(
+            f"{found.strays} frame(s) with a rotator value off the count around them "
+            "passed over as strays"
+        )
     if found.one_per_position:
         words.append("one frame per position, in order")
     else:
