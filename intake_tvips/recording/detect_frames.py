@@ -86,6 +86,8 @@ class HeaderValues:
         self.has_rotator = "rotidx" in self.names
         if self.has_rotator:
             self.rotator = np.asarray(table["rotidx"], dtype=np.int64)
+        #: what inferences computed from these values, by key (they never change)
+        self.memo: dict = {}
 
     @property
     def count(self) -> int:

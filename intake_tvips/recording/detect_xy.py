@@ -227,6 +227,13 @@ def _same_map(a: Raster, b: Raster) -> bool:
 def raster_from(values: HeaderValues, start: int, winding, search: bool = False):
     """The raster from frame ``start`` with ``winding`` that the frames describe
     (``None``: none; :class:`Wanted`: with ``search``, frames its searches need)."""
+    key = ("raster", start, winding, search)
+    if key not in values.memo:
+        values.memo[key] = _raster_from(values, start, winding, search)
+    return values.memo[key]
+
+
+def _raster_from(values: HeaderValues, start: int, winding, search: bool):
     nx = row_length(values, start, winding, search)
     if nx is None or isinstance(nx, Wanted):
         return nx
