@@ -6,9 +6,10 @@ wherever it gives a scan. Where it refuses, :func:`rotator_indices` tries beyond
 few corrupt values (:func:`~intake_tvips.maths.scan.rotator_strays`, e.g. 4294836225
 on the last frame) are passed over as strays, and a count that is not a square takes
 its row length from where ``Scan_x``/``Scan_y`` wrap over the scan's frames (a new
-row: ``y`` changes; where it never does, ``x`` jumps back), when most rows agree on it. From a sample:
-the rule when the rotator index counts 1, 2, 3, ... one frame each (searched for where
-it starts and stops counting); anything else is left to every header.
+row: ``y`` changes; where it never does, ``x`` jumps back), when most rows agree on
+it. From a sample: the rule when the rotator index counts 1, 2, 3, ... one frame each
+(searched for where it starts and stops counting); anything else is left to every
+header.
 """
 
 from __future__ import annotations
