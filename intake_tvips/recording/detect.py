@@ -10,13 +10,18 @@ Two sources, in order of trust:
   value most frames vote for (a frame at ``(x, y)``, ``k`` frames into the scan, says
   ``k = y * nx + x`` and so names ``nx``); the rows are counted up to the last row most
   of whose frames sit in it (y-winding: the first frame's ``y`` names the row count).
-  The raster that puts the most frames where their headers say wins; that fraction of
-  its positions is the confidence. A few stray values neither move nor inflate it; a
-  stray among the junk frames (a frame that moves, then back) is passed over: with every
-  header read, when the raster from the first move fits badly, the frames around the
-  next few unit steps of x or y (as along a scan) are tried as starts too.
-* ``rotidx`` (any version 2 file): RosettaSciIO's ``scan_shape="auto"`` rule, square
-  scans only.
+  The raster that puts the most frames where their headers say wins (of equals, the one
+  with fewer disagreeing frames); that fraction of its positions is the confidence. A
+  few stray values neither move nor inflate it; a stray among the junk frames (a frame
+  that moves, then back) is passed over: with every header read, when the raster from
+  the first move fits badly, the frames around the next few unit steps of x or y (as
+  along a scan) are tried as starts too. A raster must explain the recording: when
+  most frames after it that move go to positions outside it, the confidence is the
+  share of those moves it explains (not trusted); rasters of other maps that explain
+  the frames as well share the confidence (the headers cannot tell them apart).
+* ``rotidx`` (any version 2 file): RosettaSciIO's ``scan_shape="auto"`` rule (square
+  scans); where it refuses, a few corrupt values passed over as strays, and non-square
+  scans whose rows the positions give (:mod:`.detect_rotidx`).
 
 Hysteresis is not in the headers: it is always reported as 0.
 
@@ -33,8 +38,9 @@ spread over the recording, frames probed by searches (``SEARCH_PROBES`` per roun
 for where positions first move, where the rows end and where the scan ends, and
 ``SAMPLE_SCAN_SPREAD`` frames evenly over the scan found. It answers
 only when the sample is unanimous: every sampled frame of the scan agrees with the
-raster (all of them when the scan has at most ``SAMPLE_SCAN_ALL`` positions) and no
-other start or winding fits the sample as well; otherwise every header is read.
+raster (all of them when the scan has at most ``SAMPLE_SCAN_ALL`` positions), no
+other start or winding fits the sample as well, and the frames read after the scan do
+not mostly move outside it; otherwise every header is read.
 Recordings of at most ``SAMPLE_ALL_FRAMES`` frames are always read whole. Every array
 and every loop is bounded by the frame count: positions outside ``[0, frames)``, NaN,
 inf and non-integers never match, and a raster of more positions than frames is refused.
