@@ -306,10 +306,10 @@ def _detection(values: HeaderValues, notes, found) -> ScanDetection:
     """The public answer (with its reason in words) of a finding."""
     sampled = not values.complete
     if isinstance(found, PositionFinding):
-        r = found.raster
+        raster = found.raster
         trusted = trusts_positions("scan_xy", sampled, found.confidence, found.shifted)
         return ScanDetection(
-            r.shape, r.start, r.winding, 0, "scan_xy", found.confidence,
+            raster.shape, raster.start, raster.winding, 0, "scan_xy", found.confidence,
             positions_reason(found, trusted), sampled=sampled, shifted=found.shifted,
         )  # fmt: skip
     if isinstance(found, RotatorFinding):

@@ -102,10 +102,10 @@ class HeaderValues:
         """:class:`Wanted` for those of ``frames`` (in the recording) not read yet."""
         if self.complete:
             return None
-        f = np.unique(np.asarray(frames, dtype=np.int64).reshape(-1))
-        f = f[(f >= 0) & (f < self.n_frames)]
-        f = f[~np.isin(f, self.frame, assume_unique=True)]
-        return Wanted(f) if f.size else None
+        wanted = np.unique(np.asarray(frames, dtype=np.int64).reshape(-1))
+        wanted = wanted[(wanted >= 0) & (wanted < self.n_frames)]
+        wanted = wanted[~np.isin(wanted, self.frame, assume_unique=True)]
+        return Wanted(wanted) if wanted.size else None
 
 
 def valid_positions(values, n: int) -> np.ndarray:
@@ -120,17 +120,16 @@ def valid_positions(values, n: int) -> np.ndarray:
 
 def probes(lo: int, hi: int) -> np.ndarray:
     """Up to ``SEARCH_PROBES`` frames evenly inside ``(lo, hi)``."""
-    k = SEARCH_PROBES
-    p = lo + ((hi - lo) * np.arange(1, k + 1)) // (k + 1)
-    return np.unique(p[(p > lo) & (p < hi)])
+    inside = lo + ((hi - lo) * np.arange(1, SEARCH_PROBES + 1)) // (SEARCH_PROBES + 1)
+    return np.unique(inside[(inside > lo) & (inside < hi)])
 
 
 def first_change(values: HeaderValues, arrays) -> int | None | Wanted:
     """The last frame of the run of frames whose ``arrays`` (over the frames read) equal
     those of frame 0; ``None``: no frame read differs."""
     same = np.ones(values.count, dtype=bool)
-    for a in arrays:
-        same &= a == a[0]
+    for values_of_field in arrays:
+        same &= values_of_field == values_of_field[0]
     differ = np.flatnonzero(~same)
     if differ.size == 0:
         return None

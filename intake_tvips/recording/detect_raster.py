@@ -64,9 +64,9 @@ def shifted(values: HeaderValues, raster: Raster) -> bool:
     x, y = values.scan_x[indices[~agree]], values.scan_y[indices[~agree]]
     geometry = ScanMap(raster.shape, 0, raster.winding)
     hit = np.zeros(off.size, dtype=bool)
-    for d in range(-SHIFT_WINDOW, SHIFT_WINDOW + 1):
-        near = off + d
-        ok = (d != 0) & (near >= 0) & (near < raster.size)
+    for step in range(-SHIFT_WINDOW, SHIFT_WINDOW + 1):
+        near = off + step
+        ok = (step != 0) & (near >= 0) & (near < raster.size)
         qy, qx = geometry.positions_of(near[ok])
         hit[ok] |= (x[ok] == qx) & (y[ok] == qy)
     return bool(hit.mean() > 0.5 and off[hit].max(initial=-1) >= offsets[-1] - SHIFT_WINDOW)

@@ -83,8 +83,8 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
 def positions_reason(found: PositionFinding, trusted: bool) -> str:
     """The reason of a raster from ``Scan_x``/``Scan_y``; ``trusted``: whether
     ``scan_shape="auto"`` takes it."""
-    r = found.raster
-    (ny, nx), start, winding = r.shape, r.start, r.winding
+    raster = found.raster
+    (ny, nx), start, winding = raster.shape, raster.start, raster.winding
     strays = (
         ""
         if start <= found.first_move + 1
@@ -93,12 +93,12 @@ def positions_reason(found: PositionFinding, trusted: bool) -> str:
     words = [
         f"Scan_x/Scan_y: positions first move after frame {found.first_move}, the scan "
         f"starts at frame {start}{strays} and reaches x={nx - 1}, "
-        f"y={r.rows - 1 if winding != 'y' else ny - 1}",
+        f"y={raster.rows - 1 if winding != 'y' else ny - 1}",
         _winding_words(found),
     ]
-    if r.rows > ny:
+    if raster.rows > ny:
         words.append(
-            f"the recording ends {start + r.rows * nx - found.n_frames} frames before the "
+            f"the recording ends {start + raster.rows * nx - found.n_frames} frames before the "
             f"scan does; only the {ny} complete rows are kept"
         )
     words.extend(_agreement_words(found, trusted))
@@ -107,8 +107,8 @@ def positions_reason(found: PositionFinding, trusted: bool) -> str:
 
 
 def _winding_words(found: PositionFinding) -> str:
-    r = found.raster
-    (ny, nx), start, winding = r.shape, r.start, r.winding
+    raster = found.raster
+    (ny, nx), start, winding = raster.shape, raster.start, raster.winding
     if found.odd_rows_backwards:
         return (
             "rows 1, 3, 5, ... run backwards, which no winding_scan_axis expresses (the "
@@ -125,22 +125,22 @@ def _winding_words(found: PositionFinding) -> str:
 
 
 def _agreement_words(found: PositionFinding, trusted: bool) -> list[str]:
-    r, score = found.raster, found.confidence
+    raster, score = found.raster, found.confidence
     if not found.complete:
         return [
-            f"all {r.seen} frames read of the scan's {r.size} (headers of "
+            f"all {raster.seen} frames read of the scan's {raster.size} (headers of "
             f"{found.frames_read} of {found.n_frames} frames read) have the position this "
             f"raster gives them: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at least "
             f"{score:.1%} of them do"
         ]
-    share = r.agreeing / r.size
+    share = raster.agreeing / raster.size
     words = [f"{share:.1%} of the scan's frames have the position this raster gives them"]
     if found.rivals:
         words.append(
             f"{found.rivals} other raster(s) (another start or winding) explain the frames "
             "as well: the headers cannot tell them apart"
         )
-    if not explains_the_moves(r, found.moves_after, found.moves_outside):
+    if not explains_the_moves(raster, found.moves_after, found.moves_outside):
         words.append(
             f"{found.moves_outside} of the {found.moves_after} frames after the scan that "
             "move go to positions outside it: the raster does not explain the recording"

@@ -87,14 +87,14 @@ def _row_length_from_positions(values: HeaderValues, pass_strays: bool) -> int |
     positions, no wraps, or no length most rows share."""
     if not values.has_positions or not values.positions_move:
         return None
-    r = np.array(values.rotator)
+    count = np.array(values.rotator)
     if pass_strays:
-        for i in np.flatnonzero(rotator_strays(r)).tolist():
-            r[i] = r[i - 1] if i > 0 else 0
-    rises = np.flatnonzero(np.diff(r) > 0)
+        for i in np.flatnonzero(rotator_strays(count)).tolist():
+            count[i] = count[i - 1] if i > 0 else 0
+    rises = np.flatnonzero(np.diff(count) > 0)
     if rises.size == 0:
         return None
-    start = int(rises[0]) + (1 if r[rises[0]] == 0 else 0)
+    start = int(rises[0]) + (1 if count[rises[0]] == 0 else 0)
     stop = int(rises[-1]) + 1
     x, y = values.scan_x[start : stop + 1], values.scan_y[start : stop + 1]
     valid = (x[1:] >= 0) & (x[:-1] >= 0) & (y[1:] >= 0) & (y[:-1] >= 0)

@@ -174,8 +174,8 @@ def try_later_starts(values: HeaderValues, first_move: int, starts, best: Raster
 
 def best_raster(values: HeaderValues, starts) -> Raster | None:
     """The raster putting the most frames (of those read) where their headers say."""
-    found = [raster_from(values, s, w) for s in starts for w in WINDING_AXES]
-    found = [r for r in found if r is not None]
+    found = [raster_from(values, start, w) for start in starts for w in WINDING_AXES]
+    found = [raster for raster in found if raster is not None]
     # most agreeing frames; of equals, fewest disagreeing; then the first
     return max(found, key=lambda r: (r.agreeing, r.agreeing - r.seen)) if found else None
 
@@ -217,11 +217,13 @@ def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
                 )
 
 
-def _same_map(a: Raster, b: Raster) -> bool:
-    if a.shape != b.shape:
+def _same_map(one: Raster, other: Raster) -> bool:
+    if one.shape != other.shape:
         return False
-    pos = np.arange(a.size)
-    return bool(np.array_equal(a.scan_map().frames(pos), b.scan_map().frames(pos)))
+    positions = np.arange(one.size)
+    return bool(
+        np.array_equal(one.scan_map().frames(positions), other.scan_map().frames(positions))
+    )
 
 
 def raster_from(values: HeaderValues, start: int, winding, search: bool = False):
