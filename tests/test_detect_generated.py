@@ -11,7 +11,9 @@ from intake_tvips import file_reader
 from intake_tvips.maths.scan import ScanMap, frame_grid
 from intake_tvips.recording import detect as detect_mod
 from intake_tvips.recording.core import open_recording
-from intake_tvips.recording.detect import detect_scan, sample_scan
+from intake_tvips.recording.detect import detect_scan, infer_scan, sample_scan
+from intake_tvips.recording.detect_frames import HeaderValues, Wanted
+from intake_tvips.recording.detect_xy import PositionFinding
 
 
 def _table(sx, sy, rotidx=None):
@@ -135,3 +137,27 @@ def test_two_rasters_the_headers_cannot_tell_apart_are_not_trusted():
     d = detect_scan(headers=_table(sx, np.zeros(7, np.float32)))
     assert d.confidence == 0.5 and not d.positions_trusted
     assert "cannot tell them apart" in d.reason
+
+
+def test_the_inference_asks_for_frames_and_never_reads():
+    """From a few frames' values the pure inference answers with the frames it wants;
+    given them, it asks for more or answers; from every header it answers at once."""
+    sx, sy = _parked((40, 50), "x", before=700, after=5)
+    table = _table(sx, sy)
+    read = np.r_[0:16, table.size - 16 : table.size]
+    for _ in range(20):
+        found = infer_scan(HeaderValues(table.size, table[read], complete=False))
+        if not isinstance(found, Wanted):
+            break
+        assert found.frames.size and not np.isin(found.frames, read).any()
+        read = np.union1d(read, found.frames)
+    notes, finding = found
+    assert isinstance(finding, PositionFinding) and not finding.complete
+    assert (finding.raster.shape, finding.raster.start, finding.raster.winding) == (
+        (40, 50),
+        700,
+        "x",
+    )
+    assert read.size < table.size // 4
+    notes, every = infer_scan(HeaderValues(table.size, table, complete=True))
+    assert (every.raster.shape, every.raster.start) == ((40, 50), 700) and every.confidence == 1

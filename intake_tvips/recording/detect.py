@@ -97,6 +97,7 @@ __all__ = [
     "detect_scan",
     "detect_scan_of",
     "headers_and_scan",
+    "infer_scan",
     "initial_sample",
     "sample_scan",
 ]
@@ -266,7 +267,7 @@ def _drive(reader) -> ScanDetection:
     n = reader.rec.n_frames
     for _ in range(MAX_SEARCH_ROUNDS):
         values = HeaderValues(n, reader.table(), complete=False)
-        found = _infer(values)
+        found = infer_scan(values, _rules())
         if not isinstance(found, Wanted):
             return _detection(values, *found)
         reader.read(found.frames)
@@ -275,14 +276,16 @@ def _drive(reader) -> ScanDetection:
 
 def _detect(values: HeaderValues) -> ScanDetection:
     """The detection from every header (``values.complete``: nothing is wanted)."""
-    return _detection(values, *_infer(values))
+    return _detection(values, *infer_scan(values, _rules()))
 
 
-def _infer(values: HeaderValues):
-    """``(notes, finding)`` from the headers read (``finding`` ``None``: no scan), or
-    :class:`Wanted` frames. Raises :class:`Undecided` when a sample cannot tell."""
+def infer_scan(values: HeaderValues, rules: SamplingRules | None = None):
+    """The pure inference: from the header values read so far, ``(notes, finding)``
+    (a :class:`~.detect_xy.PositionFinding` or :class:`~.detect_rotidx.RotatorFinding`;
+    ``None``: no scan, the notes say why), or :class:`~.detect_frames.Wanted` frames to
+    read first. Raises :class:`Undecided` when a sample cannot tell. No reads."""
     notes = []
-    rules = _rules()
+    rules = rules or SamplingRules()
     if not values.has_positions:
         notes.append(("positions_absent",))
     elif not values.positions_move:
