@@ -81,6 +81,11 @@ def infer_positions(values: HeaderValues, rules: SamplingRules):
     if fits_badly(values, best):  # perhaps strays among the junk frames: try later starts
         best, starts = try_later_starts(values, first_move, starts, best)
     if not values.complete and best is not None:
+        if 2 * best.agreeing < best.seen:  # most frames read disagree: every header decides
+            raise Undecided(
+                f"{best.seen - best.agreeing} of the {best.seen} frames read in the scan "
+                "disagree with the best raster"
+            )
         wanted = _sample_wants(values, best, rules)
         if wanted is not None:
             return wanted
