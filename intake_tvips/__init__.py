@@ -36,6 +36,9 @@ _PUBLIC = {
     "catalog_safe_options": ".storage.secrets",
     "MissingDependencyError": "._optional",
     "require": "._optional",
+    "catalog_entry": ".catalog_entry",
+    "CatalogEntry": ".catalog_entry",
+    "view": ".viewer",
 }
 
 __all__ = sorted([*_PUBLIC, "catalogs_dir"])

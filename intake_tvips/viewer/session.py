@@ -1,0 +1,205 @@
+"""One viewer session: the recording opened, its scan parameters detected (or given), the
+first pass running, a hysteresis suggestion where the package offers one, single frames
+read on demand, and the chosen parameters written to the one catalog given at start.
+
+Everything the page may learn goes through :meth:`ViewSession.info` and the methods
+below; none of them returns storage options or credentials.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import numpy as np
+
+from intake_tvips.catalog_entry import catalog_entry, check_name
+from intake_tvips.recording.core import open_recording
+from intake_tvips.recording.detect import detect_scan
+from intake_tvips.storage.secrets import strip_url_credentials
+from intake_tvips.viewer.scan_pass import ScanPass, read_frames
+from intake_tvips.viewer.state import CellSums, Detector, ScanChoice, ViewError, find_disc
+
+
+def initial_scan(rec, scan_shape, start, winding, hysteresis) -> tuple[ScanChoice, str]:
+    """The parameters the page opens with, and whence they came (words)."""
+    if scan_shape == "auto":
+        found = detect_scan(rec)
+        origin = f"detected ({found.method}, confidence {found.confidence:.1%}): {found.reason}"
+        if found.scan_shape is not None:
+            shape, s0, w0 = tuple(found.scan_shape), found.scan_start_frame, found.winding_scan_axis
+            h0 = found.hysteresis
+        else:
+            shape, s0, w0, h0 = _square(rec.n_frames), 0, None, 0
+            origin = f"no scan detected ({found.reason}); a square guess shown"
+    elif scan_shape is None:
+        shape, s0, w0, h0 = _square(rec.n_frames), 0, None, 0
+        origin = "a stack; a square guess shown"
+    else:
+        shape, s0, w0, h0 = tuple(int(n) for n in scan_shape), 0, None, 0
+        origin = "given"
+    if len(shape) != 2:
+        raise ViewError(f"the viewer shows scans of two axes (ny, nx), got scan_shape {shape}")
+    choice = ScanChoice(
+        shape,
+        s0 if start is None else int(start),
+        w0 if winding is None else winding,
+        h0 if hysteresis is None else int(hysteresis),
+    )
+    choice.frames(rec.n_frames)  # checked now, named if bad
+    return choice, origin
+
+
+def _square(n: int) -> tuple[int, int]:
+    side = max(1, math.isqrt(n))
+    return side, side
+
+
+class ViewSession:
+    """The model behind the page: see the module's docstring."""
+
+    def __init__(
+        self,
+        urlpath,
+        storage_options: dict | None = None,
+        scan_shape="auto",
+        scan_start_frame: int | None = None,
+        winding_scan_axis: str | None = None,
+        hysteresis: int | None = None,
+        catalog=None,
+        entry: str = "scan",
+    ):
+        self.storage_options = dict(storage_options or {})
+        self.rec = open_recording(urlpath, self.storage_options)
+        if len(self.rec.layout.frame_shape) != 2 or self.rec.n_frames == 0:
+            raise ViewError(f"{self.rec.name}: no frames to show")
+        self.scan, self.origin = initial_scan(
+            self.rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis
+        )
+        self.catalog = None if catalog is None else os.path.abspath(os.fspath(catalog))
+        if self.catalog is not None:
+            check_name(entry)
+        self.entry = entry
+        #: whether the page's "replace" box starts ticked (an entry opened from a catalog)
+        self.replace_default = False
+        self.sums = CellSums(self.rec.n_frames, self.rec.layout.frame_shape)
+        self.scan_pass = ScanPass(self.rec, self.sums)
+        self.suggestion: dict | None = None
+        self._default: Detector | None = None
+
+    def start(self) -> ViewSession:
+        """Start the first pass and, where offered, the hysteresis estimate."""
+        self.scan_pass.start()
+        threading.Thread(target=self._suggest, name="tvips-view-hysteresis", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.scan_pass.stop()
+
+    def _suggest(self) -> None:
+        import intake_tvips
+
+        estimate = getattr(intake_tvips, "estimate_hysteresis", None)
+        if estimate is None or self.scan.winding is None:
+            return
+        try:
+            got = estimate(
+                self.rec.name,
+                self.scan.shape,
+                scan_start_frame=self.scan.start,
+                winding_scan_axis=self.scan.winding,
+                storage_options=self.storage_options,
+            )
+        except Exception as e:  # a suggestion is optional: say why there is none
+            self.suggestion = {"hysteresis": None, "confidence": 0.0, "reason": str(e)}
+            return
+        self.suggestion = {
+            "hysteresis": got.hysteresis,
+            "confidence": float(got.confidence),
+            "reason": str(got.reason),
+        }
+
+    # ------------------------------------------------------------------ what the page reads
+
+    def info(self) -> dict:
+        """What the page shows once: the recording, the scan, the catalog target."""
+        layout = self.rec.layout
+        return {
+            "name": strip_url_credentials(self.rec.name),
+            "n_frames": self.rec.n_frames,
+            "frame_shape": list(layout.frame_shape),
+            "dtype": str(np.dtype(layout.dtype)),
+            "grid": list(self.sums.grid.shape),
+            "exact": self.sums.grid.exact,
+            "scan": scan_json(self.scan),
+            "origin": self.origin,
+            "catalog": None
+            if self.catalog is None
+            else {"path": self.catalog, "entry": self.entry, "replace": self.replace_default},
+        }
+
+    def status(self) -> dict:
+        """Progress of the pass, the hysteresis suggestion, the default detector."""
+        out = self.scan_pass.progress()
+        out["suggestion"] = self.suggestion
+        det = self.default_detector()
+        out["detector"] = None if det is None else detector_json(det)
+        return out
+
+    def default_detector(self) -> Detector | None:
+        """The bright-field disc of the mean pattern, found once a chunk is read."""
+        if self._default is None and self.sums.frames_done:
+            self._default = find_disc(self.sums.mean_pattern())
+        return self._default
+
+    def image(self, detector: Detector, scan: ScanChoice) -> np.ndarray:
+        return self.sums.image(detector, scan)
+
+    def mean_pattern(self) -> np.ndarray:
+        return self.sums.mean_pattern().astype(np.float32)
+
+    def pattern(self, y: int, x: int, scan: ScanChoice) -> tuple[int, np.ndarray | None]:
+        """``(frame, pattern)`` at scan position ``(y, x)`` (one frame read; ``None``
+        where no frame is recorded there)."""
+        ny, nx = scan.shape
+        if not (0 <= y < ny and 0 <= x < nx):
+            raise ViewError(f"position ({y}, {x}) is outside the {ny} x {nx} scan")
+        frame = int(scan.frames(self.rec.n_frames)[y, x])
+        if frame < 0:
+            return frame, None
+        return frame, read_frames(self.rec, frame, frame + 1)[0]
+
+    def write_catalog(self, scan: ScanChoice, replace: bool = False) -> dict:
+        """Write ``scan`` as entry ``self.entry`` of the catalog given at start."""
+        if self.catalog is None:
+            raise ViewError("no catalog was given when the viewer started (--catalog YAML)")
+        scan.frames(self.rec.n_frames)
+        description = (
+            f"scan parameters chosen in intake-tvips view: {scan.shape[0]} x {scan.shape[1]} "
+            f"from frame {scan.start}, winding {scan.winding}, hysteresis {scan.hysteresis}"
+        )
+        e = catalog_entry(
+            self.entry,
+            self.rec.name,
+            scan.reader_kwargs(),
+            self.storage_options,
+            description,
+            self.catalog,
+        )
+        what = e.write(self.catalog, force=replace)
+        return {"what": what, "path": self.catalog, "entry": self.entry, "yaml": e.yaml()}
+
+
+def scan_json(scan: ScanChoice) -> dict:
+    return {
+        "ny": scan.shape[0],
+        "nx": scan.shape[1],
+        "start": scan.start,
+        "winding": scan.winding,
+        "hysteresis": scan.hysteresis,
+    }
+
+
+def detector_json(d: Detector) -> dict:
+    return {"cy": d.cy, "cx": d.cx, "r_out": d.r_out, "r_in": d.r_in}
