@@ -36,8 +36,8 @@ _PUBLIC = {
     "catalog_safe_options": ".storage.secrets",
     "MissingDependencyError": "._optional",
     "require": "._optional",
-    "catalog_entry": ".catalog_entry",
-    "CatalogEntry": ".catalog_entry",
+    "catalog_entry": ".catalog_file",
+    "CatalogEntry": ".catalog_file",
     "view": ".viewer",
 }
 

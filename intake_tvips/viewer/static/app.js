@@ -146,6 +146,7 @@ const refreshImage = coalesced(async () => {
   drawImage();
   const c = $("vimage");
   c.dataset.key = JSON.stringify(params);
+  c.dataset.hysteresis = String(params.hysteresis);
   c.dataset.done = arr.headers.get("X-Done");
   const full = Number(c.dataset.done) === S.info.n_frames;
   if (full && S.firstFull === null) {
