@@ -16,8 +16,10 @@ from intake_tvips.maths.scan import StackMap
 from intake_tvips.recording.core import Recording
 from intake_tvips.viewer.state import CellSums
 
-#: bytes of frames per chunk read by one task
+#: bytes of frames per chunk read by one task (at most)
 CHUNK_BYTES = 16 * 2**20
+#: chunks at least (when the frames allow), so that the page fills in visibly
+MIN_CHUNKS = 16
 
 
 def read_frames(rec: Recording, first: int, stop: int) -> np.ndarray:
@@ -39,7 +41,10 @@ class ScanPass:
 
     def __init__(self, rec: Recording, sums: CellSums, chunk_bytes: int = CHUNK_BYTES):
         self.rec, self.sums = rec, sums
-        per_chunk = max(1, chunk_bytes // max(rec.layout.pixel_bytes, 1))
+        per_chunk = min(
+            chunk_bytes // max(rec.layout.pixel_bytes, 1), -(-rec.n_frames // MIN_CHUNKS)
+        )
+        per_chunk = max(1, per_chunk)
         self.chunks = [
             (a, min(a + per_chunk, rec.n_frames)) for a in range(0, rec.n_frames, per_chunk)
         ]

@@ -10,7 +10,8 @@ in the ``X-Shape`` header):
 
 * ``GET /``: the page; ``GET /static/app.js|app.css``
 * ``GET /api/info``: the recording (its URL without credentials), the scan, the catalog
-* ``GET /api/status``: progress of the first pass, hysteresis suggestion, default detector
+* ``GET /api/status[?since=N]``: progress of the first pass, hysteresis suggestion, default
+  detector (with ``since``: once the frames read are no longer N, or a second passed)
 * ``GET /api/image?cy&cx&r_out&r_in&ny&nx&start&winding&hysteresis``: the virtual image
 * ``GET /api/mean``: the mean pattern of the frames read so far
 * ``GET /api/pattern?y&x&ny&nx&start&winding&hysteresis``: one position's pattern
@@ -30,6 +31,8 @@ from intake_tvips._optional import require
 from intake_tvips.viewer.session import ViewSession
 from intake_tvips.viewer.state import Detector, ScanChoice, ViewError
 
+#: the longest a ``status?since=N`` request waits for news
+LONG_POLL_SECONDS = 1.0
 #: the page's files (nothing else is served)
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 HEADERS = {
@@ -150,6 +153,17 @@ class _Routes:
         return self.web.json_response(self.s.info())
 
     async def status(self, request):
+        """With ``since=N``: answers once the frames read differ from N, the pass has
+        ended, or after ``LONG_POLL_SECONDS`` (so the page hears of progress at once)."""
+        import asyncio
+
+        since = _number(request.query, "since", int, -1)
+        waited = 0.0
+        while since >= 0 and waited < LONG_POLL_SECONDS:
+            if self.s.sums.frames_done != since or self.s.scan_pass.finished is not None:
+                break
+            await asyncio.sleep(0.02)
+            waited += 0.02
         return self.web.json_response(await self._off(self.s.status))
 
     async def image(self, request):

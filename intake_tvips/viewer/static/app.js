@@ -180,7 +180,7 @@ const refreshPattern = coalesced(async () => {
 
 async function poll() {
   try {
-    const st = await (await api("status")).json();
+    const st = await (await api("status", S.finished ? null : { since: S.done })).json();
     if (st.detector && !S.userDetector && !S.detector) setDetector(st.detector, false);
     const changed = st.done !== S.done;
     S.done = st.done;
@@ -188,7 +188,7 @@ async function poll() {
     showSuggestion(st.suggestion);
     if (changed || (st.finished && !S.finished)) { refreshImage(); refreshMean(); }
     S.finished = st.finished;
-    setTimeout(poll, st.finished ? 2000 : 250);
+    setTimeout(poll, st.finished ? 2000 : 0);
   } catch (e) { showError(e); setTimeout(poll, 2000); }
 }
 
