@@ -253,6 +253,7 @@ COVERED = {
     'open_dataset("reference://"': "test_the_references_blocks",
     "intake_tvips.load_hyperspy(": "test_the_hyperspy_block",
     "ruff check intake_tvips tests benchmarks": ".ci/run (the development commands)",
+    "intake-tvips view tvips-demo/data/scan_000.tvips": "test_view_browser.py (the commands)",
 }
 PICTURES = ("URL -> storage/parts.py",)
 

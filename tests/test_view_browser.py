@@ -227,3 +227,49 @@ def test_without_the_token_nothing_is_served(demo, page):
         assert page.goto(viewer.url).status == 200
     finally:
         viewer.stop()
+
+
+def readme_commands() -> list[str]:
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    block = text.split("## See the scan")[1].split("```bash\n")[1].split("```")[0]
+    return [line.split("#")[0].strip() for line in block.splitlines()]
+
+
+def test_the_readme_commands(demo, page, tmp_path):
+    """README's "See the scan": ``intake-tvips demo`` (its recording: the ``demo``
+    fixture, linked as ``tvips-demo``), then ``intake-tvips view ...`` (with
+    ``--no-browser``: the test's Chromium opens the URL it prints), stopped by Ctrl-C."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    demo_command, view_command = readme_commands()
+    assert demo_command == "intake-tvips demo"
+    (tmp_path / "tvips-demo").mkdir()
+    (tmp_path / "tvips-demo" / "data").symlink_to(demo.parent)
+    argv = view_command.split()
+    assert argv[:2] == ["intake-tvips", "view"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "intake_tvips", *argv[1:], "--no-browser"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert "4101 frames; scan detected (scan_xy" in lines[0], lines
+        url = re.search(r"serving (http://127\.0\.0\.1:\d+/\?token=\S+)", lines[1]).group(1)
+        open_page(page, type("V", (), {"url": url}))
+        image = cells(gray(page.locator("#vimage").screenshot()), SCAN, SCAN)
+        assert image.std() > 20
+        assert page.goto(url.split("?")[0]).status == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped" in out
