@@ -21,7 +21,9 @@ from intake_tvips.viewer.state import (
     Detector,
     ScanChoice,
     ViewError,
-    choose_grid,
+    binned,
+    choose_step,
+    display_bin,
     find_disc,
 )
 
@@ -47,10 +49,11 @@ def direct_image(frames, detector, scan):
 
 
 def test_grid_fits_the_budget_and_is_exact_when_it_can():
-    assert choose_grid(1000, (64, 64)) == (64, 64)
-    gy, gx = choose_grid(65536, (512, 512), budget=256 * 2**20)
+    assert choose_step(1000, (64, 64)) == 1
+    grid = CellGrid((512, 512), choose_step(65536, (512, 512), budget=256 * 2**20))
+    gy, gx = grid.shape
     assert gy * gx * 4 * 65536 <= 256 * 2**20 and gy == gx >= 30
-    assert choose_grid(10, (4096, 4096)) == (128, 128)  # at most 128 cells per axis
+    assert CellGrid((4096, 4096), choose_step(10, (4096, 4096))).shape == (128, 128)
 
 
 def test_exact_cells_give_the_exact_image(local):
@@ -124,11 +127,12 @@ def test_find_disc_finds_the_bright_disc():
 
 def test_cell_sums_of_coarse_grid_are_the_pixel_sums():
     frames = np.random.default_rng(1).integers(0, 1000, (3, 10, 9), dtype=np.uint16)
-    grid = CellGrid.of((10, 9), (3, 2))
-    sums = grid.sums(frames).reshape(3, 3, 2)
+    grid = CellGrid((10, 9), 4)
+    assert grid.shape == (3, 3)
+    sums = grid.sums(frames).reshape(3, 3, 3)
     ey, ex = grid.edges_y, grid.edges_x
     for i in range(3):
-        for j in range(2):
+        for j in range(3):
             block = frames[:, ey[i] : ey[i + 1], ex[j] : ex[j + 1]].sum(axis=(1, 2))
             np.testing.assert_allclose(sums[:, i, j], block)
 
@@ -222,3 +226,37 @@ def test_without_aiohttp_the_extra_is_named(local, monkeypatch, capsys):
         intake_tvips.view(local[0])
     assert main(["view", local[0], "--no-browser"]) == 2
     assert "pip install 'intake-tvips[view]'" in capsys.readouterr().err
+
+
+def test_large_patterns_are_binned_for_display():
+    assert display_bin((64, 64)) == 1 and display_bin((512, 512)) == 1
+    assert display_bin((2048, 2048)) == 4 and display_bin((1030, 600)) == 3
+    a = np.arange(7 * 9, dtype=np.float64).reshape(7, 9)
+    b = binned(a, 3)
+    assert b.shape == (2, 3) and b[1, 2] == a[3:6, 6:9].mean()
+
+
+def test_an_entry_is_viewed_and_written_back(local, tmp_path, capsys):
+    """``intake-tvips view --catalog exp.yaml --entry NAME`` (no URL): the entry's
+    parameters on the page; writing replaces it in place, the file's comments kept."""
+    url, _ = local
+    cat = tmp_path / "exp.yaml"
+    cat.write_text("# our catalog\nsources: {}\n")
+    argv = ["catalog", url, "--name", "s1", "--scan-shape", "5x7", "--scan-start-frame", "2"]
+    assert main([*argv, "--winding", "x", "-o", str(cat)]) == 0
+    capsys.readouterr()
+    import intake
+
+    source = intake.open_catalog(str(cat)).s1
+    viewer = intake_tvips.view(source, catalog=cat, entry="s1")
+    try:
+        info = viewer.session.info()
+        assert info["scan"] == {"ny": 5, "nx": 7, "start": 2, "winding": "x", "hysteresis": 0}
+        assert info["catalog"]["replace"] is True
+        got = viewer.session.write_catalog(ScanChoice(SCAN, START, "x", 4), replace=True)
+    finally:
+        viewer.stop()
+    assert got["what"] == "replaced"
+    text = cat.read_text()
+    assert text.startswith("# our catalog\n") and "hysteresis: 4" in text
+    assert intake.open_catalog(str(cat)).s1.hysteresis == 4

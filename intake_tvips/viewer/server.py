@@ -13,7 +13,8 @@ in the ``X-Shape`` header):
 * ``GET /api/status[?since=N]``: progress of the first pass, hysteresis suggestion, default
   detector (with ``since``: once the frames read are no longer N, or a second passed)
 * ``GET /api/image?cy&cx&r_out&r_in&ny&nx&start&winding&hysteresis``: the virtual image
-* ``GET /api/mean``: the mean pattern of the frames read so far
+* ``GET /api/mean``: the mean pattern of the frames read so far (patterns are binned to
+  at most 512 pixels a side: ``display_bin`` in the info)
 * ``GET /api/pattern?y&x&ny&nx&start&winding&hysteresis``: one position's pattern
   (``X-Frame``: its frame number), one frame read by byte range
 * ``POST /api/catalog`` (JSON: the scan, ``replace``): write the catalog entry
@@ -180,7 +181,7 @@ class _Routes:
         y, x, scan = _number(q, "y", int), _number(q, "x", int), scan_from(q)
         frame, pattern = await self._off(self.s.pattern, y, x, scan)
         if pattern is None:
-            pattern = np.zeros(self.s.rec.layout.frame_shape, dtype=np.float32)
+            pattern = np.zeros(self.s.mean_pattern().shape, dtype=np.float32)
         return _array_response(self.web, pattern, {"X-Frame": frame})
 
     async def catalog(self, request):

@@ -19,7 +19,15 @@ from intake_tvips.recording.core import open_recording
 from intake_tvips.recording.detect import detect_scan
 from intake_tvips.storage.secrets import strip_url_credentials
 from intake_tvips.viewer.scan_pass import ScanPass, read_frames
-from intake_tvips.viewer.state import CellSums, Detector, ScanChoice, ViewError, find_disc
+from intake_tvips.viewer.state import (
+    CellSums,
+    Detector,
+    ScanChoice,
+    ViewError,
+    binned,
+    display_bin,
+    find_disc,
+)
 
 
 def initial_scan(rec, scan_shape, start, winding, hysteresis) -> tuple[ScanChoice, str]:
@@ -131,6 +139,7 @@ class ViewSession:
             "frame_shape": list(layout.frame_shape),
             "dtype": str(np.dtype(layout.dtype)),
             "grid": list(self.sums.grid.shape),
+            "display_bin": display_bin(layout.frame_shape),
             "exact": self.sums.grid.exact,
             "scan": scan_json(self.scan),
             "origin": self.origin,
@@ -157,18 +166,21 @@ class ViewSession:
         return self.sums.image(detector, scan)
 
     def mean_pattern(self) -> np.ndarray:
-        return self.sums.mean_pattern().astype(np.float32)
+        """The mean of the frames read so far, binned for display."""
+        mean = self.sums.mean_pattern()
+        return binned(mean, display_bin(mean.shape)).astype(np.float32)
 
     def pattern(self, y: int, x: int, scan: ScanChoice) -> tuple[int, np.ndarray | None]:
-        """``(frame, pattern)`` at scan position ``(y, x)`` (one frame read; ``None``
-        where no frame is recorded there)."""
+        """``(frame, pattern)`` at scan position ``(y, x)`` (one frame read, binned for
+        display; ``None`` where no frame is recorded there)."""
         ny, nx = scan.shape
         if not (0 <= y < ny and 0 <= x < nx):
             raise ViewError(f"position ({y}, {x}) is outside the {ny} x {nx} scan")
         frame = int(scan.frames(self.rec.n_frames)[y, x])
         if frame < 0:
             return frame, None
-        return frame, read_frames(self.rec, frame, frame + 1)[0]
+        pattern = read_frames(self.rec, frame, frame + 1)[0]
+        return frame, binned(pattern, display_bin(pattern.shape))
 
     def write_catalog(self, scan: ScanChoice, replace: bool = False) -> dict:
         """Write ``scan`` as entry ``self.entry`` of the catalog given at start."""

@@ -24,6 +24,8 @@ from intake_tvips.maths.scan import frame_grid, make_scan_map
 CELL_BUDGET_BYTES = 256 * 2**20
 #: most cells along each detector axis (a cell of one pixel is exact)
 MAX_CELLS_PER_AXIS = 128
+#: patterns are sent to the page binned to at most this many pixels along each axis
+DISPLAY_PIXELS = 512
 #: scan positions the viewer renders at most, per frame of the recording (bounded images)
 MAX_POSITIONS_PER_FRAME = 4
 
@@ -32,11 +34,12 @@ class ViewError(ValueError):
     """A value the page (or the caller) sent cannot be used: the message says which."""
 
 
-def choose_grid(
+def choose_step(
     n_frames: int, frame_shape: tuple[int, int], budget: int = CELL_BUDGET_BYTES
-) -> tuple[int, int]:
-    """The cell grid ``(gy, gx)``: the finest with square-ish cells whose float32 sums of
-    ``n_frames`` frames fit in ``budget`` bytes (one cell per pixel at most)."""
+) -> int:
+    """The cell size ``b`` (cells of ``b x b`` pixels): the smallest whose float32 sums of
+    ``n_frames`` frames fit in ``budget`` bytes, with at most ``MAX_CELLS_PER_AXIS``
+    cells along each axis (``1``: a cell per pixel, exact)."""
     dy, dx = frame_shape
     cells = max(1, budget // (4 * max(n_frames, 1)))
     step = 1
@@ -45,40 +48,49 @@ def choose_grid(
         or max(math.ceil(dy / step), math.ceil(dx / step)) > MAX_CELLS_PER_AXIS
     ):
         step += 1
-    return math.ceil(dy / step), math.ceil(dx / step)
+    return step
 
 
 @dataclass(frozen=True)
 class CellGrid:
-    """Detector cells: ``edges_y``/``edges_x`` are the pixel boundaries (``g + 1`` each)."""
+    """Detector cells of ``step x step`` pixels from the corner (the last row and column
+    of cells may be narrower)."""
 
     frame_shape: tuple[int, int]
-    edges_y: np.ndarray
-    edges_x: np.ndarray
-
-    @classmethod
-    def of(cls, frame_shape: tuple[int, int], grid: tuple[int, int]) -> CellGrid:
-        ey = np.linspace(0, frame_shape[0], grid[0] + 1).round().astype(np.int64)
-        ex = np.linspace(0, frame_shape[1], grid[1] + 1).round().astype(np.int64)
-        return cls(tuple(frame_shape), ey, ex)
+    step: int
 
     @property
     def shape(self) -> tuple[int, int]:
-        return len(self.edges_y) - 1, len(self.edges_x) - 1
+        return math.ceil(self.frame_shape[0] / self.step), math.ceil(
+            self.frame_shape[1] / self.step
+        )
+
+    @property
+    def edges_y(self) -> np.ndarray:
+        return np.minimum(np.arange(self.shape[0] + 1) * self.step, self.frame_shape[0])
+
+    @property
+    def edges_x(self) -> np.ndarray:
+        return np.minimum(np.arange(self.shape[1] + 1) * self.step, self.frame_shape[1])
 
     @property
     def exact(self) -> bool:
         """One cell per pixel: the virtual images are exact."""
-        return self.shape == tuple(self.frame_shape)
+        return self.step == 1
 
     def sums(self, frames: np.ndarray) -> np.ndarray:
-        """``(n, gy * gx)`` float32: each frame's pixel sums over the cells."""
-        n = frames.shape[0]
-        if self.exact:
-            return frames.reshape(n, -1).astype(np.float32)
-        rows = np.add.reduceat(frames, self.edges_y[:-1], axis=1, dtype=np.float32)
-        cells = np.add.reduceat(rows, self.edges_x[:-1], axis=2)
-        return cells.reshape(n, -1)
+        """``(n, gy * gx)`` float32: each frame's pixel sums over the cells (``step**2``
+        strided adds: one pass over the pixels, no per-cell loop)."""
+        n, b = frames.shape[0], self.step
+        f = np.asarray(frames, dtype=np.float32)
+        if b == 1:
+            return f.reshape(n, -1)
+        out = np.zeros((n, *self.shape), dtype=np.float32)
+        for i in range(b):
+            for j in range(b):
+                part = f[:, i::b, j::b]
+                out[:, : part.shape[1], : part.shape[2]] += part
+        return out.reshape(n, -1)
 
     def weights(self, detector: Detector) -> np.ndarray:
         """``(gy * gx,)``: the fraction of each cell's pixels inside ``detector``."""
@@ -150,6 +162,19 @@ class ScanChoice:
         return np.where(grid < n_frames, grid, -1)
 
 
+def display_bin(frame_shape: tuple[int, int]) -> int:
+    """The binning that brings a pattern to at most ``DISPLAY_PIXELS`` along each axis."""
+    return max(1, -(-max(frame_shape) // DISPLAY_PIXELS))
+
+
+def binned(a: np.ndarray, b: int) -> np.ndarray:
+    """``a`` averaged over ``b x b`` blocks (the rows and columns left over dropped)."""
+    if b == 1:
+        return a
+    ny, nx = a.shape[0] // b, a.shape[1] // b
+    return a[: ny * b, : nx * b].reshape(ny, b, nx, b).mean(axis=(1, 3))
+
+
 def find_disc(mean: np.ndarray) -> Detector:
     """A bright-field detector for the mean pattern: the disc of the pixels above halfway
     between its median and its maximum (their centre of mass, the radius of a disc of
@@ -174,11 +199,15 @@ class CellSums:
     def __init__(self, n_frames: int, frame_shape: tuple[int, int], budget=CELL_BUDGET_BYTES):
         self.n_frames = n_frames
         self.frame_shape = tuple(frame_shape)
-        self.grid = CellGrid.of(self.frame_shape, choose_grid(n_frames, self.frame_shape, budget))
+        self.grid = CellGrid(self.frame_shape, choose_step(n_frames, self.frame_shape, budget))
         self.cells = np.zeros((n_frames, math.prod(self.grid.shape)), dtype=np.float32)
         self.done = np.zeros(n_frames, dtype=bool)
         self.pattern_sum = np.zeros(self.frame_shape, dtype=np.float64)
         self._lock = threading.Lock()
+        #: the last detector's values: ``(detector, values, computed)``, extended as
+        #: frames arrive (while the pass runs, each redraw costs only the new frames)
+        self._values: tuple | None = None
+        self._values_lock = threading.Lock()
 
     def add(self, first: int, frames: np.ndarray) -> None:
         """Frames ``first .. first + len(frames) - 1``, read."""
@@ -199,8 +228,22 @@ class CellSums:
 
     def frame_values(self, detector: Detector) -> np.ndarray:
         """Each frame's virtual detector value (NaN for frames not read yet)."""
-        values = self.cells @ self.grid.weights(detector)
-        return np.where(self.done, values, np.nan)
+        with self._lock:
+            done = self.done.copy()
+        with self._values_lock:
+            cache = self._values
+            if cache is None or cache[0] != detector:
+                values = np.full(self.n_frames, np.nan, dtype=np.float32)
+                cache = (detector, values, np.zeros(self.n_frames, dtype=bool))
+            _, values, computed = cache
+            todo = np.flatnonzero(done & ~computed)
+            if todo.size == self.n_frames:
+                values[:] = self.cells @ self.grid.weights(detector)
+            elif todo.size:
+                values[todo] = self.cells[todo] @ self.grid.weights(detector)
+            computed[todo] = True
+            self._values = cache
+            return values.copy()
 
     def image(self, detector: Detector, scan: ScanChoice) -> np.ndarray:
         """The virtual image ``(ny, nx)`` float32 (NaN: no frame there, or not read yet)."""

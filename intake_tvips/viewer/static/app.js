@@ -118,7 +118,7 @@ function drawMean() {
   if (!S.meanCanvas) return;
   const c = $("mean"), ctx = paint(c, S.meanCanvas);
   if (!S.detector) return;
-  const s = c.width / S.meanCanvas.width, d = S.detector;
+  const s = c.width / (S.meanCanvas.width * S.info.display_bin), d = S.detector;
   const x = (d.cx + 0.5) * s, y = (d.cy + 0.5) * s;
   ctx.lineWidth = 2;
   ctx.strokeStyle = "#35e0ff";
@@ -186,7 +186,11 @@ async function poll() {
     S.done = st.done;
     showProgress(st);
     showSuggestion(st.suggestion);
-    if (changed || (st.finished && !S.finished)) { refreshImage(); refreshMean(); }
+    if (changed || (st.finished && !S.finished)) {
+      refreshImage();
+      const now = performance.now();  // the mean less often: it may be 512 x 512
+      if (st.finished || !S.meanAt || now - S.meanAt > 1000) { S.meanAt = now; refreshMean(); }
+    }
     S.finished = st.finished;
     setTimeout(poll, st.finished ? 2000 : 0);
   } catch (e) { showError(e); setTimeout(poll, 2000); }
@@ -247,7 +251,8 @@ function setDetector(d, byUser) {
 }
 
 function meanPoint(ev) {
-  const c = $("mean"), r = c.getBoundingClientRect(), s = r.width / S.meanCanvas.width;
+  const c = $("mean"), r = c.getBoundingClientRect();
+  const s = r.width / (S.meanCanvas.width * S.info.display_bin);
   return { x: (ev.clientX - r.left) / s - 0.5, y: (ev.clientY - r.top) / s - 0.5, s };
 }
 
