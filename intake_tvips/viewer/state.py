@@ -79,17 +79,23 @@ class CellGrid:
         return self.step == 1
 
     def sums(self, frames: np.ndarray) -> np.ndarray:
-        """``(n, gy * gx)`` float32: each frame's pixel sums over the cells (``step**2``
-        strided adds: one pass over the pixels, no per-cell loop)."""
+        """``(n, gy * gx)`` float32: each frame's pixel sums over the cells.
+
+        Rows first (a sum over a middle axis: ``step`` adds of whole contiguous rows,
+        straight from the frames' dtype), then columns on that ``step`` times smaller
+        array (``step`` strided adds)."""
         n, b = frames.shape[0], self.step
-        f = np.asarray(frames, dtype=np.float32)
         if b == 1:
-            return f.reshape(n, -1)
-        out = np.zeros((n, *self.shape), dtype=np.float32)
-        for i in range(b):
-            for j in range(b):
-                part = f[:, i::b, j::b]
-                out[:, : part.shape[1], : part.shape[2]] += part
+            return np.asarray(frames, dtype=np.float32).reshape(n, -1)
+        dx, (gy, gx), full = self.frame_shape[1], self.shape, self.frame_shape[0] // b
+        rows = np.empty((n, gy, dx), dtype=np.float32)
+        rows[:, :full] = frames[:, : full * b].reshape(n, full, b, dx).sum(axis=2, dtype=np.float32)
+        if full < gy:
+            rows[:, full] = frames[:, full * b :].sum(axis=1, dtype=np.float32)
+        out = np.zeros((n, gy, gx), dtype=np.float32)
+        for j in range(b):
+            part = rows[:, :, j::b]
+            out[:, :, : part.shape[2]] += part
         return out.reshape(n, -1)
 
     def weights(self, detector: Detector) -> np.ndarray:
