@@ -260,3 +260,43 @@ def test_an_entry_is_viewed_and_written_back(local, tmp_path, capsys):
     text = cat.read_text()
     assert text.startswith("# our catalog\n") and "hysteresis: 4" in text
     assert intake.open_catalog(str(cat)).s1.hysteresis == 4
+
+
+def post(viewer, path, body: dict):
+    base = viewer.url.split("?")[0]
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        headers={"X-Token": viewer.token, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=20) as r:
+        return json.loads(r.read())
+
+
+def test_an_exact_pass_on_request(local, monkeypatch):
+    """Coarse cells (a small budget): the image is approximate until an exact pass for
+    that detector has run; then exact, and only for that detector."""
+    from intake_tvips.viewer import state
+
+    url, frames = local
+    monkeypatch.setattr(state, "CELL_BUDGET_BYTES", N * 4 * 30)  # 6 x 5 cells
+    scan = ScanChoice(SCAN, START, "x", 0)
+    viewer = intake_tvips.view(url, scan_shape=SCAN, scan_start_frame=START, winding_scan_axis="x")
+    try:
+        assert viewer.session.scan_pass.join(30) and not viewer.session.info()["exact"]
+        det = {"cy": 11.3, "cx": 9.2, "r_out": 6.7, "r_in": 2.1}
+        q = "&".join(f"{k}={v}" for k, v in det.items()) + "&ny=5&nx=7&start=2&winding=x"
+        headers, body = get(viewer, "api/image?" + q)
+        assert headers["X-Exact"] == "0"
+        post(viewer, "api/exact", det)
+        assert viewer.session.exact_pass.join(30)
+        headers, body = get(viewer, "api/image?" + q)
+        assert headers["X-Exact"] == "1"
+        want = direct_image(frames, Detector(**det), scan)
+        np.testing.assert_allclose(np.frombuffer(body, "<f4").reshape(SCAN), want, rtol=1e-5)
+        status = json.loads(get(viewer, "api/status")[1])
+        assert status["exact"]["finished"] and status["exact"]["done"] == N
+        headers, _ = get(viewer, "api/image?" + q.replace("r_out=6.7", "r_out=7"))
+        assert headers["X-Exact"] == "0"
+    finally:
+        viewer.stop()

@@ -18,6 +18,8 @@ in the ``X-Shape`` header):
 * ``GET /api/pattern?y&x&ny&nx&start&winding&hysteresis``: one position's pattern
   (``X-Frame``: its frame number), one frame read by byte range
 * ``POST /api/catalog`` (JSON: the scan, ``replace``): write the catalog entry
+* ``POST /api/exact`` (JSON: the detector): a second pass for that detector's exact image
+  (``X-Exact: 1`` on the images drawn from it)
 """
 
 from __future__ import annotations
@@ -119,7 +121,19 @@ def make_app(session: ViewSession, token: str):
     app.router.add_get("/api/mean", routes.mean)
     app.router.add_get("/api/pattern", routes.pattern)
     app.router.add_post("/api/catalog", routes.catalog)
+    app.router.add_post("/api/exact", routes.exact)
     return app
+
+
+async def _json_query(request) -> dict:
+    """A JSON object body as query-like text values."""
+    try:
+        body = json.loads(await request.text())
+    except ValueError:
+        raise ViewError("the request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ViewError("the request body must be a JSON object")
+    return {k: None if v is None else str(v) for k, v in body.items()}
 
 
 def _array_response(web, a: np.ndarray, headers: dict | None = None):
@@ -170,8 +184,8 @@ class _Routes:
     async def image(self, request):
         det, scan = detector_from(request.query), scan_from(request.query)
         done = self.s.sums.frames_done
-        image = await self._off(self.s.image, det, scan)
-        return _array_response(self.web, image, {"X-Done": done})
+        image, exact = await self._off(self.s.image, det, scan)
+        return _array_response(self.web, image, {"X-Done": done, "X-Exact": int(exact)})
 
     async def mean(self, request):
         return _array_response(self.web, await self._off(self.s.mean_pattern))
@@ -184,15 +198,15 @@ class _Routes:
             pattern = np.zeros(self.s.mean_pattern().shape, dtype=np.float32)
         return _array_response(self.web, pattern, {"X-Frame": frame})
 
+    async def exact(self, request):
+        self.s.start_exact(detector_from(await _json_query(request)))
+        return self.web.json_response(await self._off(self.s.status))
+
     async def catalog(self, request):
-        try:
-            body = json.loads(await request.text())
-        except ValueError:
-            raise ViewError("the request body must be JSON") from None
-        if not isinstance(body, dict):
-            raise ViewError("the request body must be a JSON object")
-        query = {k: None if v is None else str(v) for k, v in body.items()}
-        scan = scan_from(query)
+        body = await _json_query(request)
+        scan = scan_from(body)
         return self.web.json_response(
-            await self._off(self.s.write_catalog, scan, bool(body.get("replace")))
+            await self._off(
+                self.s.write_catalog, scan, body.get("replace") in ("True", "true", "1")
+            )
         )

@@ -22,11 +22,13 @@ from intake_tvips.viewer.scan_pass import ScanPass, read_frames
 from intake_tvips.viewer.state import (
     CellSums,
     Detector,
+    ExactValues,
     ScanChoice,
     ViewError,
     binned,
     display_bin,
     find_disc,
+    place,
 )
 
 
@@ -95,6 +97,9 @@ class ViewSession:
         self.scan_pass = ScanPass(self.rec, self.sums)
         self.suggestion: dict | None = None
         self._default: Detector | None = None
+        #: the exact pass asked for last (one at a time), and its values
+        self.exact: ExactValues | None = None
+        self.exact_pass: ScanPass | None = None
 
     def start(self) -> ViewSession:
         """Start the first pass and, where offered, the hysteresis estimate."""
@@ -104,6 +109,16 @@ class ViewSession:
 
     def stop(self) -> None:
         self.scan_pass.stop()
+        if self.exact_pass is not None:
+            self.exact_pass.stop()
+
+    def start_exact(self, detector: Detector) -> None:
+        """Read the recording again for the exact values of ``detector`` (the cells'
+        values are exact only where a cell is wholly in or out); stops an earlier one."""
+        if self.exact_pass is not None:
+            self.exact_pass.stop()
+        self.exact = ExactValues(self.rec.n_frames, self.rec.layout.frame_shape, detector)
+        self.exact_pass = ScanPass(self.rec, self.exact).start()
 
     def _suggest(self) -> None:
         import intake_tvips
@@ -154,6 +169,9 @@ class ViewSession:
         out["suggestion"] = self.suggestion
         det = self.default_detector()
         out["detector"] = None if det is None else detector_json(det)
+        out["exact"] = None
+        if self.exact_pass is not None:
+            out["exact"] = {**self.exact_pass.progress(), **detector_json(self.exact.detector)}
         return out
 
     def default_detector(self) -> Detector | None:
@@ -162,8 +180,13 @@ class ViewSession:
             self._default = find_disc(self.sums.mean_pattern())
         return self._default
 
-    def image(self, detector: Detector, scan: ScanChoice) -> np.ndarray:
-        return self.sums.image(detector, scan)
+    def image(self, detector: Detector, scan: ScanChoice) -> tuple[np.ndarray, bool]:
+        """``(virtual image, exact)``: from the exact pass when it has ended for this
+        detector (or the cells are pixels), else from the cells."""
+        done = self.exact_pass is not None and self.exact_pass.finished is not None
+        if done and self.exact_pass.error is None and self.exact.detector == detector:
+            return place(self.exact.values, scan), True
+        return self.sums.image(detector, scan), self.sums.grid.exact
 
     def mean_pattern(self) -> np.ndarray:
         """The mean of the frames read so far, binned for display."""
@@ -200,7 +223,18 @@ class ViewSession:
             self.catalog,
         )
         what = e.write(self.catalog, force=replace)
-        return {"what": what, "path": self.catalog, "entry": self.entry, "yaml": e.yaml()}
+        return {"what": what, "path": self.catalog, "entry": self.entry, "yaml": _shown(e)}
+
+
+def _shown(e) -> str:
+    """The entry's YAML for the page: its storage options (no secrets, but still the
+    storage's settings) named by their keys only."""
+    args = dict(e.entry["args"])
+    kept = args.pop("storage_options", None)
+    text = type(e)(e.name, {**e.entry, "args": args}).yaml()
+    if kept:
+        text += f"# and storage_options ({', '.join(kept)}): written, not shown here\n"
+    return text
 
 
 def scan_json(scan: ScanChoice) -> dict:

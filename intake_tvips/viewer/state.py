@@ -24,6 +24,8 @@ from intake_tvips.maths.scan import frame_grid, make_scan_map
 CELL_BUDGET_BYTES = 256 * 2**20
 #: most cells along each detector axis (a cell of one pixel is exact)
 MAX_CELLS_PER_AXIS = 128
+#: frames whose cell sums are weighted at a time (bounded temporary copies)
+ROWS_PER_PRODUCT = 4096
 #: patterns are sent to the page binned to at most this many pixels along each axis
 DISPLAY_PIXELS = 512
 #: scan positions the viewer renders at most, per frame of the recording (bounded images)
@@ -202,7 +204,8 @@ class CellSums:
     """What the first pass keeps, filled as it runs (thread-safe): per frame, its cell
     sums; over the frames read, the sum of the patterns."""
 
-    def __init__(self, n_frames: int, frame_shape: tuple[int, int], budget=CELL_BUDGET_BYTES):
+    def __init__(self, n_frames: int, frame_shape: tuple[int, int], budget: int | None = None):
+        budget = CELL_BUDGET_BYTES if budget is None else budget
         self.n_frames = n_frames
         self.frame_shape = tuple(frame_shape)
         self.grid = CellGrid(self.frame_shape, choose_step(n_frames, self.frame_shape, budget))
@@ -243,19 +246,46 @@ class CellSums:
                 cache = (detector, values, np.zeros(self.n_frames, dtype=bool))
             _, values, computed = cache
             todo = np.flatnonzero(done & ~computed)
-            if todo.size == self.n_frames:
-                values[:] = self.cells @ self.grid.weights(detector)
-            elif todo.size:
-                values[todo] = self.cells[todo] @ self.grid.weights(detector)
+            w = self.grid.weights(detector).astype(np.float32)
+            for k in range(0, todo.size, ROWS_PER_PRODUCT):
+                rows = todo[k : k + ROWS_PER_PRODUCT]
+                # einsum's own loop, not BLAS: BLAS threads spin against the pass's
+                values[rows] = np.einsum("ij,j->i", self.cells[rows], w)
             computed[todo] = True
             self._values = cache
             return values.copy()
 
     def image(self, detector: Detector, scan: ScanChoice) -> np.ndarray:
         """The virtual image ``(ny, nx)`` float32 (NaN: no frame there, or not read yet)."""
-        values = self.frame_values(detector)
-        frames = scan.frames(self.n_frames)
-        out = np.full(frames.shape, np.nan, dtype=np.float32)
-        ok = frames >= 0
-        out[ok] = values[frames[ok]]
-        return out
+        return place(self.frame_values(detector), scan)
+
+
+def place(values: np.ndarray, scan: ScanChoice) -> np.ndarray:
+    """Per-frame ``values`` at their scan positions: ``(ny, nx)`` float32, NaN where no
+    frame is recorded."""
+    frames = scan.frames(len(values))
+    out = np.full(frames.shape, np.nan, dtype=np.float32)
+    ok = frames >= 0
+    out[ok] = values[frames[ok]]
+    return out
+
+
+class ExactValues:
+    """A second pass's answer for one detector: each frame's exact value (its pixels
+    inside the detector summed, no cells), filled as the pass runs."""
+
+    def __init__(self, n_frames: int, frame_shape: tuple[int, int], detector: Detector):
+        self.detector = detector
+        self.pixels = np.flatnonzero(detector.mask(frame_shape))
+        self.values = np.full(n_frames, np.nan, dtype=np.float32)
+        self.done = np.zeros(n_frames, dtype=bool)
+
+    def add(self, first: int, frames: np.ndarray) -> None:
+        """Frames ``first .. first + len(frames) - 1``, read."""
+        flat = frames.reshape(len(frames), -1)
+        self.values[first : first + len(frames)] = flat[:, self.pixels].sum(axis=1, dtype=float)
+        self.done[first : first + len(frames)] = True
+
+    @property
+    def frames_done(self) -> int:
+        return int(np.count_nonzero(self.done))

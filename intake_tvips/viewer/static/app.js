@@ -153,9 +153,11 @@ const refreshImage = coalesced(async () => {
     S.firstFull = performance.now();
     document.body.dataset.full = "1";
   }
-  const d = S.detector;
+  const d = S.detector, exact = arr.headers.get("X-Exact") === "1";
+  c.dataset.exact = exact ? "1" : "0";
   $("vimage-caption").textContent = ($("mode").value === "annulus" ? "annulus" : "disc") +
-    ` r ${d.r_out.toFixed(1)} at (${d.cy.toFixed(1)}, ${d.cx.toFixed(1)})`;
+    ` r ${d.r_out.toFixed(1)} at (${d.cy.toFixed(1)}, ${d.cx.toFixed(1)})` +
+    (exact ? " · exact" : " · from cells");
 });
 
 const refreshMean = coalesced(async () => {
@@ -179,6 +181,8 @@ const refreshPattern = coalesced(async () => {
 });
 
 async function poll() {
+  if (S.polling) return; // the request in flight schedules the next one
+  S.polling = true;
   try {
     const st = await (await api("status", S.finished ? null : { since: S.done })).json();
     if (st.detector && !S.userDetector && !S.detector) setDetector(st.detector, false);
@@ -192,8 +196,10 @@ async function poll() {
       if (st.finished || !S.meanAt || now - S.meanAt > 1000) { S.meanAt = now; refreshMean(); }
     }
     S.finished = st.finished;
-    setTimeout(poll, st.finished ? 2000 : 0);
-  } catch (e) { showError(e); setTimeout(poll, 2000); }
+    showExact(st.exact);
+    const exactRunning = st.exact && !st.exact.finished;
+    S.pollTimer = setTimeout(poll, !st.finished ? 0 : exactRunning ? 300 : 2000);
+  } catch (e) { showError(e); S.pollTimer = setTimeout(poll, 2000); } finally { S.polling = false; }
 }
 
 function showProgress(st) {
@@ -203,6 +209,15 @@ function showProgress(st) {
   if (st.finished && !st.error) text = `all ${st.total} frames read in ${st.seconds.toFixed(2)} s`;
   if (st.error) { text = "stopped: " + st.error; $("bar").style.background = "#c0392b"; }
   $("progress").textContent = text;
+}
+
+function showExact(ex) {
+  const b = $("exact");
+  if (!ex) return;
+  if (!ex.finished) { b.textContent = `exact: ${Math.round(100 * ex.done / ex.total)} %`; return; }
+  b.textContent = ex.error ? "exact: failed" : "exact image";
+  if (ex.error) b.title = ex.error;
+  if (!S.exactSeen || S.exactSeen !== ex.seconds) { S.exactSeen = ex.seconds; refreshImage(); }
 }
 
 function showSuggestion(sg) {
@@ -345,6 +360,13 @@ function wireControls() {
     if (st.detector) setDetector(st.detector, false);
   };
   $("write").onclick = writeCatalog;
+  $("exact").onclick = async () => {
+    const body = JSON.stringify(detParams());
+    await api("exact", null, { method: "POST", body, headers: { "Content-Type": "application/json" } });
+    $("exact").textContent = "exact: 0 %";
+    clearTimeout(S.pollTimer);
+    poll();
+  };
 }
 
 async function writeCatalog() {
@@ -378,6 +400,7 @@ async function main() {
       "catalog=...)) to write these parameters to a catalog";
     $("write").disabled = true;
   }
+  $("exact").hidden = i.exact;
   $("footer").textContent = i.exact
     ? `virtual images from per-frame sums over every detector pixel (${i.grid.join(" × ")}): exact`
     : `virtual images from per-frame sums over ${i.grid.join(" × ")} detector cells: ` +
