@@ -153,6 +153,8 @@ def test_the_api_over_http(local, tmp_path):
     )
     try:
         assert viewer.session.scan_pass.join(30)
+        assert f'<iframe src="{viewer.url}"' in viewer._repr_html_()  # Jupyter's display
+        assert viewer.url.startswith("http://127.0.0.1:") and "?token=" in viewer.url
         info = json.loads(get(viewer, "api/info")[1])
         assert info["scan"] == {"ny": 5, "nx": 7, "start": 2, "winding": "x", "hysteresis": 0}
         status = json.loads(get(viewer, "api/status")[1])

@@ -274,3 +274,24 @@ def test_the_readme_commands(demo, page, tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "stopped" in out
+
+
+def test_coarse_cells_and_the_exact_image_on_request(demo, page, monkeypatch):
+    """Cells of 4 x 4 pixels (a small budget): the page says so, and its "exact image"
+    button reads the recording again for the detector shown."""
+    from intake_tvips.viewer import state
+
+    monkeypatch.setattr(state, "CELL_BUDGET_BYTES", (SCAN * SCAN + 5) * 4 * 256)
+    viewer = intake_tvips.view(str(demo))
+    try:
+        open_page(page, viewer)
+        assert "16 × 16 detector cells" in page.text_content("footer")
+        assert "from cells" in page.text_content("#vimage-caption")
+        approx = cells(gray(page.locator("#vimage").screenshot()), SCAN, SCAN)
+        page.click("#exact")
+        page.wait_for_selector("#vimage[data-exact='1']", timeout=60_000)
+        assert "exact" in page.text_content("#vimage-caption")
+        exact = cells(gray(page.locator("#vimage").screenshot()), SCAN, SCAN)
+        assert np.corrcoef(approx.ravel(), exact.ravel())[0, 1] > 0.9
+    finally:
+        viewer.stop()
