@@ -6,6 +6,7 @@ import numpy as np
 
 from intake_tvips.recording.core import Recording, open_recording
 from intake_tvips.recording.detect import detect_scan, headers_and_scan
+from intake_tvips.recording.pixels import with_pixels
 from intake_tvips.xarray_view import json_safe
 
 #: series header fields not worth showing (``dummy`` is padding)
@@ -52,8 +53,10 @@ def recording_info(
     progress: bool = False,
     headers=None,
     exhaustive: bool = False,
+    pixels: bool = False,
 ) -> dict:
-    """What the recording ``urlpath`` holds, from its headers only (no pixel is read).
+    """What the recording ``urlpath`` holds, from its headers (and with ``pixels=True`` a
+    bounded sample of pixels for the hysteresis).
 
     Parameters
     ----------
@@ -70,6 +73,11 @@ def recording_info(
         Read every frame header. Default: the scan is detected from a sample of a few
         hundred headers when the sample decides it (timing then comes from the headers
         read: first and last frame exact, the median interval over consecutive ones).
+    pixels : bool
+        Estimate the hysteresis of a winding scan from a bounded sample of its pixels
+        (:func:`intake_tvips.estimate_hysteresis`); otherwise 0 is assumed (the headers
+        never hold it). ``scan`` then says ``hysteresis_source`` (``"assumed"``,
+        ``"pixels"`` or ``"undecided"``) and ``hysteresis_confidence``.
 
     Returns
     -------
@@ -86,6 +94,8 @@ def recording_info(
         headers, found = headers_and_scan(rec, exhaustive=exhaustive, progress=progress)
     else:
         found = detect_scan(headers=headers)
+    if pixels:
+        found = with_pixels(found, rec)
     layout = rec.layout
     parts = [
         {"url": rec.parts.url(i), "bytes": int(size), "frames": int(count)}
@@ -109,6 +119,8 @@ def recording_info(
                 "scan_start_frame": found.scan_start_frame,
                 "winding_scan_axis": found.winding_scan_axis,
                 "hysteresis": found.hysteresis,
+                "hysteresis_source": found.hysteresis_source,
+                "hysteresis_confidence": found.hysteresis_confidence,
                 "confidence": found.confidence,
                 "use_auto": found.use_auto,
                 "sampled": found.sampled,

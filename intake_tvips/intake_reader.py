@@ -59,17 +59,16 @@ class TVIPSReader(BaseReader):
         rechunking="auto",
         **kw,
     ):
+        from intake_tvips.maths.scan_parameters import ScanParameters
         from intake_tvips.reader import file_reader
 
-        if isinstance(scan_shape, list):  # YAML has no tuples
-            scan_shape = tuple(scan_shape)
+        params = ScanParameters.parse(  # YAML lists, templated text, "auto"
+            scan_shape, scan_start_frame, winding_scan_axis, hysteresis, text=True
+        )
         return file_reader(
             data.url,
             lazy=True,
-            scan_shape=scan_shape,
-            scan_start_frame=scan_start_frame,
-            winding_scan_axis=winding_scan_axis,
-            hysteresis=hysteresis,
+            **params.reader_kwargs(),
             rechunking=rechunking,
             storage_options=data.storage_options,
             **kw,
@@ -87,19 +86,12 @@ class TVIPSXarrayReader(TVIPSReader):
     output_instance = "xarray:DataArray"
 
     def _read(self, data, **kw):
+        from intake_tvips.opened import scan_attrs
         from intake_tvips.storage.secrets import mask_url
         from intake_tvips.xarray_view import signal_to_xarray
 
         signal = self._signal(data, **kw)
-        scan = {
-            k: kw.get(k, d)
-            for k, d in (
-                ("scan_shape", None),
-                ("scan_start_frame", 0),
-                ("winding_scan_axis", None),
-                ("hysteresis", 0),
-            )
-        }
+        scan = scan_attrs(kw, signal)
         return signal_to_xarray(
             signal, attrs={"source": mask_url(data.url), "scan_parameters": scan}
         )

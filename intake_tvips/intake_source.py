@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,10 +16,9 @@ from intake.source.base import DataSource, Schema
 from yaml import safe_dump
 
 from intake_tvips import __version__
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.reader import file_reader
 from intake_tvips.storage.secrets import MASK, SAFE_OPTION_KEYS, mask_storage_options, mask_url  # noqa: F401
-
-_NONE_STRINGS = {"", "none", "null", "~"}
 
 if TYPE_CHECKING:  # HyperSpy is optional
     from hyperspy.signal import BaseSignal
@@ -33,31 +31,6 @@ def _mask_args(args: dict) -> dict:
     if "urlpath" in args:
         args["urlpath"] = mask_url(args["urlpath"])
     return args
-
-
-def _none_or(value):
-    """YAML/template spellings of "nothing" (``null``, ``""``, ``"None"``) -> ``None``."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in _NONE_STRINGS):
-        return None
-    return value
-
-
-def _as_int(value) -> int:
-    return int(value.strip()) if isinstance(value, str) else int(value)
-
-
-def _as_scan_shape(value):
-    """``None``, ``"auto"`` or a tuple of ints, from YAML lists or templated strings."""
-    value = _none_or(value)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text == "auto":
-            return "auto"
-        # a rendered template such as "[64, 64]" or "(64, 64)" or "64, 64"
-        value = [p for p in re.split(r"[\s,()\[\]]+", text) if p]
-    return tuple(_as_int(n) for n in value)
 
 
 class TVIPSSource(DataSource):
@@ -112,10 +85,14 @@ class TVIPSSource(DataSource):
         metadata=None,
     ):
         self.urlpath = _tidy_local(urlpath)
-        self.scan_shape = _as_scan_shape(scan_shape)
-        self.scan_start_frame = _as_int(scan_start_frame)
-        self.winding_scan_axis = _none_or(winding_scan_axis)
-        self.hysteresis = _as_int(hysteresis)
+        #: the scan parameters, parsed once (YAML lists, templated text, "auto")
+        self.params = ScanParameters.parse(
+            scan_shape, scan_start_frame, winding_scan_axis, hysteresis, text=True
+        )
+        self.scan_shape = self.params.scan_shape
+        self.scan_start_frame = self.params.scan_start_frame
+        self.winding_scan_axis = self.params.winding_scan_axis
+        self.hysteresis = self.params.hysteresis
         self.rechunking = rechunking
         self._signal = None
         self._headers = None
@@ -126,10 +103,7 @@ class TVIPSSource(DataSource):
 
     def _reader_kwargs(self) -> dict:
         return dict(
-            scan_shape=self.scan_shape,
-            scan_start_frame=self.scan_start_frame,
-            winding_scan_axis=self.winding_scan_axis,
-            hysteresis=self.hysteresis,
+            **self.params.reader_kwargs(),
             rechunking=self.rechunking,
             storage_options=self.storage_options,
         )
@@ -206,9 +180,9 @@ class TVIPSSource(DataSource):
         return signal_from_dict(signal, lazy, signal_type)
 
     def _xarray_attrs(self) -> dict:
-        kw = self._reader_kwargs()
-        scan = {k: kw[k] for k in ("scan_shape", "scan_start_frame", "winding_scan_axis")}
-        scan["hysteresis"] = kw["hysteresis"]
+        from intake_tvips.opened import scan_attrs
+
+        scan = scan_attrs(self._reader_kwargs(), self._signal or {})
         return {"source": mask_url(str(self.urlpath)), "scan_parameters": scan}
 
     def frame_headers(self, progress: bool = False):

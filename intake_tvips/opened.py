@@ -8,13 +8,16 @@ position, :func:`intake_tvips.recording.scan_map.frame_map`) and the dictionarie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from intake_tvips.maths.scan import StackMap, frame_grid
+from intake_tvips.maths.scan import IndexMap, ScanMap, StackMap, frame_grid, make_scan_map
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
 from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
+from intake_tvips.recording.pixels import estimate_hysteresis
 from intake_tvips.recording.scan_map import frame_map
 from intake_tvips.storage.secrets import mask_url
 
@@ -28,8 +31,9 @@ class OpenedSignal:
     axes: list[dict]
     metadata: dict
     original_metadata: dict
-    #: the scan parameters as given (``scan_shape`` may be ``"auto"``)
-    scan_parameters: dict
+    #: the scan parameters as given (``scan_shape`` may be ``"auto"``), with
+    #: ``hysteresis="auto"`` resolved
+    params: ScanParameters
 
     @property
     def nav_shape(self) -> tuple[int, ...]:
@@ -56,39 +60,84 @@ class OpenedSignal:
     def source_attrs(self) -> dict:
         """The ``source`` (credentials masked) and ``scan_parameters`` attributes that
         every array of this recording carries (xarray, references, Zarr)."""
-        return {"source": mask_url(self.rec.name), "scan_parameters": dict(self.scan_parameters)}
+        return {"source": mask_url(self.rec.name), "scan_parameters": self.params.attrs()}
 
 
 def open_signal(
-    url,
-    scan_shape=None,
-    scan_start_frame: int = 0,
-    winding_scan_axis: str | None = None,
-    hysteresis: int = 0,
-    storage_options: dict | None = None,
+    url, params: ScanParameters | None = None, storage_options: dict | None = None
 ) -> OpenedSignal:
-    """Open ``url`` (or take an opened :class:`Recording`) and check the scan parameters,
-    as :func:`intake_tvips.file_reader` does, without building the array (small header
-    reads only)."""
+    """Open ``url`` (or take an opened :class:`Recording`) and check the scan parameters
+    against it, as :func:`intake_tvips.file_reader` does, without building the array
+    (small header reads only; ``hysteresis="auto"`` reads a bounded sample of pixels
+    and is resolved here: ``params`` of the result hold the value used)."""
     rec = url if isinstance(url, Recording) else open_recording(url, storage_options)
-    fmap = frame_map(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    params = ScanParameters() if params is None else params
+    auto = params.auto_hysteresis
+    fmap = frame_map(rec, replace(params, hysteresis=0) if auto else params)
+    if auto:
+        estimate = auto_hysteresis(rec, fmap)
+        used = estimate.hysteresis if estimate is not None and estimate.decided else 0
+        if isinstance(fmap, ScanMap):
+            fmap = make_scan_map(fmap.shape, fmap.start, fmap.winding, used)
+        params = params.with_estimate(used, _estimate_dict(estimate))
     if isinstance(fmap, StackMap):
         axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))
     else:
         axes = scan_axes(tuple(fmap.shape), rec.header, rec.first_frame_headers)
-    return OpenedSignal(
-        rec,
-        fmap,
-        axes,
-        build_metadata(rec.name, rec.header, rec.first_frame_headers),
-        original_metadata(rec.header),
-        {
-            "scan_shape": scan_shape,
-            "scan_start_frame": scan_start_frame,
-            "winding_scan_axis": winding_scan_axis,
-            "hysteresis": hysteresis,
-        },
-    )
+    original = original_metadata(rec.header)
+    if params.hysteresis_estimate is not None:
+        original["hysteresis_estimate"] = dict(params.hysteresis_estimate)
+    metadata = build_metadata(rec.name, rec.header, rec.first_frame_headers)
+    return OpenedSignal(rec, fmap, axes, metadata, original, params)
+
+
+def scan_attrs(reader_kwargs: dict, signal: dict) -> dict:
+    """The ``scan_parameters`` attribute of an array that ``file_reader`` read with
+    ``reader_kwargs``: :meth:`ScanParameters.attrs`, with ``hysteresis="auto"``
+    replaced by the value used and its estimate (from the signal's metadata)."""
+    params = ScanParameters.from_kwargs(reader_kwargs, text=True)
+    estimate = signal.get("original_metadata", {}).get("hysteresis_estimate")
+    if estimate is not None:
+        params = params.with_estimate(estimate["hysteresis"] or 0, estimate)
+    return params.attrs()
+
+
+class HysteresisUndecidedWarning(UserWarning):
+    """``hysteresis="auto"`` could not tell the hysteresis from the pixels: 0 is used."""
+
+
+def is_auto(hysteresis) -> bool:
+    """Whether ``hysteresis`` asks for an estimate from the pixels (``"auto"``)."""
+    return isinstance(hysteresis, str) and hysteresis.strip().lower() == "auto"
+
+
+def auto_hysteresis(rec: Recording, fmap):
+    """The estimate for ``hysteresis="auto"`` on the scan ``fmap`` (``None`` where the
+    hysteresis does not apply: a stack, or a scan without winding). Undecided: a
+    :class:`HysteresisUndecidedWarning`, and the estimate says ``hysteresis=None``."""
+    if not isinstance(fmap, ScanMap) or fmap.winding is None or len(fmap.shape) != 2:
+        if isinstance(fmap, IndexMap):
+            warnings.warn(
+                f"{rec.name}: hysteresis='auto' is estimated for a raster scan; this scan "
+                "comes from the rotator index (repeated or skipped positions): 0 used",
+                HysteresisUndecidedWarning,
+                stacklevel=3,
+            )
+        return None
+    found = estimate_hysteresis(rec, fmap.shape, fmap.start, fmap.winding)
+    if not found.decided:
+        warnings.warn(
+            f"{rec.name}: hysteresis='auto': {found.reason}; 0 used (give hysteresis=N)",
+            HysteresisUndecidedWarning,
+            stacklevel=3,
+        )
+    return found
+
+
+def _estimate_dict(estimate) -> dict:
+    if estimate is None:
+        return {"hysteresis": 0, "confidence": None, "source": "not applicable"}
+    return estimate.as_dict()
 
 
 def position_frames(opened: OpenedSignal) -> np.ndarray:

@@ -6,6 +6,7 @@ import math
 
 from intake_tvips.graph.build import build_dask_array, read_eager
 from intake_tvips.graph.chunking import plan_chunks
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.opened import open_signal
 from intake_tvips.recording.core import Recording, open_recording
 
@@ -19,7 +20,7 @@ def file_reader(
     scan_shape=None,
     scan_start_frame: int = 0,
     winding_scan_axis: str | None = None,
-    hysteresis: int = 0,
+    hysteresis: int | str = 0,
     rechunking="auto",
     storage_options: dict | None = None,
 ) -> list[dict]:
@@ -58,6 +59,10 @@ def file_reader(
         For a winding scan: the reversed rows (columns) are rolled by this many
         positions along x (y). Any integer, taken modulo the row (column) length as
         RosettaSciIO does (``-1`` rolls by ``length - 1``); ignored without winding.
+        ``"auto"``: estimated from a bounded sample of the pixels
+        (:func:`intake_tvips.estimate_hysteresis`); the value, its confidence and why
+        are in ``original_metadata["hysteresis_estimate"]``. When the pixels cannot
+        tell, a ``HysteresisUndecidedWarning`` says so and 0 is used.
     rechunking : "auto", False or dict
         Lazy chunking: ``"auto"``: by dask's ``array.chunk-size``, whole scan rows per
         chunk; ``False``: one chunk per part (a scan: the rows each part starts); a dict
@@ -83,7 +88,8 @@ def file_reader(
         raise ValueError(
             f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
         )
-    opened = open_signal(rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    params = ScanParameters.parse(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    opened = open_signal(rec, params)
     fmap = opened.fmap
     if lazy:
         nav_chunks, rest = plan_chunks(

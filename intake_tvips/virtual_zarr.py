@@ -30,7 +30,9 @@ import warnings
 
 import numpy as np
 
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.opened import OpenedSignal, open_signal, position_frames
+from intake_tvips.recording.core import open_recording
 from intake_tvips.xarray_view import axis_coordinate, dimension_names, is_time_axis, xarray_attrs
 
 #: the time coordinate is stored as int64 in these units (xarray decodes it)
@@ -44,7 +46,7 @@ def references(
     scan_shape=None,
     scan_start_frame: int = 0,
     winding_scan_axis: str | None = None,
-    hysteresis: int = 0,
+    hysteresis: int | str = 0,
     storage_options: dict | None = None,
 ) -> dict:
     """kerchunk version-1 references to the recording as a Zarr (v2) group.
@@ -58,9 +60,9 @@ def references(
     dict
         ``{"version": 1, "refs": {key: JSON text | "base64:..." | [url, offset, length]}}``
     """
-    opened = open_signal(
-        url, scan_shape, scan_start_frame, winding_scan_axis, hysteresis, storage_options
-    )
+    rec = open_recording(url, storage_options)
+    params = ScanParameters.parse(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    opened = open_signal(rec, params)
     refs = metadata_refs(opened, opened.source_attrs())
     refs.update(chunk_refs(opened))
     return {"version": 1, "refs": refs}

@@ -19,7 +19,9 @@ from xarray.core import indexing
 
 from intake_tvips.graph.build import block_task, max_gap_records
 from intake_tvips.graph.chunking import auto_chunks
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.opened import OpenedSignal, open_signal
+from intake_tvips.recording.core import open_recording
 from intake_tvips.xarray_view import signal_coords, xarray_attrs
 
 
@@ -94,22 +96,15 @@ class TVIPSBackendEntrypoint(BackendEntrypoint):
         scan_shape=None,
         scan_start_frame: int = 0,
         winding_scan_axis: str | None = None,
-        hysteresis: int = 0,
+        hysteresis: int | str = 0,
         storage_options: dict | None = None,
     ):
         """The recording as a Dataset with the variable ``data`` (see the module doc)."""
         import xarray as xr
 
-        if isinstance(scan_shape, list):
-            scan_shape = tuple(scan_shape)
-        opened = open_signal(
-            _path_of(filename_or_obj),
-            scan_shape,
-            scan_start_frame,
-            winding_scan_axis,
-            hysteresis,
-            storage_options,
-        )
+        rec = open_recording(_path_of(filename_or_obj), storage_options)
+        params = ScanParameters.parse(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+        opened = open_signal(rec, params)
         signal = opened.signal(None)
         dims, coords = signal_coords(signal)
         attrs = xarray_attrs(signal, opened.source_attrs())

@@ -243,7 +243,10 @@ def _as_xarray(source, source_options, shard_bytes: int, reader_kwargs: dict):
 
     with dask.config.set({"array.chunk-size": int(shard_bytes)}):
         signal = file_reader(source, lazy=True, storage_options=source_options, **reader_kwargs)[0]
-    attrs = {"source": mask_url(os.fspath(source)), "scan_parameters": dict(reader_kwargs)}
+    from intake_tvips.opened import scan_attrs
+
+    scan = {**reader_kwargs, **scan_attrs(reader_kwargs, signal)}
+    attrs = {"source": mask_url(os.fspath(source)), "scan_parameters": scan}
     return signal_to_xarray(signal, attrs=attrs)
 
 

@@ -37,6 +37,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "are kept); default: print the entry",
     )
     p.add_argument("--force", action="store_true", help="replace an entry of the same name")
+    p.add_argument(
+        "--pixels",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="estimate the hysteresis of a detected winding scan from a bounded sample of "
+        "its pixels (default; --no-pixels: 0, as the headers cannot say)",
+    )
     storage_arguments(p)
     progress_arguments(p)
     p.set_defaults(function=run)
@@ -48,7 +55,10 @@ def _description(args: argparse.Namespace, rec, choice) -> str:
         return args.description
     if choice.detection is not None:
         d = choice.detection
-        return f"detected by intake-tvips ({d.method}, confidence {d.confidence:.1%}): {d.reason}"
+        text = f"detected by intake-tvips ({d.method}, confidence {d.confidence:.1%}): {d.reason}"
+        if d.hysteresis_source == "undecided":
+            text += " (hysteresis 0 kept: check it, e.g. with intake-tvips view)"
+        return text
     return f"{rec.n_frames} frames" + (
         "" if choice.kwargs["scan_shape"] is None else ", scan parameters given by hand"
     )

@@ -64,8 +64,21 @@ def scan_arguments(p: argparse.ArgumentParser) -> None:
         "--winding", choices=("x", "y"), help="snake scan: rows (x) or columns (y) alternate"
     )
     g.add_argument(
-        "--hysteresis", type=int, metavar="N", help="reversed rows are rolled by N positions"
+        "--hysteresis",
+        type=hysteresis_value,
+        metavar="N|auto",
+        help="reversed rows are rolled by N positions; auto: estimated from the pixels",
     )
+
+
+def hysteresis_value(text: str):
+    """``--hysteresis``: an integer, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an integer or auto, not {text!r}") from None
 
 
 def chunk_arguments(p: argparse.ArgumentParser) -> None:

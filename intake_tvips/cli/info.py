@@ -41,6 +41,20 @@ def _headers_read(info: dict) -> str:
     return f"{read} of {n} (a sample; --exhaustive reads every one)"
 
 
+def _hysteresis(scan: dict) -> str:
+    """The hysteresis with where it comes from: assumed, or the pixels' estimate."""
+    source = scan.get("hysteresis_source", "assumed")
+    if source == "assumed":
+        winds = scan["winding_scan_axis"] is not None
+        return f"{scan['hysteresis']} (not in the headers" + (
+            "; --pixels estimates it)" if winds else ")"
+        )
+    reason = scan["reason"].rpartition("; hysteresis ")[2]
+    if source == "pixels":
+        return reason
+    return f"{scan['hysteresis']} ({reason})"
+
+
 def render_info(info: dict) -> str:
     """``info`` as a table for people."""
     w = 16
@@ -87,7 +101,7 @@ def render_info(info: dict) -> str:
             ("shape", shape),
             ("start frame", scan["scan_start_frame"]),
             ("winding", scan["winding_scan_axis"] or "none"),
-            ("hysteresis", f"{scan['hysteresis']} (not in the headers)"),
+            ("hysteresis", _hysteresis(scan)),
             ("confidence", f"{scan['confidence']:.1%}"),
             ("headers read", _headers_read(info)),
             ("reason", _wrap(scan["reason"], indent)),
@@ -118,6 +132,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="read every frame header (default: a sample of a few hundred decides the scan "
         "when it can)",
     )
+    p.add_argument(
+        "--pixels",
+        action="store_true",
+        help="estimate the hysteresis of a winding scan from a bounded sample of its pixels",
+    )
     progress_arguments(p)
     p.set_defaults(function=run)
     return p
@@ -135,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         parse_storage_options(args.storage_option),
         progress=show_progress(args),
         exhaustive=args.exhaustive,
+        pixels=args.pixels,
     )
     print(json.dumps(info, indent=2) if args.json else render_info(info))
     return OK

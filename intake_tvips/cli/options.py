@@ -7,11 +7,8 @@ prints as one line (exit code 2).
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass, field
-
-_SHAPE_RE = re.compile(r"^\d+(x\d+)+$")
 
 
 def parse_storage_options(items: list[str] | None) -> dict:
@@ -46,18 +43,16 @@ def parse_storage_options(items: list[str] | None) -> dict:
 
 def parse_scan_shape(text: str | None):
     """``auto`` -> ``"auto"``, ``none`` -> ``None``, ``NYxNX`` (or ``NZxNYxNX``) -> tuple."""
+    from intake_tvips import ScanParameters
+
     if text is None:
         return "auto"
-    t = text.strip().lower()
-    if t == "auto":
-        return "auto"
-    if t in ("none", "stack"):
-        return None
-    if _SHAPE_RE.match(t):
-        shape = tuple(int(n) for n in t.split("x"))
-        if all(n > 0 for n in shape):
-            return shape
-    raise ValueError(f"--scan-shape must be auto, none or NYxNX (e.g. 64x64), got {text!r}")
+    try:
+        return ScanParameters.parse(scan_shape=text, text=True).scan_shape
+    except ValueError:
+        raise ValueError(
+            f"--scan-shape must be auto, none or NYxNX (e.g. 64x64), got {text!r}"
+        ) from None
 
 
 def show_progress(args) -> bool:
@@ -88,7 +83,7 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
     """
     shape = parse_scan_shape(getattr(args, "scan_shape", None))
     start, winding, hyst = args.scan_start_frame, args.winding, args.hysteresis
-    if hyst is not None and hyst < 0:
+    if isinstance(hyst, int) and hyst < 0:
         raise ValueError(f"--hysteresis must be >= 0, got {hyst}")
     if shape is None:
         return ScanChoice({"scan_shape": None}, "stack")
@@ -103,7 +98,8 @@ def choose_scan(args, rec, progress: bool, headers=None) -> ScanChoice:
     from intake_tvips import detect_scan
 
     # from a sample of the headers (every header when it cannot decide), or those given
-    found = detect_scan(rec, progress=progress) if headers is None else detect_scan(headers=headers)
+    pixels = bool(getattr(args, "pixels", False)) and hyst is None
+    found = detect_scan(rec, progress=progress, headers=headers, pixels=pixels)
     kwargs = found.reader_kwargs()
     choice = ScanChoice(kwargs, "detected", found)
     if kwargs["scan_shape"] is None:

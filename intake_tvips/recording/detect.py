@@ -155,9 +155,13 @@ def detect_scan(
     *,
     exhaustive: bool = False,
     progress: bool = False,
+    pixels: bool = False,
 ) -> ScanDetection:
     """Detect the scan of the recording ``urlpath`` (a URL, or a :class:`Recording` from
-    :func:`intake_tvips.open_recording`) from its frame headers.
+    :func:`intake_tvips.open_recording`) from its frame headers; with ``pixels=True``
+    also the hysteresis of a winding scan, from a bounded sample of its pixels
+    (:func:`intake_tvips.estimate_hysteresis`: ``hysteresis_source`` says ``"pixels"``,
+    or ``"undecided"`` with 0 kept, and ``hysteresis_confidence`` how sure).
 
     By default from a sample of the headers (a few hundred of them, see the module
     docstring); when the sample cannot decide, and with ``exhaustive=True``, from every
@@ -165,14 +169,22 @@ def detect_scan(
     frame_headers` returns (or any structured array of the frame headers in frame
     order), to avoid reading them again; ``urlpath`` is then not opened.
     """
-    if headers is not None:
-        return _detect(_Frames(len(headers), headers))
     from intake_tvips.recording.core import Recording, open_recording
 
-    if isinstance(urlpath, Recording):
-        return detect_scan_of(urlpath, exhaustive=exhaustive, progress=progress)
-    rec = open_recording(urlpath, storage_options)
-    return detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
+    if headers is not None and not pixels:
+        return _detect(_Frames(len(headers), headers))
+    if urlpath is None:
+        raise ValueError("detect_scan(pixels=True) needs the recording (urlpath)")
+    rec = urlpath if isinstance(urlpath, Recording) else open_recording(urlpath, storage_options)
+    if headers is not None:
+        found = _detect(_Frames(len(headers), headers))
+    else:
+        found = detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
+    if not pixels:
+        return found
+    from intake_tvips.recording.pixels import with_pixels
+
+    return with_pixels(found, rec)
 
 
 def detect_scan_of(rec, *, exhaustive: bool = False, progress: bool = False) -> ScanDetection:

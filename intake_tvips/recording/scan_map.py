@@ -17,13 +17,17 @@ from intake_tvips.maths.scan import (
     frame_grid,
     make_scan_map,
 )
+from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detect import headers_and_scan
 from intake_tvips.recording.headers import frame_headers_of
 
 
-def frame_map(rec: Recording, scan_shape, scan_start_frame, winding_scan_axis, hysteresis):
-    """The frame map for the scan parameters, checked against the recording."""
+def frame_map(rec: Recording, params: ScanParameters):
+    """The frame map for the scan parameters (an int hysteresis), checked against the
+    recording."""
+    scan_shape, scan_start_frame = params.scan_shape, params.scan_start_frame
+    winding_scan_axis, hysteresis = params.winding_scan_axis, params.hysteresis
     if scan_shape is None:
         return StackMap(rec.n_frames)
     if isinstance(scan_shape, str):

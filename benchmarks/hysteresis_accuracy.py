@@ -1,0 +1,96 @@
+"""How often ``estimate_hysteresis`` is right, undecided or wrong, by texture and dose.
+
+    python benchmarks/hysteresis_accuracy.py                 # 192 cases, about 3 min
+    python benchmarks/hysteresis_accuracy.py --cases 480 --sizes 32,64,128
+
+Each case is a recording of ``tests/scan_textures.py``: a texture (particles, grains,
+lamellae, diagonal waves, a smooth gradient, the demo's smiley; flat and noise-only ones
+that cannot tell a shift), a dose (noise-free, 200 or 20 counts per bright-field pixel),
+a winding (x or y), a hysteresis drawn from 0-8, a shape drawn from ``--sizes`` per axis,
+junk frames before (0-5) and after (0-3). The estimate gets the true shape, start and
+winding. Prints a Markdown table; "wrong" is a decided answer that is not the truth
+(modulo the line length).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import scan_textures as st  # noqa: E402
+
+from intake_tvips import estimate_hysteresis  # noqa: E402
+
+
+def one_case(i: int, rng, sizes, work: Path) -> tuple[str, str, str]:
+    textures = st.TEXTURES + st.BLIND_TEXTURES
+    tex = textures[i % len(textures)]
+    dose = st.DOSES[(i // len(textures)) % len(st.DOSES)]
+    winding = "xy"[(i // (len(textures) * len(st.DOSES))) % 2]
+    h = int(rng.integers(0, 9))
+    shape = tuple(int(v) for v in rng.choice(sizes, 2))
+    before, after = int(rng.integers(0, 6)), int(rng.integers(0, 4))
+    frames, _ = st.recording(
+        shape,
+        texture_name=tex,
+        winding=winding,
+        hysteresis=h,
+        junk_before=before,
+        junk_after=after,
+        dose=dose,
+        seed=i,
+    )
+    path = st.write(work / f"case{i}.tvips", frames)
+    found = estimate_hysteresis(path, shape, before, winding)
+    for p in work.glob(f"case{i}_*"):
+        p.unlink()
+    length = shape[1] if winding == "x" else shape[0]
+    if found.hysteresis is None:
+        verdict = "undecided"
+    elif (found.hysteresis - h) % length == 0:
+        verdict = "right"
+    else:
+        verdict = "wrong"
+        print(f"  wrong: {tex} dose {dose} {winding} h={h} {shape}: {found}", file=sys.stderr)
+    return tex, "clean" if dose is None else f"dose {dose:g}", verdict
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=192)
+    ap.add_argument("--sizes", default="32,48,64,96,128", help="scan sizes per axis")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rng = np.random.default_rng(args.seed)
+    table = collections.defaultdict(collections.Counter)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.cases):
+            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp))
+            table[(tex, dose)][verdict] += 1
+    print(f"{args.cases} cases, sizes {sizes}, {time.perf_counter() - t0:.0f} s\n")
+    print("| texture | dose | right | undecided | wrong |\n|---|---|---|---|---|")
+    totals = collections.defaultdict(collections.Counter)
+    for (tex, dose), c in sorted(table.items()):
+        print(f"| {tex} | {dose} | {c['right']} | {c['undecided']} | {c['wrong']} |")
+        kind = "blind" if tex in st.BLIND_TEXTURES else "contrast"
+        totals[kind].update(c)
+    for kind, c in totals.items():
+        n = sum(c.values())
+        print(
+            f"| **{kind}** | all | {c['right']} ({c['right'] / n:.0%}) | {c['undecided']} "
+            f"| {c['wrong']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""What ``estimate_hysteresis`` costs on a 1 GiB recording: bytes, requests and seconds,
+local and on S3 (moto on 127.0.0.1), against plain reads of the same byte ranges.
+
+    python benchmarks/hysteresis_cost.py                  # 1 GiB, 5 rounds
+    python benchmarks/hysteresis_cost.py --rows 64 --repeat 3
+
+The recording: a 128 x 256 winding-x scan (hysteresis 3, particles, 50 counts per
+bright-field pixel) of 128 x 128 uint16 frames after 3 junk frames, in parts of 64 MiB,
+written once into ``--work`` (default /tmp/tvips-hyst) with ``intake_tvips.file_writer``
+from a dask array (each block of frames synthesized when written). Per round, interleaved:
+
+* ``estimate``: ``estimate_hysteresis(url, (128, 256), 3, "x")`` (opens the recording);
+* ``baseline``: the same frames read by plain means, no estimate: local ``os.preadv`` of
+  each contiguous run of records into one buffer; on S3 obstore's ``get_ranges`` of the
+  same runs (one call per part, all in flight);
+
+Prints medians and min-max of the seconds, and the ratio baseline / estimate (1.0: the
+estimate costs what its reads cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
+
+import scan_textures as st  # noqa: E402
+from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
+from tvips_factory import reference_grid  # noqa: E402
+
+import intake_tvips  # noqa: E402
+from intake_tvips.recording.pixels import _Estimator  # noqa: E402
+
+SHAPE, START, HYST, DETECTOR = (128, 256), 3, 3, 128
+
+
+def frames_array(shape):
+    """The recording as a dask array whose blocks are synthesized on demand."""
+    import dask.array as da
+
+    rng = np.random.default_rng(7)
+    truth = st.texture("particles", shape, rng)
+    n = START + shape[0] * shape[1] + 2
+    grid = reference_grid(shape, START, "x", HYST).reshape(-1)
+    where = np.full(n, -1)
+    where[grid] = np.arange(grid.size)
+
+    def block(block_id=None, block_info=None):
+        lo, hi = block_info[None]["array-location"][0]
+        pos = where[lo:hi]
+        t = np.where(pos >= 0, truth.reshape(-1)[np.maximum(pos, 0)], 0.05)
+        return st.patterns(t, DETECTOR, 50.0, np.random.default_rng(lo))
+
+    chunks = ((1024,) * (n // 1024) + ((n % 1024,) if n % 1024 else ()), (DETECTOR,), (DETECTOR,))
+    return da.map_blocks(block, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), "u2"))
+
+
+def write(work: Path, shape) -> str:
+    path = work / "hyst.tvips"
+    first = work / "hyst_000.tvips"
+    if not first.exists():
+        data = frames_array(shape)
+        axes = [
+            {
+                "name": "t",
+                "size": data.shape[0],
+                "scale": 1,
+                "offset": 0,
+                "units": "s",
+                "navigate": True,
+            },
+            {
+                "name": "y",
+                "size": DETECTOR,
+                "scale": 1,
+                "offset": 0,
+                "units": "1/nm",
+                "navigate": False,
+            },
+            {
+                "name": "x",
+                "size": DETECTOR,
+                "scale": 1,
+                "offset": 0,
+                "units": "1/nm",
+                "navigate": False,
+            },
+        ]
+        intake_tvips.file_writer(
+            str(path),
+            {"data": data, "axes": axes, "metadata": {}},
+            max_file_size=64 * 2**20,
+            show_progressbar=False,
+        )
+    return str(first)
+
+
+def estimate(url, shape, storage_options=None):
+    rec = intake_tvips.open_recording(url, storage_options)
+    est = _Estimator(rec, shape, START, "x", 12, 48, None)
+    return est, est.run(), rec
+
+
+def runs_of(rec, frames: np.ndarray):
+    """Contiguous runs of records: ``(part, start byte, stop byte)``."""
+    ranges = rec.index.ranges(np.sort(frames))
+    rb = rec.layout.record_bytes
+    return [(r.part, r.start, r.stop(rb)) for r in ranges]
+
+
+def plain_local(rec, runs) -> float:
+    t0 = time.perf_counter()
+    fds = {}
+    for part, lo, hi in runs:
+        fd = fds.get(part) or fds.setdefault(part, os.open(rec.parts.paths[part], os.O_RDONLY))
+        buf = bytearray(hi - lo)
+        os.preadv(fd, [buf], lo)
+    for fd in fds.values():
+        os.close(fd)
+    return time.perf_counter() - t0
+
+
+def plain_s3(store, rec, runs) -> float:
+    import obstore
+
+    t0 = time.perf_counter()
+    by_part = {}
+    for part, lo, hi in runs:
+        by_part.setdefault(part, ([], []))
+        by_part[part][0].append(lo)
+        by_part[part][1].append(hi)
+    for part, (starts, ends) in by_part.items():
+        key = rec.parts.paths[part].split("/", 1)[1]
+        obstore.get_ranges(store, key, starts=starts, ends=ends)
+    return time.perf_counter() - t0
+
+
+def measure(label, url, opts, baseline, repeat):
+    times, base = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        est, found, rec = estimate(url, SHAPE, opts)
+        times.append(time.perf_counter() - t0)
+        base.append(baseline(rec, runs_of(rec, est.have)))
+    total = rec.n_frames * rec.layout.record_bytes
+    med, bmed = statistics.median(times), statistics.median(base)
+    print(
+        f"| {label} | {found.hysteresis} ({found.confidence:.2f}) | {found.frames_read} "
+        f"| {found.bytes_read / 2**20:.1f} MiB ({100 * found.bytes_read / total:.2f} %) "
+        f"| {found.requests} | {med:.2f} ({min(times):.2f}-{max(times):.2f}) "
+        f"| {bmed:.3f} ({min(base):.3f}-{max(base):.3f}) |"
+    )
+
+
+def main() -> None:
+    global SHAPE
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", default="/tmp/tvips-hyst")
+    ap.add_argument("--rows", type=int, default=128, help="scan rows (128: 1 GiB)")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    SHAPE = (args.rows, 256)
+    work = Path(args.work) / f"rows{args.rows}"
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    url = write(work, SHAPE)
+    size = sum(p.stat().st_size for p in work.glob("hyst_*.tvips"))
+    print(
+        f"recording: {size / 2**30:.2f} GiB in {len(list(work.glob('hyst_*.tvips')))} "
+        f"parts ({time.perf_counter() - t0:.0f} s to write or find)\n"
+    )
+    print(
+        "| where | answer (confidence) | frames | bytes | requests | estimate s "
+        "| plain reads of the same ranges s |\n|---|---|---|---|---|---|---|"
+    )
+    measure("local", url, None, plain_local, args.repeat)
+    proc, endpoint = start_s3()
+    try:
+        import obstore.store
+
+        opts = s3_options(endpoint)
+        client = s3_client(endpoint)
+        client.create_bucket(Bucket="tvips")
+        for p in sorted(work.glob("hyst_*.tvips")):
+            client.upload_file(str(p), "tvips", p.name)
+        store = obstore.store.S3Store(
+            "tvips",
+            endpoint=endpoint,
+            access_key_id=opts["key"],
+            secret_access_key=opts["secret"],
+            region="us-east-1",
+            client_options={"allow_http": True},
+        )
+        measure(
+            "S3 (moto)",
+            "s3://tvips/hyst_000.tvips",
+            opts,
+            lambda rec, runs: plain_s3(store, rec, runs),
+            args.repeat,
+        )
+    finally:
+        proc.terminate()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""Hysteresis from pixels: which roll of the winding rows lines them up with their neighbours.
+
+Pure numpy, no I/O. The inputs are per-frame *features* (a few numbers per frame: sums
+over a coarse grid of detector cells) at the positions of sampled *triplets*: three
+neighbouring scan lines ``l - 1, l, l + 1`` (rows for winding ``"x"``, columns for
+``"y"``) over a window of positions along them. For every candidate hysteresis ``h`` the
+wound lines (0, 2, 4, ...) show other frames; the odd lines do not move.
+
+The score of ``h`` on a triplet is how far the middle line lies from the mean of its two
+neighbours (the residual of a midpoint interpolation, which a slanted edge does not bias,
+unlike a comparison with one neighbour), summed over feature channels weighted by how
+much of each channel is signal rather than noise (its correlation between neighbouring
+positions of the odd lines, which no ``h`` moves). The triplets are cut into segments,
+nearly independent samples of the score; the chosen ``h`` must beat every other
+candidate by a paired t-test over the segments, and the confidence is one minus the
+Bonferroni-corrected p-value of the weakest of those tests. A flat or noise-only sample,
+a periodic texture (two rolls fit equally) or a texture that does not change along the
+lines leave the tests weak: the answer is then undecided, never a confident guess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from intake_tvips.maths.scan import ScanMap
+
+#: positions per segment: the unit of the paired test (neighbouring positions correlate)
+SEGMENT = 8
+#: a channel counts as signal when neighbouring positions correlate at least this much
+MIN_CHANNEL_CORRELATION = 0.1
+#: fewer segments than this never decide (the test has too little to go on)
+MIN_SEGMENTS = 6
+#: the hysteresis is decided at this confidence or more; below, undecided
+DECIDE_CONFIDENCE = 0.9
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """The outcome of :func:`align`: ``best`` (the candidate that fits best, or ``None``
+    without signal), ``confidence`` (0..1), ``decided`` (``confidence`` reached
+    ``DECIDE_CONFIDENCE``), ``scores`` (mean score per candidate, lower is better),
+    ``runner_up`` (the candidate hardest to tell from ``best``), ``segments`` (samples
+    of the test), ``votes`` (share of segments whose own best is ``best``) and
+    ``signal`` (the largest channel correlation: 0 for a flat or noise-only sample)."""
+
+    candidates: np.ndarray
+    best: int | None
+    confidence: float
+    scores: np.ndarray
+    runner_up: int | None
+    segments: int
+    votes: float
+    signal: float
+
+    @property
+    def decided(self) -> bool:
+        return self.best is not None and self.confidence >= DECIDE_CONFIDENCE
+
+
+def channel_weights(odd_lines: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(weights, signal)`` of the feature channels from the unmoving (odd) lines.
+
+    ``odd_lines``: ``(lines, positions, channels)``, already standardized. A channel's
+    weight is the correlation of its values at neighbouring positions along the lines
+    (noise does not correlate), zero below ``MIN_CHANNEL_CORRELATION``; weights sum to 1
+    (all zero when no channel has signal). ``signal`` is the largest correlation.
+    """
+    a, b = odd_lines[:, :-1, :], odd_lines[:, 1:, :]
+    a = a.reshape(-1, a.shape[-1]) - a.reshape(-1, a.shape[-1]).mean(axis=0)
+    b = b.reshape(-1, b.shape[-1]) - b.reshape(-1, b.shape[-1]).mean(axis=0)
+    den = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+    corr = np.divide((a * b).sum(axis=0), den, out=np.zeros(a.shape[1]), where=den > 0)
+    signal = float(corr.max()) if corr.size else 0.0
+    w = np.where(corr >= MIN_CHANNEL_CORRELATION, corr, 0.0)
+    total = w.sum()
+    return (w / total if total > 0 else w), signal
+
+
+def triplet_scores(lines: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Residuals of the midpoint interpolation, per candidate and position.
+
+    ``lines``: ``(candidates, triplets, 3, positions, channels)``: the features of lines
+    ``l - 1, l, l + 1`` as each candidate places them. Returns ``(candidates,
+    triplets, positions)``: the weighted squared distance of the middle line from the
+    mean of its neighbours.
+    """
+    mid = 0.5 * (lines[:, :, 0] + lines[:, :, 2])
+    return ((lines[:, :, 1] - mid) ** 2 * weights).sum(axis=-1)
+
+
+def segment_means(scores: np.ndarray, valid: np.ndarray, segment: int = SEGMENT) -> np.ndarray:
+    """``(candidates, segments)``: scores averaged over the valid positions of runs of
+    ``segment`` positions (the last, shorter run folded into the one before); NaN where
+    a run has no valid position for a candidate."""
+    n_cand, n_trip, n_pos = scores.shape
+    k = max(1, n_pos // segment)
+    bounds = np.linspace(0, n_pos, k + 1).astype(int)
+    sums = np.add.reduceat(np.where(valid, scores, 0.0), bounds[:-1], axis=2)
+    counts = np.add.reduceat(valid.astype(np.float64), bounds[:-1], axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    return means.reshape(n_cand, n_trip * k)
+
+
+def paired_confidence(seg: np.ndarray, best: int) -> tuple[float, int | None]:
+    """One minus the Bonferroni-corrected p-value that ``best`` beats every other
+    candidate (one-sided Wilcoxon signed-rank test over the segments, robust to the few
+    large differences that edges make), and the weakest rival."""
+    n_cand, n = seg.shape
+    if n_cand == 1:
+        return 1.0, None
+    if n < MIN_SEGMENTS:
+        return 0.0, None
+    diff = np.delete(seg - seg[best], best, axis=0)
+    rivals = np.delete(np.arange(n_cand), best)
+    z = np.array([_signed_rank_z(d[np.isfinite(d)]) for d in diff])
+    weakest = int(np.argmin(z))
+    p = 0.5 * math.erfc(float(z[weakest]) / math.sqrt(2))
+    return max(0.0, 1.0 - (n_cand - 1) * p), int(rivals[weakest])
+
+
+def _signed_rank_z(d: np.ndarray) -> float:
+    """The normal score of Wilcoxon's signed-rank statistic of ``d`` (zeros dropped,
+    ties given their mean rank); large when ``d`` is mostly positive."""
+    d = d[d != 0]
+    n = d.size
+    if n == 0:
+        return 0.0
+    order = np.argsort(np.abs(d), kind="stable")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(1, n + 1)
+    _, inverse, counts = np.unique(np.abs(d), return_inverse=True, return_counts=True)
+    if (counts > 1).any():  # mean ranks of ties
+        ranks = (np.bincount(inverse, ranks) / counts)[inverse]
+    w = ranks[d > 0].sum()
+    mean = n * (n + 1) / 4
+    var = n * (n + 1) * (2 * n + 1) / 24 - ((counts**3 - counts).sum()) / 48
+    return float((w - mean) / math.sqrt(var)) if var > 0 else 0.0
+
+
+def align(
+    lines: np.ndarray, candidates: np.ndarray, odd_lines: np.ndarray, valid: np.ndarray
+) -> Alignment:
+    """Choose the candidate hysteresis whose placement of the lines fits best.
+
+    ``lines``: ``(candidates, triplets, 3, positions, channels)`` raw features as each
+    candidate places them; ``odd_lines``: ``(lines, positions, channels)`` raw features
+    of the lines no candidate moves (for the channel weights); ``valid``:
+    ``(candidates, triplets, positions)``, where a candidate's roll does not wrap a
+    line around (only those positions are compared). The best candidate at the edge of
+    the range tried is undecided (the truth may lie beyond it).
+    """
+    candidates = np.asarray(candidates)
+    # every candidate shows the same frames, rearranged: the first one's stand for all
+    both = np.concatenate(
+        [lines[0].reshape(-1, lines.shape[-1]), odd_lines.reshape(-1, lines.shape[-1])]
+    )
+    mean, std = both.mean(axis=0), both.std(axis=0)
+    scale = np.where(std > 0, std, 1.0)
+    weights, signal = channel_weights((odd_lines - mean) / scale)
+    if not weights.any():
+        return Alignment(candidates, None, 0.0, np.zeros(len(candidates)), None, 0, 0.0, signal)
+    used = weights > 0  # channels without signal weigh nothing: leave them out
+    scores = triplet_scores((lines[..., used] - mean[used]) / scale[used], weights[used])
+    seg = segment_means(scores, valid)
+    with np.errstate(invalid="ignore"):
+        totals = np.nanmean(seg, axis=1)
+    best = int(np.nanargmin(totals))
+    confidence, rival = paired_confidence(seg, best)
+    if best in (0, len(candidates) - 1) and len(candidates) > 2:
+        confidence = 0.0
+    votes = float((np.nan_to_num(seg, nan=np.inf).argmin(axis=0) == best).mean())
+    return Alignment(
+        candidates,
+        int(candidates[best]),
+        confidence,
+        totals,
+        None if rival is None else int(candidates[rival]),
+        seg.shape[1],
+        votes,
+        signal,
+    )
+
+
+@dataclass(frozen=True)
+class TripletPlan:
+    """Which scan positions a hysteresis estimate looks at, and their frames.
+
+    ``middles`` are the middle lines of the triplets (rows for winding ``"x"``, columns
+    for ``"y"``), ``offsets`` where each triplet's window of ``window`` positions starts
+    along its lines. Where a candidate rolls a wound line around (RosettaSciIO's rule
+    puts the first frames of the line at its far end, where real scans differ most from
+    the rule) the position is not compared for that candidate: :meth:`valid`.
+    """
+
+    shape: tuple[int, int]
+    start: int
+    winding: str
+    candidates: np.ndarray
+    middles: np.ndarray
+    offsets: np.ndarray
+    window: int
+
+    def positions(self) -> np.ndarray:
+        """Flat scan positions ``(triplets, 3, window)``."""
+        ny, nx = self.shape
+        lines = self.middles[:, None] + np.arange(-1, 2)[None, :]
+        along = self.offsets[:, None] + np.arange(self.window)[None, :]
+        lines, along = lines[:, :, None], along[:, None, :]
+        return lines * nx + along if self.winding == "x" else along * nx + lines
+
+    def frames(self) -> np.ndarray:
+        """The frame shown at each position for each candidate: ``(candidates,
+        triplets, 3, window)``."""
+        pos = self.positions()
+        return np.stack([self._map(int(h)).frames(pos) for h in self.candidates])
+
+    def valid(self) -> np.ndarray:
+        """``(candidates, triplets, window)``: positions no candidate's roll wraps."""
+        length = line_length(self.shape, self.winding)[1]
+        along = self.offsets[:, None] + np.arange(self.window)[None, :]
+        moved = along[None] - self.candidates[:, None, None]
+        return (moved >= 0) & (moved < length)
+
+    def odd_lines(self) -> np.ndarray:
+        """``(triplet, line)`` pairs of the lines no candidate moves (odd lines)."""
+        lines = self.middles[:, None] + np.arange(-1, 2)[None, :]
+        return np.argwhere(lines % 2 == 1)
+
+    def _map(self, h: int) -> ScanMap:
+        return ScanMap(self.shape, self.start, self.winding, h)
+
+
+def line_length(shape: tuple[int, int], winding: str) -> tuple[int, int]:
+    """``(lines, positions along a line)`` of a 2-D scan winding along ``winding``."""
+    ny, nx = shape
+    return (ny, nx) if winding == "x" else (nx, ny)
+
+
+def plan_triplets(
+    shape: tuple[int, int],
+    start: int,
+    winding: str,
+    n_frames: int,
+    *,
+    max_shift: int,
+    window: int,
+    triplets: int,
+    round_: int = 0,
+) -> TripletPlan | str:
+    """The triplets of a sample, or the reason there can be none (a string).
+
+    Middles prefer wound lines (0, 2, ... with both neighbours), spread evenly over the
+    scan; ``round_`` picks other lines for a second look. Triplets with a frame outside
+    the recording (for any candidate) are dropped.
+    """
+    n_lines, length = line_length(shape, winding)
+    if n_lines < 3:
+        return f"{n_lines} scan line(s): a shift cannot be told from a slant with fewer than 3"
+    max_shift = min(max_shift, (length - 1) // 2, length - MIN_SEGMENTS)
+    if max_shift < 1:
+        return f"lines of {length} positions: too short to try a shift"
+    window = min(window, length)
+    candidates = np.arange(-max_shift, max_shift + 1)
+    middles = _middles(n_lines, triplets, round_)
+    if middles.size == 0:
+        return "every line was already sampled"
+    room = length - window
+    golden = (np.arange(middles.size) + round_ * triplets) * 0.6180339887 % 1.0
+    offsets = np.floor(golden * (room + 1)).astype(np.int64)
+    plan = TripletPlan(shape, start, winding, candidates, middles, offsets, window)
+    frames = plan.frames()
+    inside = ((frames >= 0) & (frames < n_frames)).all(axis=(0, 2, 3))
+    if not inside.any():
+        return "the sampled lines lie outside the recording"
+    return TripletPlan(shape, start, winding, candidates, middles[inside], offsets[inside], window)
+
+
+def _middles(n_lines: int, count: int, round_: int) -> np.ndarray:
+    """``count`` middle lines spread over the scan, wound (even) ones first; round
+    ``r`` takes the lines halfway between those of the rounds before."""
+    wound, odd = np.arange(2, n_lines - 1, 2), np.arange(1, n_lines - 1, 2)
+    pool = np.concatenate([wound[_spread_order(wound.size)], odd[_spread_order(odd.size)]])
+    return np.sort(pool[round_ * count : (round_ + 1) * count])
+
+
+def _spread_order(n: int) -> np.ndarray:
+    """``0 .. n-1`` in an order whose every prefix is spread over the range (van der
+    Corput), so each round's lines fall between the earlier ones."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    bits = max(1, math.ceil(math.log2(n)))
+    k = np.arange(2**bits)
+    rev = np.zeros_like(k)
+    for b in range(bits):
+        rev |= ((k >> b) & 1) << (bits - 1 - b)
+    return rev[rev < n]

@@ -1,0 +1,169 @@
+"""The scan parameters a TVIPS file lacks, as one value: parsed and checked once.
+
+:class:`ScanParameters` is what every face (the reader, the Intake source and readers,
+the xarray backend, the references, HyperSpy, Zarr export, the command line) turns its
+keyword arguments, YAML values, templated strings or command-line text into, and what
+is carried down to the scan map and rendered back to attributes. Pure: no I/O.
+
+Spellings accepted by :meth:`ScanParameters.parse` (as catalogs and templates give them):
+``scan_shape`` ``None``/``"none"``/``"stack"`` (a stack of frames), ``"auto"``, a
+sequence of positive integers, or text such as ``"64x64"``, ``"[64, 64]"`` or
+``"64, 64"``; integers as text (``"3"``); ``winding_scan_axis`` ``None``/``""``/
+``"none"``, ``"x"`` or ``"y"``; ``hysteresis`` an integer or ``"auto"`` (estimated from
+the pixels when the recording is opened).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from intake_tvips.maths.scan import normalize_scan_shape, normalize_winding
+
+#: spellings of "nothing" in YAML and rendered templates
+NONE_STRINGS = ("", "none", "null", "~")
+_SPLIT = re.compile(r"[\s,x()\[\]]+")
+
+
+@dataclass(frozen=True)
+class ScanParameters:
+    """Shape, start frame, winding and hysteresis of a scan (``file_reader``'s meaning).
+
+    ``scan_shape``: ``None`` (a stack), ``"auto"`` (from the frame headers) or a tuple of
+    positive ints; ``hysteresis``: an int or ``"auto"``. ``hysteresis_estimate``: once
+    ``"auto"`` was resolved, what the pixels said (a dict; see
+    :meth:`intake_tvips.HysteresisEstimate.as_dict`). Build with :meth:`parse`.
+    """
+
+    scan_shape: tuple[int, ...] | str | None = None
+    scan_start_frame: int = 0
+    winding_scan_axis: str | None = None
+    hysteresis: int | str = 0
+    hysteresis_estimate: dict | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        scan_shape=None,
+        scan_start_frame=0,
+        winding_scan_axis=None,
+        hysteresis=0,
+        *,
+        text: bool = False,
+    ) -> ScanParameters:
+        """Check and normalize the four parameters; a bad one raises ``ValueError``
+        naming it. ``text=True`` also takes the spellings of catalogs, templates and
+        the command line (module doc); otherwise only ``"auto"`` may be text."""
+        if not text:
+            _refuse_text(scan_shape, scan_start_frame, hysteresis)
+        return cls(
+            parse_scan_shape(scan_shape, text=text),
+            parse_int("scan_start_frame", scan_start_frame),
+            parse_winding(winding_scan_axis) if text else normalize_winding(winding_scan_axis),
+            parse_hysteresis(hysteresis),
+        )
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict, *, text: bool = False) -> ScanParameters:
+        """From a mapping of ``file_reader`` keywords (missing ones default)."""
+        keys = ("scan_shape", "scan_start_frame", "winding_scan_axis", "hysteresis")
+        return cls.parse(**{k: kwargs[k] for k in keys if k in kwargs}, text=text)
+
+    @property
+    def is_stack(self) -> bool:
+        return self.scan_shape is None
+
+    @property
+    def auto_hysteresis(self) -> bool:
+        return self.hysteresis == "auto"
+
+    def with_estimate(self, hysteresis: int, estimate: dict) -> ScanParameters:
+        """``hysteresis="auto"`` resolved: the value used and what the pixels said."""
+        return replace(self, hysteresis=int(hysteresis), hysteresis_estimate=dict(estimate))
+
+    def reader_kwargs(self) -> dict:
+        """Keyword arguments of :func:`intake_tvips.file_reader` that read this scan."""
+        return {
+            "scan_shape": self.scan_shape,
+            "scan_start_frame": self.scan_start_frame,
+            "winding_scan_axis": self.winding_scan_axis,
+            "hysteresis": self.hysteresis,
+        }
+
+    def attrs(self) -> dict:
+        """JSON-ready: the reader keywords (a shape as a list) and, when ``"auto"`` was
+        resolved, ``hysteresis_estimate``."""
+        out = self.reader_kwargs()
+        if isinstance(self.scan_shape, tuple):
+            out["scan_shape"] = list(self.scan_shape)
+        if self.hysteresis_estimate is not None:
+            out["hysteresis_estimate"] = dict(self.hysteresis_estimate)
+        return out
+
+
+def _refuse_text(scan_shape, scan_start_frame, hysteresis) -> None:
+    """Python callers give numbers: text other than ``"auto"`` is a mistake."""
+    if isinstance(scan_shape, str) and scan_shape != "auto":
+        raise ValueError(
+            f"scan_shape must be None, 'auto' or a tuple of integers, got {scan_shape!r}"
+        )
+    if isinstance(scan_start_frame, str):
+        raise ValueError(f"scan_start_frame must be an integer, got {scan_start_frame!r}")
+    if isinstance(hysteresis, str) and hysteresis.strip().lower() != "auto":
+        raise ValueError(f"hysteresis must be an integer or 'auto', got {hysteresis!r}")
+
+
+def is_none(value) -> bool:
+    """``None``, or a YAML/template spelling of it."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in NONE_STRINGS)
+
+
+def parse_int(name: str, value) -> int:
+    """An integer, or its text; ``ValueError`` naming ``name`` otherwise."""
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def parse_scan_shape(value, text: bool = True):
+    """``None``, ``"auto"`` or a tuple of positive ints (see the module doc); with
+    ``text``, the sizes may be text too (a templated YAML list)."""
+    if is_none(value) or (isinstance(value, str) and value.strip().lower() == "stack"):
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "auto":
+            return "auto"
+        parts = [p for p in _SPLIT.split(text) if p]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise ValueError(
+                "scan_shape must be None, 'auto' or positive integers such as (64, 64) or "
+                f"'64x64', got {value!r}"
+            )
+        value = [int(p) for p in parts]
+    if isinstance(value, (list, tuple)):
+        value = tuple(
+            parse_int("scan_shape", v) if text and isinstance(v, str) else v for v in value
+        )
+    return normalize_scan_shape(value)
+
+
+def parse_winding(value) -> str | None:
+    """``None``, ``"x"`` or ``"y"``."""
+    if is_none(value):
+        return None
+    return normalize_winding(value.strip().lower() if isinstance(value, str) else value)
+
+
+def parse_hysteresis(value) -> int | str:
+    """An integer, or ``"auto"``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return parse_int("hysteresis", value)

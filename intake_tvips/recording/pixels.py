@@ -1,0 +1,303 @@
+"""Scan parameters from the pixels: the hysteresis of a winding scan, from a bounded sample.
+
+The frame headers never carry the hysteresis. Here a few triplets of neighbouring scan
+lines are read (a window of each line, so no candidate roll wraps it around; one ranged
+read per line segment), each frame is reduced to sums over a coarse grid of detector
+cells, and :func:`intake_tvips.maths.alignment.align` picks the roll that lines the
+wound lines up with their neighbours, with an honest confidence (undecided when the
+sample cannot tell). When the first round is undecided, more lines are read in rounds
+until the answer is decided or the byte budget is spent. The cost depends on the sample
+(lines, window, candidate shifts, frame size), not on the size of the scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from intake_tvips.graph.build import block_task, max_gap_records
+from intake_tvips.maths.alignment import Alignment, TripletPlan, align, plan_triplets
+from intake_tvips.maths.scan import IndexMap, normalize_scan_shape, normalize_winding
+from intake_tvips.recording.core import Recording, open_recording
+
+#: candidate hysteresis values tried: -MAX_SHIFT .. MAX_SHIFT (fewer on short lines)
+MAX_SHIFT = 12
+#: positions of each sampled line compared (fewer on short lines)
+WINDOW = 48
+#: triplets of lines read per round
+TRIPLETS_PER_ROUND = 8
+#: rounds at most (each reads new lines, spread between those of earlier rounds)
+MAX_ROUNDS = 8
+#: after the first round, reads stop at this share of the recording's bytes ...
+BUDGET_FRACTION = 0.03
+#: ... or at this many bytes, whichever is more (a small recording may be read more)
+BUDGET_FLOOR = 64 * 2**20
+#: detector cells per side whose sums are a frame's features
+CELLS = 8
+#: frames read at once (bounds the memory of a round)
+BATCH_BYTES = 128 * 2**20
+
+
+@dataclass(frozen=True)
+class HysteresisEstimate:
+    """What :func:`estimate_hysteresis` found.
+
+    ``hysteresis``: the roll of the wound lines (an int; ``None`` when undecided),
+    ``confidence`` (0..1, see :mod:`intake_tvips.maths.alignment`), ``reason`` in words,
+    ``frames_read``/``bytes_read``/``requests`` what it cost, ``lines`` the scan lines
+    compared, ``candidates`` the range of values tried, ``runner_up`` the value hardest to
+    tell from the answer, ``scores`` per candidate (lower fits better).
+    """
+
+    hysteresis: int | None
+    confidence: float
+    reason: str
+    frames_read: int = 0
+    bytes_read: int = 0
+    requests: int = 0
+    lines: int = 0
+    candidates: tuple[int, int] | None = None
+    runner_up: int | None = None
+    scores: tuple[float, ...] = field(default=(), repr=False)
+
+    @property
+    def decided(self) -> bool:
+        return self.hysteresis is not None
+
+    def as_dict(self) -> dict:
+        """JSON-ready: value, confidence, source, reason and cost."""
+        return {
+            "hysteresis": self.hysteresis,
+            "confidence": round(self.confidence, 4),
+            "source": "pixels",
+            "reason": self.reason,
+            "frames_read": self.frames_read,
+            "bytes_read": self.bytes_read,
+            "requests": self.requests,
+        }
+
+
+def estimate_hysteresis(
+    urlpath,
+    scan_shape,
+    scan_start_frame: int = 0,
+    winding_scan_axis: str | None = "x",
+    storage_options: dict | None = None,
+    *,
+    max_shift: int = MAX_SHIFT,
+    window: int = WINDOW,
+    max_bytes: int | None = None,
+) -> HysteresisEstimate:
+    """Estimate the hysteresis of a winding scan from a bounded sample of its pixels.
+
+    ``urlpath`` is a URL (any fsspec URL, with ``storage_options``) or a recording from
+    :func:`intake_tvips.open_recording`; ``scan_shape`` ``(ny, nx)``, ``scan_start_frame``
+    and ``winding_scan_axis`` (``"x"`` or ``"y"``) are the scan's, as for
+    :func:`intake_tvips.file_reader`. Values ``-max_shift .. max_shift`` are tried (a
+    negative value rolls the other way; ``file_reader`` takes it as it is).
+
+    Reads :data:`TRIPLETS_PER_ROUND` triplets of neighbouring lines (a window of
+    ``window`` positions each), then more rounds while undecided, up to ``max_bytes``
+    (default: :data:`BUDGET_FRACTION` of the recording, at least the first round).
+    Returns a :class:`HysteresisEstimate`; its ``hysteresis`` is ``None`` when the
+    sample cannot tell (no contrast, a periodic texture, too few lines): never a
+    confident guess. Without winding the hysteresis does not apply: 0, confidence 1.
+    """
+    rec = urlpath if isinstance(urlpath, Recording) else open_recording(urlpath, storage_options)
+    shape = normalize_scan_shape(scan_shape)
+    winding = normalize_winding(winding_scan_axis)
+    if winding is None:
+        return HysteresisEstimate(0, 1.0, "no winding: hysteresis does not apply")
+    if len(shape) != 2:
+        return HysteresisEstimate(None, 0.0, f"undecided: a scan of shape {shape} is not 2-D")
+    return _Estimator(
+        rec, shape, int(scan_start_frame), winding, max_shift, window, max_bytes
+    ).run()
+
+
+@dataclass
+class _Estimator:
+    """The rounds of one estimate: plans, frames read so far and their features."""
+
+    rec: Recording
+    shape: tuple[int, int]
+    start: int
+    winding: str
+    max_shift: int
+    window: int
+    max_bytes: int | None
+    plans: list = field(default_factory=list)
+    have: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    features: np.ndarray | None = None
+    requests: int = 0
+    bytes_read: int = 0
+
+    def run(self) -> HysteresisEstimate:
+        found, why = None, ""
+        for round_ in range(MAX_ROUNDS):
+            plan = plan_triplets(
+                self.shape,
+                self.start,
+                self.winding,
+                self.rec.n_frames,
+                max_shift=self.max_shift,
+                window=self.window,
+                triplets=TRIPLETS_PER_ROUND,
+                round_=round_,
+            )
+            if isinstance(plan, str):
+                why = plan
+                break
+            if round_ and self._over_budget(plan):
+                why = "the byte budget is spent"
+                break
+            self._read(plan)
+            self.plans.append(plan)
+            found = self._align()
+            if found.decided:
+                break
+        return self._estimate(found, why)
+
+    def _over_budget(self, plan: TripletPlan) -> bool:
+        record = self.rec.layout.record_bytes
+        budget = self.max_bytes
+        if budget is None:
+            budget = max(BUDGET_FRACTION * self.rec.n_frames * record, BUDGET_FLOOR)
+        new = np.setdiff1d(np.unique(plan.frames()), self.have).size
+        return self.bytes_read + new * record > budget
+
+    def _read(self, plan: TripletPlan) -> None:
+        frames = np.setdiff1d(np.unique(plan.frames()), self.have)
+        got = self._features_of(frames)
+        have = np.concatenate([self.have, frames])
+        order = np.argsort(have, kind="stable")
+        old = self.features if self.features is not None else got[:0]
+        self.have, self.features = have[order], np.concatenate([old, got])[order]
+
+    def _features_of(self, frames: np.ndarray) -> np.ndarray:
+        feats, cost = _read_features(self.rec, frames)
+        self.requests += cost["requests"]
+        self.bytes_read += cost["bytes"]
+        return feats
+
+    def _align(self) -> Alignment:
+        frames = np.concatenate([p.frames() for p in self.plans], axis=1)
+        lines = self.features[np.searchsorted(self.have, frames)]
+        odd = [frames[0][tuple(p.T)] for p in self._odd_pairs()]
+        odd_lines = self.features[np.searchsorted(self.have, np.stack(odd))]
+        valid = np.concatenate([p.valid() for p in self.plans], axis=1)
+        return align(lines, self.plans[0].candidates, odd_lines, valid)
+
+    def _odd_pairs(self) -> list[np.ndarray]:
+        """``(triplet, line)`` of every unmoving line, triplets counted over all plans."""
+        out, base = [], 0
+        for plan in self.plans:
+            pairs = plan.odd_lines()
+            out += [np.array([base + t, k]) for t, k in pairs]
+            base += plan.middles.size
+        return out
+
+    def _estimate(self, found: Alignment | None, why: str) -> HysteresisEstimate:
+        lines = sum(3 * p.middles.size for p in self.plans)
+        cost = dict(
+            frames_read=int(self.have.size),
+            bytes_read=int(self.bytes_read),
+            requests=int(self.requests),
+            lines=lines,
+        )
+        if found is None:
+            return HysteresisEstimate(None, 0.0, f"undecided: {why}", **cost)
+        cands = found.candidates
+        return HysteresisEstimate(
+            found.best if found.decided else None,
+            float(found.confidence),
+            describe(found, lines, self.winding, why),
+            candidates=(int(cands[0]), int(cands[-1])),
+            runner_up=found.runner_up,
+            scores=tuple(float(s) for s in found.scores),
+            **cost,
+        )
+
+
+#: what a detection from the headers alone says of the hysteresis
+ASSUMED = "hysteresis cannot be read from the headers: 0 assumed"
+
+
+def with_pixels(found, rec: Recording):
+    """The detection ``found`` (a :class:`~.detect.ScanDetection`) with its hysteresis
+    estimated from the pixels, where the scan is a 2-D raster that winds; unchanged
+    otherwise. ``hysteresis_source`` is ``"pixels"`` when decided, ``"undecided"`` (0
+    kept) when not."""
+    from dataclasses import replace
+
+    shape = found.scan_shape
+    if shape is None or found.use_auto or found.winding_scan_axis is None or len(shape) != 2:
+        return found
+    est = estimate_hysteresis(rec, shape, found.scan_start_frame, found.winding_scan_axis)
+    return replace(
+        found,
+        hysteresis=est.hysteresis if est.decided else 0,
+        hysteresis_confidence=est.confidence,
+        hysteresis_source="pixels" if est.decided else "undecided",
+        reason=found.reason.replace(ASSUMED, "").rstrip("; ") + f"; hysteresis {est.reason}",
+    )
+
+
+def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
+    """The reason of an estimate, in words."""
+    what = f"{lines} scan {'rows' if winding == 'x' else 'columns'}"
+    conf = f"confidence {found.confidence:.2f}"
+    if found.best is None:
+        return f"undecided: no contrast in the pixels of {what} (a flat or noise-only sample)"
+    if found.decided:
+        return f"{found.best}, from the pixels of {what}, {conf}"
+    rival = f" and {found.runner_up}" if found.runner_up is not None else ""
+    tail = f"; {why}" if why else ""
+    return (
+        f"undecided: {found.best}{rival} fit about as well in the pixels of {what} ({conf}){tail}"
+    )
+
+
+def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Detector-cell sums of ``frames`` (sorted, distinct), read in batches of bounded
+    memory; and what that cost (``requests``, ``bytes``)."""
+    out, cost = [], {"requests": 0, "bytes": 0}
+    gap = max_gap_records(rec.parts, rec.index)
+    for batch in _batches(frames, rec):
+        task = block_task(rec.parts, rec.index, IndexMap(batch), (slice(0, batch.size),), gap)
+        ranges = task.block.plan().ranges
+        cost["requests"] += len(ranges)
+        cost["bytes"] += sum(r.n_records for r in ranges) * rec.layout.record_bytes
+        out.append(cell_sums(task(), _cells(rec)))
+    cells = _cells(rec) ** 2
+    return (np.concatenate(out) if out else np.zeros((0, cells))), cost
+
+
+def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
+    """``(n, cells * cells)`` float sums of each frame over a grid of detector cells
+    (edge pixels that do not divide are left out)."""
+    n, dy, dx = frames.shape[0], frames.shape[-2], frames.shape[-1]
+    cy, cx = dy // cells, dx // cells
+    rows = frames[:, : cy * cells, : cx * cells].reshape(n, cells, cy, cx * cells)
+    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # cy * 65535 fits
+    bands = np.add.reduce(rows, axis=2, dtype=acc)  # (n, cells, cx * cells)
+    sums = np.add.reduce(bands.reshape(n, cells, cells, cx), axis=3, dtype=np.uint64)
+    return sums.reshape(n, cells * cells).astype(np.float64)
+
+
+def _cells(rec: Recording) -> int:
+    return max(1, min(CELLS, *rec.layout.frame_shape))
+
+
+def _batches(frames: np.ndarray, rec: Recording):
+    per = max(1, BATCH_BYTES // rec.layout.record_bytes)
+    for i in range(0, frames.size, per):
+        yield frames[i : i + per]
+
+
+def budget_note(bytes_read: int, rec: Recording) -> str:
+    """``"12.0 MiB (1.2 % of the recording)"``."""
+    total = rec.n_frames * rec.layout.record_bytes
+    share = 100 * bytes_read / total if total else 0.0
+    return f"{bytes_read / 2**20:.1f} MiB ({share:.1f} % of the recording)"

@@ -1,0 +1,144 @@
+"""Synthetic 4D-STEM recordings for the pixel-based estimates: sample textures, doses,
+windings, hysteresis, junk frames, in the order a camera records a winding scan.
+
+Each scan position's pattern is a bright-field disc whose counts follow the sample's
+transmission ``t`` and a diffuse ring that brightens where ``t`` drops (what a thicker or
+heavier region scatters out of the disc). The frames are laid out with
+``reference_grid`` (the documented scan rule, written naively), so a test of an
+estimate does not share its index maths with the code it tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tvips_factory import reference_grid
+
+#: textures with contrast along both axes (an estimate must decide on these)
+TEXTURES = ("particles", "grains", "stripes", "diagonal", "gradient", "smiley")
+#: textures that cannot tell a shift along the lines (an estimate must not decide)
+BLIND_TEXTURES = ("flat", "noise_only")
+#: counts per bright-field pixel: None is noise-free
+DOSES = (None, 200.0, 20.0)
+
+
+def texture(name: str, shape: tuple[int, int], rng) -> np.ndarray:
+    """The sample's transmission over the scan, in ``[0.2, 1]``."""
+    ny, nx = shape
+    y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    if name == "particles":
+        t = np.ones(shape)
+        for _ in range(max(3, ny * nx // 60)):
+            cy, cx, r = rng.uniform(0, ny), rng.uniform(0, nx), rng.uniform(1.5, 5)
+            t -= rng.uniform(0.2, 0.6) * (np.hypot(y - cy, x - cx) < r)
+    elif name == "grains":
+        seeds = rng.uniform((0, 0), (ny, nx), size=(max(4, ny * nx // 80), 2))
+        d = np.hypot(y[..., None] - seeds[:, 0], x[..., None] - seeds[:, 1])
+        t = rng.uniform(0.3, 1.0, size=len(seeds))[d.argmin(axis=-1)]
+    elif name == "stripes":  # lamellae across the lines, irregular widths
+        edges = np.cumsum(rng.integers(3, 12, size=nx + ny))
+        t = np.where(np.searchsorted(edges, x + 0.3 * y) % 2 == 0, 1.0, 0.45)
+    elif name == "diagonal":
+        t = 0.6 + 0.4 * np.sin((x + y) / rng.uniform(2.5, 6))
+    elif name == "gradient":
+        t = 0.3 + 0.7 * (x / nx) ** 2 * (0.5 + 0.5 * y / ny)
+    elif name == "smiley":
+        from intake_tvips.cli.demo_data import sample_object
+
+        full = sample_object(max(shape))
+        t = full[:ny, :nx]
+    elif name in ("flat", "noise_only"):
+        t = np.ones(shape)
+    else:
+        raise ValueError(name)
+    return np.clip(t, 0.2, 1.0)
+
+
+def patterns(t: np.ndarray, detector: int, dose: float | None, rng) -> np.ndarray:
+    """``(positions, detector, detector)`` patterns for the transmissions ``t`` (flat)."""
+    k = np.arange(detector) - (detector - 1) / 2
+    dist = np.hypot(*np.meshgrid(k, k, indexing="ij"))
+    disc = (dist < detector * 0.2).astype(float)
+    ring = np.exp(-(((dist - detector * 0.32) / (detector * 0.08)) ** 2))
+    t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
+    level = 1.0 if dose is None else dose
+    lam = level * (t * disc + 0.3 * (1.2 - t) * ring + 0.02)
+    if dose is None:
+        return np.round(lam * 1000).astype(np.uint16)
+    return rng.poisson(lam).astype(np.uint16)
+
+
+def recording(
+    shape=(24, 32),
+    *,
+    texture_name: str = "particles",
+    winding: str = "x",
+    hysteresis: int = 0,
+    junk_before: int = 3,
+    junk_after: int = 2,
+    dose: float | None = 200.0,
+    detector: int = 12,
+    seed: int = 0,
+    junk: str = "blank",
+):
+    """``(frames, truth)``: the recorded frames and the sample's transmission.
+
+    ``junk``: the frames before and after the scan are ``"blank"`` (beam blanked: a
+    few dark counts) or ``"parked"`` (the probe waits on the first or last position:
+    its pattern again, with fresh noise)."""
+    rng = np.random.default_rng(seed)
+    truth = texture(texture_name, shape, rng)
+    n = junk_before + shape[0] * shape[1] + junk_after
+    grid = reference_grid(shape, junk_before, winding, hysteresis)
+    frames = np.zeros((n, detector, detector), dtype=np.uint16)
+    frames[grid.reshape(-1)] = patterns(truth.reshape(-1), detector, dose, rng)
+    if texture_name == "noise_only":
+        frames[grid.reshape(-1)] = patterns(np.ones(grid.size), detector, dose or 50.0, rng)
+    before, after = list(range(junk_before)), list(range(n - junk_after, n))
+    if junk == "parked":
+        first, last = truth.reshape(-1)[0], truth.reshape(-1)[grid.reshape(-1).argmax()]
+        frames[before] = patterns(np.full(len(before), first), detector, dose, rng)
+        frames[after] = patterns(np.full(len(after), last), detector, dose, rng)
+    else:
+        junk_frames = before + after
+        frames[junk_frames] = rng.poisson(0.5, size=(len(junk_frames), detector, detector))
+    return frames, truth
+
+
+def write(path, frames: np.ndarray, parts: int = 1) -> str:
+    """Write ``frames`` as a TVIPS recording with the package's writer; the first part's
+    path."""
+    import intake_tvips
+
+    signal = {
+        "data": frames,
+        "axes": [
+            {
+                "name": "time",
+                "size": frames.shape[0],
+                "scale": 0.01,
+                "offset": 0.0,
+                "units": "s",
+                "navigate": True,
+            },
+            {
+                "name": "y",
+                "size": frames.shape[1],
+                "scale": 0.1,
+                "offset": 0.0,
+                "units": "1/nm",
+                "navigate": False,
+            },
+            {
+                "name": "x",
+                "size": frames.shape[2],
+                "scale": 0.1,
+                "offset": 0.0,
+                "units": "1/nm",
+                "navigate": False,
+            },
+        ],
+        "metadata": {},
+    }
+    per = None if parts == 1 else max(4096, -(-frames.nbytes // parts))
+    intake_tvips.file_writer(str(path), signal, max_file_size=per, show_progressbar=False)
+    return str(path).replace(".tvips", "_000.tvips")

@@ -1,0 +1,245 @@
+"""Hysteresis from the pixels: estimate_hysteresis, hysteresis="auto" in every face,
+detect_scan(pixels=True), info --pixels and catalog's default estimate.
+
+Recordings come from ``scan_textures`` (textures, doses, windings, junk frames), laid out
+with the naive reference grid, not the package's scan maths.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import fsspec
+import numpy as np
+import pytest
+import scan_textures as st
+import yaml
+
+import intake_tvips
+from intake_tvips import estimate_hysteresis, file_reader
+from intake_tvips.maths.alignment import align, plan_triplets
+from intake_tvips.recording.pixels import BUDGET_FLOOR, BUDGET_FRACTION
+
+
+def _write(tmp_path, name="r", **kw):
+    frames, truth = st.recording(**kw)
+    return st.write(tmp_path / f"{name}.tvips", frames), frames, truth
+
+
+def _right(found, truth: int, length: int) -> bool:
+    return found.hysteresis is not None and (found.hysteresis - truth) % length == 0
+
+
+# ------------------------------------------------------------------------ the estimate
+
+
+@pytest.mark.parametrize("winding", ["x", "y"])
+@pytest.mark.parametrize("texture", st.TEXTURES)
+def test_textures_with_contrast_are_never_confidently_wrong(tmp_path, texture, winding):
+    """Seeded cases over hysteresis 0-8, doses and non-square shapes: a decided answer
+    is the truth; the clean and mid-dose ones of particles and grains decide."""
+    rng = np.random.default_rng(hash((texture, winding)) % 2**32)
+    decided = 0
+    for i, dose in enumerate(st.DOSES):
+        h = int(rng.integers(0, 9))
+        shape = (48, 64) if i % 2 else (64, 40)
+        path, _, _ = _write(
+            tmp_path,
+            f"c{i}",
+            shape=shape,
+            texture_name=texture,
+            winding=winding,
+            hysteresis=h,
+            junk_before=i + 1,
+            dose=dose,
+            seed=i,
+        )
+        found = estimate_hysteresis(path, shape, i + 1, winding)
+        length = shape[1] if winding == "x" else shape[0]
+        if found.hysteresis is not None:
+            decided += 1
+            assert _right(found, h, length), (texture, dose, h, found)
+            assert found.confidence >= 0.9
+        else:
+            assert found.reason.startswith("undecided")
+    if texture in ("particles", "grains", "smiley"):
+        assert decided >= 2, f"{texture}: only {decided} of 3 decided"
+
+
+@pytest.mark.parametrize("texture", st.BLIND_TEXTURES)
+@pytest.mark.parametrize("winding", ["x", "y"])
+def test_no_contrast_is_undecided(tmp_path, texture, winding):
+    path, _, _ = _write(
+        tmp_path, shape=(48, 48), texture_name=texture, winding=winding, hysteresis=3
+    )
+    found = estimate_hysteresis(path, (48, 48), 3, winding)
+    assert found.hysteresis is None
+    assert found.reason.startswith("undecided")
+
+
+def test_periodic_stripes_are_undecided():
+    """Two rolls a period apart fit equally: the test cannot prefer one."""
+    plan = plan_triplets((32, 64), 0, "x", 32 * 64, max_shift=12, window=48, triplets=16)
+    frames = plan.frames()
+    x = frames % 64  # features that depend only on the frame's column, period 8
+    feats = np.stack([np.sin(2 * np.pi * x / 8), np.cos(2 * np.pi * x / 8)], axis=-1)
+    odd = feats[0][tuple(plan.odd_lines().T)]
+    found = align(feats, plan.candidates, odd, plan.valid())
+    assert not found.decided
+
+
+def test_best_at_the_edge_of_the_range_is_undecided(tmp_path):
+    """A hysteresis beyond the range tried must not be answered with the nearest value."""
+    path, _, _ = _write(tmp_path, shape=(48, 64), texture_name="grains", hysteresis=9, seed=3)
+    found = estimate_hysteresis(path, (48, 64), 3, "x", max_shift=5)
+    assert found.hysteresis is None
+    wide = estimate_hysteresis(path, (48, 64), 3, "x", max_shift=12)
+    assert wide.hysteresis == 9
+
+
+def test_no_winding_and_too_few_lines(tmp_path):
+    path, _, _ = _write(tmp_path, shape=(2, 64), hysteresis=1)
+    assert estimate_hysteresis(path, (2, 64), 3, None).hysteresis == 0
+    two = estimate_hysteresis(path, (2, 64), 3, "x")
+    assert two.hysteresis is None and "fewer than 3" in two.reason
+
+
+def test_the_sample_is_bounded(tmp_path):
+    """A large scan of a blind texture reads every round it may, and no more than its
+    budget: the first round, then up to BUDGET_FRACTION of the recording or the floor."""
+    shape = (256, 128)
+    path, frames, _ = _write(
+        tmp_path, shape=shape, texture_name="noise_only", detector=16, dose=5.0
+    )
+    found = estimate_hysteresis(path, shape, 3, "x")
+    total = frames.nbytes
+    assert found.hysteresis is None
+    assert 0 < found.bytes_read <= max(BUDGET_FRACTION * total, BUDGET_FLOOR)
+    assert found.frames_read < frames.shape[0] / 2
+    small = estimate_hysteresis(path, shape, 3, "x", max_bytes=1)
+    assert small.frames_read < found.frames_read  # one round only
+
+
+def test_s3_estimate_equals_local(tmp_path, s3):
+    path, _, _ = _write(tmp_path, shape=(48, 64), texture_name="particles", hysteresis=4)
+    fs = fsspec.filesystem("s3", **s3.storage_options)
+    fs.put_file(path, "tvips/px_000.tvips")
+    s3.log.clear()
+    remote = estimate_hysteresis("s3://tvips/px_000.tvips", (48, 64), 3, "x", s3.storage_options)
+    local = estimate_hysteresis(path, (48, 64), 3, "x")
+    assert remote.hysteresis == local.hysteresis == 4
+    assert remote.confidence == pytest.approx(local.confidence)
+    gets = s3.log.count("GET", ranged=True)
+    assert 0 < remote.requests <= gets <= remote.requests + 4  # + the open's header reads
+
+
+# ------------------------------------------------------------------ hysteresis="auto"
+
+
+def test_file_reader_auto_uses_and_records_the_estimate(tmp_path):
+    path, frames, _ = _write(tmp_path, shape=(32, 48), texture_name="grains", hysteresis=3)
+    auto = file_reader(
+        path, scan_shape=(32, 48), scan_start_frame=3, winding_scan_axis="x", hysteresis="auto"
+    )[0]
+    given = file_reader(
+        path, scan_shape=(32, 48), scan_start_frame=3, winding_scan_axis="x", hysteresis=3
+    )[0]
+    np.testing.assert_array_equal(auto["data"], given["data"])
+    est = auto["original_metadata"]["hysteresis_estimate"]
+    assert est["hysteresis"] == 3 and est["source"] == "pixels" and est["confidence"] >= 0.9
+
+
+def test_auto_undecided_warns_and_uses_zero(tmp_path):
+    path, _, _ = _write(tmp_path, shape=(32, 48), texture_name="flat", hysteresis=3)
+    with pytest.warns(intake_tvips.HysteresisUndecidedWarning, match="0 used"):
+        sig = file_reader(
+            path,
+            lazy=True,
+            scan_shape=(32, 48),
+            scan_start_frame=3,
+            winding_scan_axis="x",
+            hysteresis="AUTO",
+        )[0]
+    assert sig["original_metadata"]["hysteresis_estimate"]["hysteresis"] is None
+
+
+def test_auto_with_scan_shape_auto_from_positions(tmp_path):
+    """The demo's recording: positions in the headers, hysteresis 2 from the pixels."""
+    path = _demo_like(tmp_path)
+    found = intake_tvips.detect_scan(path, pixels=True)
+    sig = file_reader(path, lazy=True, scan_shape="auto", hysteresis="auto")[0]
+    assert sig["original_metadata"]["hysteresis_estimate"]["hysteresis"] == 2
+    assert (found.hysteresis, found.hysteresis_source) == (2, "pixels")
+    assert found.hysteresis_confidence >= 0.9 and found.reader_kwargs()["hysteresis"] == 2
+
+
+def test_xarray_and_intake_record_the_value_used(tmp_path):
+    import intake
+    import xarray as xr
+
+    path, _, _ = _write(tmp_path, shape=(32, 48), texture_name="particles", hysteresis=2)
+    kw = dict(scan_shape=[32, 48], scan_start_frame=3, winding_scan_axis="x")
+    ds = xr.open_dataset(path, engine="tvips", hysteresis="auto", **kw)
+    scan = json.loads(ds["data"].attrs["scan_parameters"])
+    assert scan["hysteresis"] == 2 and scan["hysteresis_estimate"]["source"] == "pixels"
+    cat = tmp_path / "cat.yaml"
+    entry = {"driver": "tvips", "args": {"urlpath": path, "hysteresis": "auto", **kw}}
+    cat.write_text(yaml.safe_dump({"sources": {"scan": entry}}))
+    src = intake.open_catalog(str(cat)).scan
+    arr = src.to_dask()
+    np.testing.assert_array_equal(arr.compute(), ds["data"].values)
+    assert json.loads(src.to_xarray().attrs["scan_parameters"])["hysteresis"] == 2
+    refs = intake_tvips.references(path, hysteresis="auto", **kw)
+    assert '"hysteresis": 2' in refs["refs"][".zattrs"] or "hysteresis" in str(refs["refs"])
+
+
+# ------------------------------------------------------------------------ the CLI
+
+
+def _demo_like(tmp_path):
+    from intake_tvips.cli.demo_data import scan_positions, signal_dict, synthesize
+
+    frames, _ = synthesize(32, detector=32)
+    path = str(tmp_path / "demo.tvips")
+    intake_tvips.file_writer(
+        path,
+        signal_dict(frames),
+        frame_header_extra_bytes=16,
+        frame_header_fields=scan_positions(32),
+        show_progressbar=False,
+    )
+    return path.replace(".tvips", "_000.tvips")
+
+
+def test_cli_info_pixels_and_catalog(tmp_path, capsys):
+    from intake_tvips.cli import main
+
+    path = _demo_like(tmp_path)
+    assert main(["info", path, "--pixels", "--json", "--no-progress"]) == 0
+    scan = json.loads(capsys.readouterr().out)["scan"]
+    assert scan["hysteresis"] == 2 and scan["hysteresis_source"] == "pixels"
+    assert main(["info", path, "--no-progress"]) == 0
+    assert "--pixels estimates it" in capsys.readouterr().out
+    assert main(["catalog", path, "--name", "s", "--no-progress"]) == 0
+    entry = yaml.safe_load(capsys.readouterr().out)["s"]
+    assert entry["args"]["hysteresis"] == 2 and "from the pixels" in entry["description"]
+    assert main(["catalog", path, "--name", "s", "--no-pixels", "--no-progress"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["s"]["args"]["hysteresis"] == 0
+    assert main(["catalog", path, "--name", "s", "--hysteresis", "auto", "--no-progress"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["s"]["args"]["hysteresis"] == "auto"
+
+
+def test_cli_refuses_a_bad_hysteresis(tmp_path, capsys):
+    from intake_tvips.cli import main
+
+    path = _demo_like(tmp_path)
+    assert main(["catalog", path, "--name", "s", "--hysteresis", "sometimes"]) == 2
+    assert "an integer or auto" in capsys.readouterr().err
+
+
+def test_warnings_are_not_raised_for_decided_auto(tmp_path):
+    path = _demo_like(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        file_reader(path, lazy=True, scan_shape="auto", hysteresis="auto")
