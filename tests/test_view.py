@@ -204,7 +204,7 @@ def test_the_suggestion_comes_from_estimate_hysteresis_when_it_exists(local, mon
         status = json.loads(get(viewer, "api/status")[1])
     finally:
         viewer.stop()
-    assert calls == [(SCAN, START, "x")]
+    assert calls == [(SCAN, START, "x")]  # (the recording opened is passed as urlpath)
     assert status["suggestion"] == {
         "hysteresis": 3,
         "confidence": 0.9,

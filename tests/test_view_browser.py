@@ -148,7 +148,11 @@ def test_the_page_on_the_demo_recording(demo, page, tmp_path, capsys):
     viewer = intake_tvips.view(str(demo), catalog=cat, entry="scan")
     try:
         check_the_page(page, viewer, str(demo))  # leaves hysteresis 3 set
-        set_hysteresis(page, HYSTERESIS)
+        # intake_tvips.estimate_hysteresis's answer, offered on the page: "use it"
+        page.wait_for_selector("#suggestion button", timeout=60_000)
+        assert f"hysteresis {HYSTERESIS} " in page.text_content("#suggestion")
+        page.click("#suggestion button")
+        page.wait_for_selector(f"#vimage[data-hysteresis='{HYSTERESIS}']")
         catalog_from_the_page(page, "added")
         page.screenshot(path=str(tmp_path / "view.png"))
     finally:

@@ -128,7 +128,7 @@ class ViewSession:
             return
         try:
             got = estimate(
-                self.rec.name,
+                self.rec,  # opened already (a URL, with storage options, also does)
                 self.scan.shape,
                 scan_start_frame=self.scan.start,
                 winding_scan_axis=self.scan.winding,

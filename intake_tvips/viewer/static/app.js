@@ -389,7 +389,9 @@ async function main() {
   S.info = await (await api("info")).json();
   const i = S.info;
   $("name").textContent = `${i.name} · ${i.n_frames} frames of ${i.frame_shape.join(" × ")} ${i.dtype}`;
-  $("origin").textContent = "Scan " + i.origin;
+  const cut = i.origin.indexOf("): ");
+  $("origin-head").textContent = "Scan " + (cut > 0 ? i.origin.slice(0, cut + 1) : i.origin);
+  $("origin").textContent = cut > 0 ? i.origin.slice(cut + 3) : "";
   S.detected = Object.assign({}, i.scan);
   $("r_in_label").hidden = true;
   if (i.catalog) {
