@@ -299,3 +299,14 @@ def test_coarse_cells_and_the_exact_image_on_request(demo, page, monkeypatch):
         assert np.corrcoef(approx.ravel(), exact.ravel())[0, 1] > 0.9
     finally:
         viewer.stop()
+
+
+def test_hysteresis_auto_opens_with_the_estimate(demo):
+    """``hysteresis="auto"`` (``--hysteresis auto``): the page opens at the estimate."""
+    viewer = intake_tvips.view(str(demo), hysteresis="auto")
+    try:
+        info = viewer.session.info()
+    finally:
+        viewer.stop()
+    assert info["scan"]["hysteresis"] == HYSTERESIS
+    assert f"hysteresis {HYSTERESIS} estimated from the pixels" in info["origin"]

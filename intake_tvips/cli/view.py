@@ -42,7 +42,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _scan_kwargs(args: argparse.Namespace) -> dict:
     from intake_tvips.cli.options import parse_scan_shape
 
-    if args.hysteresis is not None and args.hysteresis < 0:
+    if isinstance(args.hysteresis, int) and args.hysteresis < 0:
         raise ValueError(f"--hysteresis must be >= 0, got {args.hysteresis}")
     return {
         "scan_shape": parse_scan_shape(args.scan_shape),

@@ -99,7 +99,7 @@ def view(
     scan_shape="auto",
     scan_start_frame: int | None = None,
     winding_scan_axis: str | None = None,
-    hysteresis: int | None = None,
+    hysteresis: int | str | None = None,
     storage_options: dict | None = None,
     catalog=None,
     entry: str = "scan",
@@ -126,7 +126,8 @@ def view(
     scan_shape, scan_start_frame, winding_scan_axis, hysteresis
         The initial scan parameters: ``"auto"`` (default) detects them from the frame
         headers (:func:`intake_tvips.detect_scan`); the others override what is detected
-        (``None``: as detected).
+        (``None``: as detected); ``hysteresis="auto"``: estimated from the pixels
+        (:func:`intake_tvips.estimate_hysteresis`) before the page opens.
     storage_options : dict, optional
         fsspec storage options (never sent to the page).
     catalog : str or os.PathLike, optional
@@ -147,7 +148,7 @@ def view(
             scan_shape = src.scan_shape
             scan_start_frame = _given(scan_start_frame, src.scan_start_frame)
             winding_scan_axis = _given(winding_scan_axis, src.winding_scan_axis)
-            hysteresis = _given(hysteresis, src.hysteresis)
+        hysteresis = _given(hysteresis, src.hysteresis)
     require("aiohttp", "view", "intake-tvips view")
     session = ViewSession(
         url_or_source,

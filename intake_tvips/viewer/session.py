@@ -8,6 +8,7 @@ below; none of them returns storage options or credentials.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -76,7 +77,7 @@ class ViewSession:
         scan_shape="auto",
         scan_start_frame: int | None = None,
         winding_scan_axis: str | None = None,
-        hysteresis: int | None = None,
+        hysteresis: int | str | None = None,
         catalog=None,
         entry: str = "scan",
     ):
@@ -84,8 +85,9 @@ class ViewSession:
         self.rec = open_recording(urlpath, self.storage_options)
         if len(self.rec.layout.frame_shape) != 2 or self.rec.n_frames == 0:
             raise ViewError(f"{self.rec.name}: no frames to show")
+        auto = isinstance(hysteresis, str) and hysteresis == "auto"
         self.scan, self.origin = initial_scan(
-            self.rec, scan_shape, scan_start_frame, winding_scan_axis, hysteresis
+            self.rec, scan_shape, scan_start_frame, winding_scan_axis, None if auto else hysteresis
         )
         self.catalog = None if catalog is None else os.path.abspath(os.fspath(catalog))
         if self.catalog is not None:
@@ -100,11 +102,19 @@ class ViewSession:
         #: the exact pass asked for last (one at a time), and its values
         self.exact: ExactValues | None = None
         self.exact_pass: ScanPass | None = None
+        if auto:  # hysteresis="auto": the estimate, before the page opens
+            self._suggest()
+            found = (self.suggestion or {}).get("hysteresis")
+            if found is not None:
+                self.scan = dataclasses.replace(self.scan, hysteresis=int(found))
+                self.origin += f"; hysteresis {found} estimated from the pixels"
 
     def start(self) -> ViewSession:
         """Start the first pass and, where offered, the hysteresis estimate."""
         self.scan_pass.start()
-        threading.Thread(target=self._suggest, name="tvips-view-hysteresis", daemon=True).start()
+        if self.suggestion is None:
+            name = "tvips-view-hysteresis"
+            threading.Thread(target=self._suggest, name=name, daemon=True).start()
         return self
 
     def stop(self) -> None:
