@@ -46,9 +46,13 @@ class TVIPSSource(DataSource):
         First part of the recording: a local path or any fsspec URL.
     scan_shape : None, "auto" or sequence of int
         ``None``: a stack ``(time, dy, dx)``; ``(..., ny, nx)``: a scan;
-        ``"auto"``: a square scan from the frame headers' rotator index.
+        ``"auto"``: the scan from the frame headers (see :func:`intake_tvips.file_reader`).
     scan_start_frame, winding_scan_axis, hysteresis, rechunking
-        As for :func:`intake_tvips.file_reader`.
+        As for :func:`intake_tvips.file_reader` (``hysteresis: auto``: estimated from
+        the pixels when the data are opened).
+    scan_step, pattern_scale
+        Calibrations, as for :func:`intake_tvips.file_reader`: numbers, or text with
+        units (``"2.5 nm"``).
     storage_options : dict, optional
         Passed to fsspec.
     metadata : dict, optional
@@ -83,12 +87,15 @@ class TVIPSSource(DataSource):
         rechunking="auto",
         storage_options=None,
         metadata=None,
+        scan_step=None,
+        pattern_scale=None,
     ):
         self.urlpath = _tidy_local(urlpath)
         #: the scan parameters, parsed once (YAML lists, templated text, "auto")
         self.params = ScanParameters.parse(
             scan_shape, scan_start_frame, winding_scan_axis, hysteresis, text=True
-        )
+        ).calibrated(scan_step, pattern_scale)
+        self.scan_step, self.pattern_scale = scan_step, pattern_scale
         self.scan_shape = self.params.scan_shape
         self.scan_start_frame = self.params.scan_start_frame
         self.winding_scan_axis = self.params.winding_scan_axis
@@ -104,6 +111,8 @@ class TVIPSSource(DataSource):
     def _reader_kwargs(self) -> dict:
         return dict(
             **self.params.reader_kwargs(),
+            scan_step=self.scan_step,
+            pattern_scale=self.pattern_scale,
             rechunking=self.rechunking,
             storage_options=self.storage_options,
         )

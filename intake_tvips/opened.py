@@ -84,6 +84,7 @@ def open_signal(
         axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))
     else:
         axes = scan_axes(tuple(fmap.shape), rec.header, rec.first_frame_headers)
+    axes = params.calibrate_axes(axes)
     original = original_metadata(rec.header)
     if params.hysteresis_estimate is not None:
         original["hysteresis_estimate"] = dict(params.hysteresis_estimate)
@@ -95,7 +96,9 @@ def scan_attrs(reader_kwargs: dict, signal: dict) -> dict:
     """The ``scan_parameters`` attribute of an array that ``file_reader`` read with
     ``reader_kwargs``: :meth:`ScanParameters.attrs`, with ``hysteresis="auto"``
     replaced by the value used and its estimate (from the signal's metadata)."""
-    params = ScanParameters.from_kwargs(reader_kwargs, text=True)
+    params = ScanParameters.from_kwargs(reader_kwargs, text=True).calibrated(
+        reader_kwargs.get("scan_step"), reader_kwargs.get("pattern_scale")
+    )
     estimate = signal.get("original_metadata", {}).get("hysteresis_estimate")
     if estimate is not None:
         params = params.with_estimate(estimate["hysteresis"] or 0, estimate)

@@ -23,6 +23,9 @@ def file_reader(
     hysteresis: int | str = 0,
     rechunking="auto",
     storage_options: dict | None = None,
+    *,
+    scan_step: float | str | None = None,
+    pattern_scale: float | str | None = None,
 ) -> list[dict]:
     """Read a TVIPS recording from any fsspec URL.
 
@@ -71,6 +74,13 @@ def file_reader(
         or a byte size, or positive integers summing to the axis length).
     storage_options : dict, optional
         Passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}`` for S3).
+    scan_step : float or str, optional
+        The scan step, which TVIPS files do not hold: the navigation axes' scale, in nm
+        for a number, or text with units (``"2.5 nm"``). Default: 1 nm, as RosettaSciIO.
+    pattern_scale : float or str, optional
+        The detector calibration per pixel: the signal axes' scale (a number keeps the
+        file's units, e.g. ``1/nm`` in diffraction; text sets them: ``"0.08 mrad"``).
+        Default: the series header's pixel size.
 
     Returns
     -------
@@ -88,7 +98,9 @@ def file_reader(
         raise ValueError(
             f"rechunking must be 'auto', False or a dict {{axis: chunks}}, got {rechunking!r}"
         )
-    params = ScanParameters.parse(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    params = ScanParameters.parse(
+        scan_shape, scan_start_frame, winding_scan_axis, hysteresis
+    ).calibrated(scan_step, pattern_scale)
     opened = open_signal(rec, params)
     fmap = opened.fmap
     if lazy:

@@ -48,6 +48,9 @@ def references(
     winding_scan_axis: str | None = None,
     hysteresis: int | str = 0,
     storage_options: dict | None = None,
+    *,
+    scan_step: float | str | None = None,
+    pattern_scale: float | str | None = None,
 ) -> dict:
     """kerchunk version-1 references to the recording as a Zarr (v2) group.
 
@@ -61,7 +64,9 @@ def references(
         ``{"version": 1, "refs": {key: JSON text | "base64:..." | [url, offset, length]}}``
     """
     rec = open_recording(url, storage_options)
-    params = ScanParameters.parse(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+    params = ScanParameters.parse(
+        scan_shape, scan_start_frame, winding_scan_axis, hysteresis
+    ).calibrated(scan_step, pattern_scale)
     opened = open_signal(rec, params)
     refs = metadata_refs(opened, opened.source_attrs())
     refs.update(chunk_refs(opened))

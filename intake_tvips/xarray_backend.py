@@ -86,6 +86,8 @@ class TVIPSBackendEntrypoint(BackendEntrypoint):
         "winding_scan_axis",
         "hysteresis",
         "storage_options",
+        "scan_step",
+        "pattern_scale",
     )
 
     def open_dataset(
@@ -98,12 +100,16 @@ class TVIPSBackendEntrypoint(BackendEntrypoint):
         winding_scan_axis: str | None = None,
         hysteresis: int | str = 0,
         storage_options: dict | None = None,
+        scan_step: float | str | None = None,
+        pattern_scale: float | str | None = None,
     ):
         """The recording as a Dataset with the variable ``data`` (see the module doc)."""
         import xarray as xr
 
         rec = open_recording(_path_of(filename_or_obj), storage_options)
-        params = ScanParameters.parse(scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
+        params = ScanParameters.parse(
+            scan_shape, scan_start_frame, winding_scan_axis, hysteresis
+        ).calibrated(scan_step, pattern_scale)
         opened = open_signal(rec, params)
         signal = opened.signal(None)
         dims, coords = signal_coords(signal)

@@ -238,6 +238,16 @@ def test_the_catalog_yaml_block(tmp_path):
     np.testing.assert_array_equal(data.compute(), reference_scan(frames, (128, 128), 3, "x", 2))
 
 
+def test_the_hysteresis_block(demo, monkeypatch, capsys):
+    """The estimate on the demo's recording prints what the README's comment shows."""
+    root, _ = demo
+    monkeypatch.chdir(root)
+    code = block_with("est = intake_tvips.estimate_hysteresis(", "python")
+    exec(compile(code, "README.md", "exec"), {})
+    shown = [ln.lstrip("# ") for ln in code.splitlines() if ln.startswith("# ")]
+    assert capsys.readouterr().out.split() == shown[0].split()
+
+
 #: a marker of each README block and what runs it; blocks without a language that are
 #: pictures, not commands, are named as such
 COVERED = {
@@ -252,6 +262,7 @@ COVERED = {
     "refs = intake_tvips.references(": "test_the_references_blocks",
     'open_dataset("reference://"': "test_the_references_blocks",
     "intake_tvips.load_hyperspy(": "test_the_hyperspy_block",
+    "est = intake_tvips.estimate_hysteresis(": "test_the_hysteresis_block",
     "ruff check intake_tvips tests benchmarks": ".ci/run (the development commands)",
     "intake-tvips view tvips-demo/data/scan_000.tvips": "test_view_browser.py (the commands)",
 }

@@ -95,7 +95,8 @@ def render_info(info: dict) -> str:
     shape = "-" if scan["scan_shape"] is None else " x ".join(map(str, scan["scan_shape"]))
     kwargs = ", ".join(f"{k}={v!r}" for k, v in scan["reader_kwargs"].items())
     lines += _rows(
-        "scan (detected from the frame headers)",
+        "scan (detected from the frame headers"
+        + (" and pixels)" if scan.get("hysteresis_source", "assumed") != "assumed" else ")"),
         [
             ("method", scan["method"]),
             ("shape", shape),

@@ -105,7 +105,7 @@ def segment_means(scores: np.ndarray, valid: np.ndarray, segment: int = SEGMENT)
     return means.reshape(n_cand, n_trip * k)
 
 
-def paired_confidence(seg: np.ndarray, best: int) -> tuple[float, int | None]:
+def paired_confidence(seg: np.ndarray, best: int, looks: int = 1) -> tuple[float, int | None]:
     """One minus the Bonferroni-corrected p-value that ``best`` beats every other
     candidate (one-sided Wilcoxon signed-rank test over the segments, robust to the few
     large differences that edges make), and the weakest rival."""
@@ -119,7 +119,7 @@ def paired_confidence(seg: np.ndarray, best: int) -> tuple[float, int | None]:
     z = np.array([_signed_rank_z(d[np.isfinite(d)]) for d in diff])
     weakest = int(np.argmin(z))
     p = 0.5 * math.erfc(float(z[weakest]) / math.sqrt(2))
-    return max(0.0, 1.0 - (n_cand - 1) * p), int(rivals[weakest])
+    return max(0.0, 1.0 - (n_cand - 1) * looks * p), int(rivals[weakest])
 
 
 def _signed_rank_z(d: np.ndarray) -> float:
@@ -142,7 +142,11 @@ def _signed_rank_z(d: np.ndarray) -> float:
 
 
 def align(
-    lines: np.ndarray, candidates: np.ndarray, odd_lines: np.ndarray, valid: np.ndarray
+    lines: np.ndarray,
+    candidates: np.ndarray,
+    odd_lines: np.ndarray,
+    valid: np.ndarray,
+    looks: int = 1,
 ) -> Alignment:
     """Choose the candidate hysteresis whose placement of the lines fits best.
 
@@ -151,7 +155,10 @@ def align(
     of the lines no candidate moves (for the channel weights); ``valid``:
     ``(candidates, triplets, positions)``, where a candidate's roll does not wrap a
     line around (only those positions are compared). The best candidate at the edge of
-    the range tried is undecided (the truth may lie beyond it).
+    the range tried is undecided (the truth may lie beyond it). ``looks``: how many
+    times the caller has asked on growing samples (this one included): the p-value is
+    multiplied by it too, so that looking again and again cannot make a chance
+    decision.
     """
     candidates = np.asarray(candidates)
     # every candidate shows the same frames, rearranged: the first one's stand for all
@@ -169,7 +176,7 @@ def align(
     with np.errstate(invalid="ignore"):
         totals = np.nanmean(seg, axis=1)
     best = int(np.nanargmin(totals))
-    confidence, rival = paired_confidence(seg, best)
+    confidence, rival = paired_confidence(seg, best, looks)
     if best in (0, len(candidates) - 1) and len(candidates) > 2:
         confidence = 0.0
     votes = float((np.nan_to_num(seg, nan=np.inf).argmin(axis=0) == best).mean())

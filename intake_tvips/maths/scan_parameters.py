@@ -42,6 +42,12 @@ class ScanParameters:
     winding_scan_axis: str | None = None
     hysteresis: int | str = 0
     hysteresis_estimate: dict | None = None
+    #: calibrations the file lacks: the scan step (navigation axes' scale) and the
+    #: detector's (signal axes' scale), with units; ``None``: the file's own
+    scan_step: float | None = None
+    scan_step_units: str = "nm"
+    pattern_scale: float | None = None
+    pattern_units: str | None = None
 
     @classmethod
     def parse(
@@ -64,6 +70,36 @@ class ScanParameters:
             parse_winding(winding_scan_axis) if text else normalize_winding(winding_scan_axis),
             parse_hysteresis(hysteresis),
         )
+
+    def calibrated(
+        self, scan_step=None, pattern_scale=None, scan_step_units=None, pattern_units=None
+    ) -> ScanParameters:
+        """With the calibrations: a positive number each, or text ``"2.5 nm"`` /
+        ``"0.012 1/nm"`` (the value, then its units); ``None`` leaves one unset."""
+        step, step_units = parse_quantity("scan_step", scan_step, scan_step_units or "nm")
+        scale, units = parse_quantity("pattern_scale", pattern_scale, pattern_units)
+        return replace(
+            self,
+            scan_step=step,
+            scan_step_units=step_units or "nm",
+            pattern_scale=scale,
+            pattern_units=units,
+        )
+
+    def calibrate_axes(self, axes: list[dict]) -> list[dict]:
+        """``axes`` (``file_reader``'s) with the calibrations: ``scan_step`` on the
+        navigation axes of a scan (not a stack's time), ``pattern_scale`` on the two
+        signal axes (their offsets scaled alike)."""
+        out = [dict(a) for a in axes]
+        for a in out:
+            if a["navigate"] and self.scan_step is not None and a["name"] in ("x", "y", ""):
+                a.update(scale=self.scan_step, units=self.scan_step_units)
+            if not a["navigate"] and self.pattern_scale is not None:
+                ratio = self.pattern_scale / a["scale"] if a["scale"] else 0.0
+                a.update(scale=self.pattern_scale, offset=a["offset"] * ratio)
+                if self.pattern_units is not None:
+                    a["units"] = self.pattern_units
+        return out
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, *, text: bool = False) -> ScanParameters:
@@ -100,6 +136,12 @@ class ScanParameters:
             out["scan_shape"] = list(self.scan_shape)
         if self.hysteresis_estimate is not None:
             out["hysteresis_estimate"] = dict(self.hysteresis_estimate)
+        if self.scan_step is not None:
+            out["scan_step"] = self.scan_step
+            out["scan_step_units"] = self.scan_step_units
+        if self.pattern_scale is not None:
+            out["pattern_scale"] = self.pattern_scale
+            out["pattern_units"] = self.pattern_units
         return out
 
 
@@ -160,6 +202,27 @@ def parse_winding(value) -> str | None:
     if is_none(value):
         return None
     return normalize_winding(value.strip().lower() if isinstance(value, str) else value)
+
+
+def parse_quantity(name: str, value, units: str | None) -> tuple[float | None, str | None]:
+    """``(value, units)`` from a positive finite number (``units`` as given) or text
+    ``"2.5 nm"``; ``(None, units)`` for ``None``."""
+    if is_none(value):
+        return None, units
+    if isinstance(value, str):
+        number, _, text_units = value.strip().partition(" ")
+        units = text_units.strip() or units
+        try:
+            value = float(number)
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a number, optionally with units, got {value!r}"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value), units
 
 
 def parse_hysteresis(value) -> int | str:

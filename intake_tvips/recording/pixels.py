@@ -28,7 +28,7 @@ WINDOW = 48
 #: triplets of lines read per round
 TRIPLETS_PER_ROUND = 8
 #: rounds at most (each reads new lines, spread between those of earlier rounds)
-MAX_ROUNDS = 8
+MAX_ROUNDS = 16
 #: after the first round, reads stop at this share of the recording's bytes ...
 BUDGET_FRACTION = 0.03
 #: ... or at this many bytes, whichever is more (a small recording may be read more)
@@ -187,7 +187,8 @@ class _Estimator:
         odd = [frames[0][tuple(p.T)] for p in self._odd_pairs()]
         odd_lines = self.features[np.searchsorted(self.have, np.stack(odd))]
         valid = np.concatenate([p.valid() for p in self.plans], axis=1)
-        return align(lines, self.plans[0].candidates, odd_lines, valid)
+        looks = len(self.plans)
+        return align(lines, self.plans[0].candidates, odd_lines, valid, looks)
 
     def _odd_pairs(self) -> list[np.ndarray]:
         """``(triplet, line)`` of every unmoving line, triplets counted over all plans."""
@@ -199,7 +200,8 @@ class _Estimator:
         return out
 
     def _estimate(self, found: Alignment | None, why: str) -> HysteresisEstimate:
-        lines = sum(3 * p.middles.size for p in self.plans)
+        lines = np.unique(np.concatenate([p.middles for p in self.plans] or [[]]))
+        lines = int(np.unique(lines[:, None] + np.arange(-1, 2)).size) if lines.size else 0
         cost = dict(
             frames_read=int(self.have.size),
             bytes_read=int(self.bytes_read),
