@@ -191,8 +191,10 @@ async function poll() {
     showProgress(st);
     showSuggestion(st.suggestion);
     if (changed || (st.finished && !S.finished)) {
-      refreshImage();
-      const now = performance.now();  // the mean less often: it may be 512 x 512
+      // while the pass runs, redraw at most 4 times a second (the pass needs the CPU);
+      // the mean less often (it may be 512 x 512); at the end, both at once
+      const now = performance.now();
+      if (st.finished || !S.imageAt || now - S.imageAt > 250) { S.imageAt = now; refreshImage(); }
       if (st.finished || !S.meanAt || now - S.meanAt > 1000) { S.meanAt = now; refreshMean(); }
     }
     S.finished = st.finished;
