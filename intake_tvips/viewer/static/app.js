@@ -403,6 +403,8 @@ async function main() {
     $("catalog-target").textContent = "start with --catalog YAML [--entry NAME] (or view(..., " +
       "catalog=...)) to write these parameters to a catalog";
     $("write").disabled = true;
+    $("write").hidden = true;
+    $("replace").parentElement.hidden = true;
   }
   $("exact").hidden = i.exact;
   $("footer").textContent = i.exact
