@@ -40,6 +40,9 @@ _PUBLIC = {
     "catalog_safe_options": ".storage.secrets",
     "MissingDependencyError": "._optional",
     "require": "._optional",
+    "catalog_entry": ".catalog_file",
+    "CatalogEntry": ".catalog_file",
+    "view": ".viewer",
 }
 
 __all__ = sorted([*_PUBLIC, "catalogs_dir"])
