@@ -59,8 +59,9 @@ def write_data(opts: dict, parts: int = 4) -> tuple[str, int]:
 
 
 def graph_ranges(data) -> tuple[list, list, list]:
-    """The byte ranges the tasks of ``data`` read, in the pieces blockio asks for."""
-    from intake_tvips.storage.blockio import REMOTE_PIECE_BYTES, BlockRead
+    """The byte ranges the tasks of ``data`` read, in the pieces storage.byteranges asks for."""
+    from intake_tvips.graph.blockread import BlockRead
+    from intake_tvips.storage.byteranges import REMOTE_PIECE_BYTES
 
     paths, starts, ends = [], [], []
     for task in data.dask.to_dict().values():

@@ -81,8 +81,8 @@ def import_graph() -> dict[str, set[str]]:
 
 def test_the_graph_is_read():
     graph = import_graph()
-    assert "intake_tvips.storage.blockio" in graph
-    assert "intake_tvips.storage.filesystem" in graph["intake_tvips.storage.blockio"]
+    assert "intake_tvips.storage.byteranges" in graph
+    assert "intake_tvips.storage.filesystem" in graph["intake_tvips.storage.byteranges"]
     assert len(graph) > 25
 
 

@@ -101,6 +101,17 @@ def test_the_issue_examples(tmp_path):
     d.mkdir()
     first = _file(d, rot.size, np.zeros(rot.size), np.zeros(rot.size), rot)
     found = _bounded(lambda: detect_scan(first), "bad_000", 8 * 2**20)
+    # one corrupt value is passed over as a stray: the 3 x 3 scan it interrupted
+    assert (found.method, found.scan_shape, found.scan_start_frame) == ("rotidx", (3, 3), 1)
+    assert found.confidence == 9 / 10 and "strays" in found.reason
+    out = _bounded(lambda: file_reader(first, scan_shape="auto"), "bad_000", 8 * 2**20)
+    assert out[0]["data"].shape[:2] == (3, 3)
+    # more corrupt values than a few: refused, in bounded memory
+    rot[6:] = 65535**2
+    d = tmp_path / "rot5"
+    d.mkdir()
+    first = _file(d, rot.size, np.zeros(rot.size), np.zeros(rot.size), rot)
+    found = _bounded(lambda: detect_scan(first), "bad_000", 8 * 2**20)
     assert found.method == "none" and "positions per recorded frame" in found.reason
     err = _bounded(lambda: file_reader(first, scan_shape="auto"), "bad_000", 8 * 2**20)
     assert isinstance(err, ValueError) and "positions per recorded frame" in str(err)

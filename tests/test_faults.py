@@ -21,8 +21,8 @@ from proxy import FaultProxy
 from tvips_factory import make_frames, tvips_bytes
 
 from intake_tvips import file_reader
+from intake_tvips.errors import ShortReadError
 from intake_tvips.storage import filesystem, obstore_io
-from intake_tvips.storage.blockio import ShortReadError
 
 PARTS = [10, 10, 10]
 

@@ -106,19 +106,20 @@ def test_no_winding_and_too_few_lines(tmp_path):
 
 
 def test_the_sample_is_bounded(tmp_path):
-    """A large scan of a blind texture reads every round it may, and no more than its
-    budget: the first round, then up to BUDGET_FRACTION of the recording or the floor."""
+    """A blind texture reads every round it may and no more than its budget: the first
+    round always, later rounds while under max_bytes (default: BUDGET_FRACTION of the
+    recording, at least BUDGET_FLOOR)."""
     shape = (256, 128)
-    path, frames, _ = _write(
-        tmp_path, shape=shape, texture_name="noise_only", detector=16, dose=5.0
-    )
+    path, frames, _ = _write(tmp_path, shape=shape, texture_name="noise_only", dose=5.0)
+    record = (frames.nbytes + 60 * frames.shape[0]) / frames.shape[0]
     found = estimate_hysteresis(path, shape, 3, "x")
-    total = frames.nbytes
     assert found.hysteresis is None
-    assert 0 < found.bytes_read <= max(BUDGET_FRACTION * total, BUDGET_FLOOR)
-    assert found.frames_read < frames.shape[0] / 2
-    small = estimate_hysteresis(path, shape, 3, "x", max_bytes=1)
-    assert small.frames_read < found.frames_read  # one round only
+    assert 0 < found.bytes_read <= max(BUDGET_FRACTION * frames.shape[0] * record, BUDGET_FLOOR)
+    first = estimate_hysteresis(path, shape, 3, "x", max_bytes=1)  # the first round only
+    assert 0 < first.frames_read < found.frames_read
+    some = estimate_hysteresis(path, shape, 3, "x", max_bytes=3 * first.bytes_read)
+    assert first.frames_read < some.frames_read < found.frames_read
+    assert some.bytes_read <= 3 * first.bytes_read
 
 
 def test_s3_estimate_equals_local(tmp_path, s3):

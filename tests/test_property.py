@@ -28,7 +28,7 @@ import pytest
 from tvips_factory import make_frames, reference_scan, tvips_bytes
 
 from intake_tvips import TruncatedRecordingWarning, TVIPSFormatError, file_reader
-from intake_tvips.storage.blockio import ShortReadError
+from intake_tvips.errors import ShortReadError
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -279,6 +279,7 @@ COVERED = {
     "intake_tvips.load_hyperspy(": "test_the_hyperspy_block",
     "est = intake_tvips.estimate_hysteresis(": "test_the_hysteresis_block",
     "ruff check intake_tvips tests benchmarks": ".ci/run (the development commands)",
+    "intake-tvips view tvips-demo/data/scan_000.tvips": "test_view_browser.py (the commands)",
 }
 PICTURES = ("URL -> storage/parts.py",)
 

@@ -12,7 +12,7 @@ from servers import S3_KEY, S3_SECRET
 from tvips_factory import make_frames, reference_scan, tvips_bytes
 
 from intake_tvips import file_reader
-from intake_tvips.storage import blockio, obstore_io
+from intake_tvips.storage import byteranges, obstore_io
 from intake_tvips.storage.filesystem import S3_POOL_CONNECTIONS, FileSystemSpec, resolve
 
 SCAN = dict(scan_shape=(12, 10), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
@@ -159,7 +159,7 @@ def test_s3fs_filesystems_get_a_large_pool(s3, monkeypatch):
         n = 40
         starts = list(range(n))
         ends = [s + 8 for s in starts]
-        out = blockio.read_byte_ranges(spec, ["tvips/pool.bin"] * n, starts, ends)
+        out = byteranges.read_byte_ranges(spec, ["tvips/pool.bin"] * n, starts, ends)
         assert [o[0] for o in out] == starts
         assert proxy.log.max_in_flight > 10
     finally:
@@ -213,3 +213,48 @@ def test_a_slow_answer_times_out_and_is_asked_again(s3, monkeypatch, client):
             time.sleep(0.05)  # the delayed answer finishes before the proxy stops
     finally:
         proxy.stop()
+
+
+# ---------------------------------------------------------------- what a process keeps
+
+
+def test_stores_are_kept_per_bucket_bounded_and_reused(s3, monkeypatch):
+    monkeypatch.setattr(obstore_io, "MAX_STORES", 2)
+    monkeypatch.setattr(obstore_io, "_process", None)
+    spec = FileSystemSpec.from_fs(resolve("s3://tvips/x", s3.storage_options)[0])
+    clients = obstore_io._clients()
+    first = clients.store(spec, "b1")
+    assert clients.store(spec, "b1") is first  # reused
+    clients.store(spec, "b2")
+    clients.store(spec, "b1")  # b1 used last: b2 goes first
+    clients.store(spec, "b3")
+    assert [bucket for _, bucket in clients.stores] == ["b1", "b3"]
+    other = FileSystemSpec("s3", dict(s3.storage_options, anon=True))
+    for token in range(3):  # settings of many sets of options: bounded too
+        clients.settings_of(FileSystemSpec("s3", dict(other.storage_options, n=token)))
+    assert len(clients.settings) == 2
+
+
+def test_a_forked_child_keeps_nothing_of_its_parent(s3, monkeypatch):
+    spec = FileSystemSpec.from_fs(resolve("s3://tvips/x", s3.storage_options)[0])
+    parent = obstore_io._clients()
+    parent.store(spec, "tvips")
+    assert obstore_io._clients() is parent
+    monkeypatch.setattr(obstore_io.os, "getpid", lambda: parent.pid + 1)  # as after fork
+    child = obstore_io._clients()
+    assert child is not parent and not child.stores and child.loop_semaphore is None
+
+
+def test_one_semaphore_per_event_loop():
+    import asyncio
+
+    clients = obstore_io._ProcessClients()
+    loop, other = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        sem = clients.semaphore(loop)
+        assert clients.semaphore(loop) is sem
+        assert clients.semaphore(other) is not sem  # a new loop: the old one is dropped
+        assert clients.loop_semaphore[0] is other
+    finally:
+        loop.close()
+        other.close()

@@ -21,11 +21,12 @@ from tvips_factory import make_frames, reference_grid, reference_scan, tvips_byt
 
 from intake_tvips import file_reader
 from intake_tvips.format.layout import RecordLayout
+from intake_tvips.graph import blockread
 from intake_tvips.graph.build import BlockFrames, iter_blocks
 from intake_tvips.graph.chunking import per_part_chunks, plan_chunks
 from intake_tvips.maths.frame_index import FrameIndex, plan_reads
 from intake_tvips.maths.scan import IndexMap, ScanMap, block_positions, make_scan_map
-from intake_tvips.storage import blockio
+from intake_tvips.storage import localio
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
@@ -264,9 +265,9 @@ def test_reads_match_the_documented_rule(tmp_path, kw, rechunking):
 def test_both_local_read_paths(tmp_path, monkeypatch, kw, path):
     frames, first = _dataset(tmp_path)
     if path == "scatter":
-        monkeypatch.setattr(blockio, "SCATTER_MIN_PIXEL_BYTES", 0)
+        monkeypatch.setattr(blockread, "SCATTER_MIN_PIXEL_BYTES", 0)
     else:
-        monkeypatch.setattr(blockio, "COPY_PIECE_BYTES", 100)  # a record or two a piece
+        monkeypatch.setattr(localio, "COPY_PIECE_BYTES", 100)  # a record or two a piece
     want = reference_scan(
         frames,
         kw["scan_shape"],
@@ -438,7 +439,7 @@ def test_place_puts_every_record_where_its_slot_says(case):
     n_slots, d = case
     pix = np.arange(d.size * 6, dtype=np.uint16).reshape(d.size, 2, 3) + 1
     got = np.zeros((n_slots, 2, 3), np.uint16)
-    blockio._place(got, d, pix)
+    blockread.place(got, d, pix)
     want = np.zeros_like(got)
     keep = d >= 0
     want[d[keep]] = pix[keep]
@@ -460,7 +461,7 @@ def test_mirrored_rows_and_dropped_records_are_copied_once():
     frames = np.zeros((rows * row,) + frame, np.uint16)
     tracemalloc.start()
     try:
-        blockio._place(frames, d, pix)
+        blockread.place(frames, d, pix)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -34,6 +34,12 @@ def test_text_spellings_of_a_shape(text, shape):
     assert ScanParameters.parse(scan_shape=text, text=True).scan_shape == shape
 
 
+def test_what_a_shape_ignores_is_not_checked():
+    """As RosettaSciIO: a stack ignores the scan options, "auto" the start frame."""
+    assert ScanParameters.parse(None, 1.5, "z", "two") == ScanParameters(None)
+    assert ScanParameters.parse("auto", "x3", "x", 2).scan_start_frame == 0
+
+
 def test_text_spellings_of_the_rest():
     p = ScanParameters.parse("8x8", "3", "none", "AUTO", text=True)
     assert (p.scan_start_frame, p.winding_scan_axis, p.hysteresis) == (3, None, "auto")
@@ -50,10 +56,10 @@ def test_text_spellings_of_the_rest():
     [
         ({"scan_shape": "64x64"}, "scan_shape must be None, 'auto' or a tuple"),
         ({"scan_shape": (8, 0)}, "positive integers"),
-        ({"scan_start_frame": "3"}, "scan_start_frame must be an integer"),
-        ({"hysteresis": "two"}, "hysteresis must be an integer or 'auto'"),
-        ({"hysteresis": 1.5}, "hysteresis must be an integer"),
-        ({"winding_scan_axis": "z"}, "winding_scan_axis must be None, 'x' or 'y'"),
+        ({"scan_shape": (4, 4), "scan_start_frame": "3"}, "scan_start_frame must be an integer"),
+        ({"scan_shape": (4, 4), "hysteresis": "two"}, "hysteresis must be an integer or 'auto'"),
+        ({"scan_shape": "auto", "hysteresis": 1.5}, "hysteresis must be an integer"),
+        ({"scan_shape": (4, 4), "winding_scan_axis": "z"}, "winding_scan_axis must be None"),
     ],
 )
 def test_python_callers_get_numbers_only(kw, words):

@@ -20,7 +20,7 @@ from test_writer import make_signal, tvips_files
 from tvips_factory import make_frames, tvips_bytes, write_parts
 
 from intake_tvips import TVIPSFormatError, file_reader, file_writer
-from intake_tvips.storage.parts import existing_parts
+from intake_tvips.storage.parts import PartName, existing_parts
 from intake_tvips.writer.sink import PartSink, remove_stale_parts
 
 RECORD = 100  # 60-byte frame headers + 4 x 5 uint16 pixels
@@ -56,9 +56,9 @@ def test_remove_stale_parts_alone(tmp_path):
     for k in (0, 1, 3, 12):
         (tmp_path / f"s_{k:03d}.tvips").write_bytes(b"x")
     (tmp_path / "s_001.tvips.abc.tmp").write_bytes(b"x")  # not a part: kept
-    remove_stale_parts(fs, str(tmp_path / "s"), ".tvips", 1)
+    remove_stale_parts(fs, PartName(str(tmp_path / "s"), ".tvips"), 1)
     assert sorted(os.listdir(tmp_path)) == ["s_000.tvips", "s_001.tvips.abc.tmp"]
-    assert existing_parts(fs, str(tmp_path / "s"), ".tvips") == {0: 1}
+    assert existing_parts(fs, PartName(str(tmp_path / "s"), ".tvips")) == {0: 1}
 
 
 def test_part_sink_alone(tmp_path):

@@ -112,3 +112,69 @@ def reference_scan(frames: np.ndarray, shape, start=0, winding=None, hysteresis=
     ok = idx >= 0
     out[ok] = frames[idx[ok]]
     return out
+
+
+# ------------------------------------------------------------------ scan generators
+
+
+#: how a scan generator may walk the rows: the reader's windings, and three it cannot
+#: express (``"x_odd"``: rows 1, 3, ... reversed; ``"y_odd"``: columns 1, 3, ...
+#: reversed; ``"columns"``: y is the fast axis)
+WALKS = (None, "x", "y", "x_odd", "y_odd", "columns")
+#: where the probe waits before and after the scan
+PARKED = ("origin", "first", "last")
+
+
+def walk_positions(shape, walk) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of the scan's frames in the order a scan generator records them."""
+    ny, nx = shape
+    k = np.arange(ny * nx)
+    if walk == "columns":
+        x, y = np.divmod(k, ny)
+        return x, y
+    y, x = np.divmod(k, nx)
+    if walk == "x":
+        x = np.where(y % 2 == 0, nx - 1 - x, x)
+    elif walk == "x_odd":
+        x = np.where(y % 2 == 1, nx - 1 - x, x)
+    elif walk == "y":
+        y = np.where(x % 2 == 0, ny - 1 - y, y)
+    elif walk == "y_odd":
+        y = np.where(x % 2 == 1, ny - 1 - y, y)
+    return x, y
+
+
+def generated_scan(rng: np.random.Generator) -> dict:
+    """Scan_x/Scan_y of a recording as a scan generator writes it: junk frames with the
+    probe parked (at (0, 0), at the scan's first or last position) before and after a
+    scan of few or many rows and columns, walked per :data:`WALKS`.
+
+    Returns ``scan_x``, ``scan_y`` (float32 per frame), ``truth`` (``(shape, start,
+    winding)`` the reader reproduces it with, or ``None`` when no winding expresses the
+    walk) and ``case`` (words)."""
+    pick = rng.integers
+    ny = int(rng.choice([1, 2, 3, pick(4, 40)]))
+    nx = int(rng.choice([1, 2, 3, pick(4, 40)]))
+    if ny * nx < 2:
+        nx = 2
+    walk = WALKS[pick(len(WALKS))]
+    before = int(rng.choice([0, 1, 2, pick(3, 30), pick(30, 300)]))
+    after = int(rng.choice([0, 1, 2, pick(3, 30), pick(30, 300)]))
+    park_before, park_after = PARKED[pick(3)], PARKED[pick(3)]
+    x, y = walk_positions((ny, nx), walk)
+    spot = {"origin": (0, 0), "first": (x[0], y[0]), "last": (x[-1], y[-1])}
+    n = before + ny * nx + after
+    sx, sy = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    sx[:before], sy[:before] = spot[park_before]
+    sx[before : before + ny * nx], sy[before : before + ny * nx] = x, y
+    sx[before + ny * nx :], sy[before + ny * nx :] = spot[park_after]
+    expressible = walk in (None, "x", "y")
+    if walk in ("columns", "x_odd", "y_odd") and (nx == 1 or ny == 1):
+        expressible, walk = True, None  # one row or one column: the same frames in order
+    winding = walk
+    truth = ((ny, nx), before, winding) if expressible else None
+    case = (
+        f"{ny} x {nx} walked {walk}, {before} frames parked at {park_before} before, "
+        f"{after} at {park_after} after"
+    )
+    return {"scan_x": sx, "scan_y": sy, "truth": truth, "case": case}

@@ -66,8 +66,7 @@ def _description(args: argparse.Namespace, rec, choice) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the entry, or add it to ``--output``."""
-    from intake_tvips import open_recording
-    from intake_tvips.cli.catalog_entry import build_entry, check_name, entry_yaml, write_entry
+    from intake_tvips import catalog_entry, open_recording
     from intake_tvips.cli.options import (
         choose_scan,
         describe_kwargs,
@@ -75,24 +74,26 @@ def run(args: argparse.Namespace) -> int:
         show_progress,
     )
 
-    check_name(args.name)
+    catalog_entry(args.name, args.url, {})  # a bad name is refused before any work
     storage_options = parse_storage_options(args.storage_option)
     rec = open_recording(args.url, storage_options)
     choice = choose_scan(args, rec, show_progress(args))
     echo_notes(choice.notes)
     description = _description(args, rec, choice)
-    entry, dropped = build_entry(args.url, choice.kwargs, storage_options, description, args.output)
-    if dropped:
+    entry = catalog_entry(
+        args.name, args.url, choice.kwargs, storage_options, description, args.output
+    )
+    if entry.dropped:
         print(
             f"{PROG}: note: storage options not written to the catalog (they may be secrets): "
-            f"{', '.join(dropped)}; give credentials through the environment (e.g. "
+            f"{', '.join(entry.dropped)}; give credentials through the environment (e.g. "
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) or add "
             "\"{{ env('NAME') }}\" templates by hand",
             file=sys.stderr,
         )
     if args.output is None:
-        print(entry_yaml(args.name, entry, indent=0), end="")
+        print(entry.yaml(), end="")
         return OK
-    what = write_entry(args.output, args.name, entry, force=args.force)
+    what = entry.write(args.output, force=args.force)
     print(f"{what} entry {args.name!r} in {args.output}: {describe_kwargs(choice.kwargs)}")
     return OK

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 import time
 from contextlib import contextmanager
@@ -50,7 +49,6 @@ __all__ = ["JUNK_BEFORE", "MIN_CORRELATION", "DemoResult", "run_demo", "synthesi
 DATA_NAME = "scan_000.tvips"
 CATALOG_NAME = "catalog.yaml"
 PNG_NAME = "virtual_bright_field.png"
-_PART_RE = re.compile(r"scan_\d{3}\.tvips")
 
 CATALOG_TEMPLATE = """\
 # Written by `intake-tvips demo` (intake_tvips/catalogs/demo.yaml documents it): a synthetic 4D-STEM
@@ -144,10 +142,7 @@ def prepare_out_dir(out: Path, force: bool) -> str:
     data = out / "data"
     if data.exists() and not data.is_dir():
         raise NotADirectoryError(f"{data} exists and is not a directory")
-    data.mkdir(exist_ok=True)
-    for old in data.iterdir():
-        if _PART_RE.fullmatch(old.name) and old.is_file():
-            old.unlink()
+    data.mkdir(exist_ok=True)  # old parts: file_writer replaces the recording, all of it
     for name in (CATALOG_NAME, PNG_NAME):
         if (out / name).is_file():
             (out / name).unlink()
@@ -241,7 +236,7 @@ def _step_synthesize(scan: int, echo, timings: dict) -> tuple[np.ndarray, np.nda
 
 def _step_write(out: Path, frames: np.ndarray, scan: int, echo, timings: dict):
     """The recording (``data/scan_NNN.tvips``) and ``catalog.yaml``: ``(catalog, parts)``."""
-    from intake_tvips import file_writer
+    from intake_tvips import file_writer, open_recording
 
     with _timed(timings, "write"):
         record_bytes = 60 + FRAME_HEADER_EXTRA_BYTES + DETECTOR * DETECTOR * 2
@@ -254,7 +249,7 @@ def _step_write(out: Path, frames: np.ndarray, scan: int, echo, timings: dict):
             frame_header_fields=scan_positions(scan),
             show_progressbar=False,  # a fraction of a second: a bar would only flicker
         )
-        parts = sorted(p for p in data_dir.iterdir() if _PART_RE.fullmatch(p.name))
+        parts = [Path(p) for p in open_recording(str(data_dir / DATA_NAME)).parts.paths]
         catalog = out / CATALOG_NAME
         catalog.write_text(
             CATALOG_TEMPLATE.format(

@@ -17,11 +17,12 @@ import intake_tvips.cli.demo as demo
 import intake_tvips.cli.info as info
 import intake_tvips.cli.preview as preview
 import intake_tvips.cli.refs as refs
+import intake_tvips.cli.view as view
 from intake_tvips import MissingDependencyError
 from intake_tvips.cli.common import PROG, USAGE
 
 #: the subcommands, in the order ``--help`` lists them
-COMMANDS = (info, catalog, preview, convert, refs, demo)
+COMMANDS = (info, catalog, preview, convert, refs, demo, view)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,10 +20,11 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from intake_tvips.graph.blockread import BlockRead
 from intake_tvips.graph.chunking import Chunks
 from intake_tvips.maths.frame_index import FrameIndex, ReadPlan, plan_reads
 from intake_tvips.maths.scan import IndexMap
-from intake_tvips.storage.blockio import REMOTE_PIECE_BYTES, BlockRead
+from intake_tvips.storage.byteranges import REMOTE_PIECE_BYTES
 from intake_tvips.storage.parts import PartSet
 
 #: for remote reads, merge ranges whose gap is below this many bytes (fewer requests)

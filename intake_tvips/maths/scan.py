@@ -83,6 +83,19 @@ class ScanMap:
             y = np.where(x % 2 == 0, ny - 1 - (y - h) % ny, y)
         return (lead * ny + y) * nx + x
 
+    def positions_of(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(y, x)`` of the position showing each of ``frames`` in a 2-D scan: the
+        inverse of :meth:`frames` (a frame before ``start`` or past the scan gets the
+        position its offset would have in a longer scan of the same row length)."""
+        ny, nx = self.shape[-2], self.shape[-1]
+        y, x = np.divmod(np.asarray(frames, dtype=np.int64) - self.start, nx)
+        h = self.hysteresis
+        if self.winding == "x":
+            x = np.where(y % 2 == 0, (nx - 1 - x + h) % nx, x)
+        elif self.winding == "y":
+            y = np.where(x % 2 == 0, (ny - 1 - y + h) % ny, y)
+        return y, x
+
     def block(self, start: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
         """Frames of the block ``[start, start + shape)`` of the scan, flat in C order.
 
@@ -178,7 +191,24 @@ def last_frame_needed(fmap: ScanMap) -> int:
 AUTO_MAX_POSITIONS_PER_FRAME = 4
 
 
-def auto_scan_indices(rotidx: np.ndarray) -> np.ndarray:
+def rotator_strays(rotidx: np.ndarray) -> np.ndarray:
+    """Frames whose rotator index is off the count around them (a corrupt header):
+    a value no recording of this many frames reaches (more than
+    ``AUTO_MAX_POSITIONS_PER_FRAME`` positions per frame), or a single value between
+    two neighbours that continue one count (the next at most two above the one
+    before) and that it does not lie between (``5, 4294836225, 7``; ``5, 0, 6``)."""
+    r = np.asarray(rotidx, dtype=np.int64)
+    stray = r > AUTO_MAX_POSITIONS_PER_FRAME * r.size
+    if r.size >= 3:
+        before, here, after = r[:-2], r[1:-1], r[2:]
+        counting = (after >= before) & (after <= before + 2)
+        stray[1:-1] |= counting & ((here < before) | (here > after))
+    return stray
+
+
+def auto_scan_indices(
+    rotidx: np.ndarray, *, row_length: int | None = None, pass_strays: bool = False
+) -> np.ndarray:
     """Reconstruct a square scan from the frames' rotator index, as RosettaSciIO documents.
 
     The scan runs from the first frame where ``rotidx`` increases (skipping a frame whose
@@ -193,9 +223,17 @@ def auto_scan_indices(rotidx: np.ndarray) -> np.ndarray:
     scan of more than ``AUTO_MAX_POSITIONS_PER_FRAME`` positions per recorded frame is
     refused (a corrupt header), so memory stays bounded by the frame count.
 
-    Returns the ``(n, n)`` grid of global frame indices.
+    Beyond RosettaSciIO: ``pass_strays`` gives each frame of :func:`rotator_strays` the
+    value of the frame before it (a stray in a run is then an extra frame of it, or
+    fills the position it skipped), and ``row_length`` (``nx``, from another source)
+    accepts any ``ny x nx`` scan of ``ny * nx`` positions instead of a square only.
+
+    Returns the ``(n, n)`` (or ``(ny, nx)``) grid of global frame indices.
     """
-    r = np.asarray(rotidx, dtype=np.int64)
+    r = np.array(rotidx, dtype=np.int64)
+    if pass_strays:
+        for i in np.flatnonzero(rotator_strays(r)).tolist():
+            r[i] = r[i - 1] if i > 0 else 0
     inc = np.flatnonzero(np.diff(r) > 0)
     if inc.size == 0:
         raise ValueError(
@@ -212,12 +250,16 @@ def auto_scan_indices(rotidx: np.ndarray) -> np.ndarray:
             f"({r.size} frames): a corrupt frame header; give scan_shape explicitly"
         )
     n = math.isqrt(total)
-    if n * n != total:
+    if row_length is not None and row_length > 0 and total % row_length == 0:
+        shape = (total // row_length, int(row_length))
+    elif n * n == total:
+        shape = (n, n)
+    else:
         raise ValueError(
             f"scan_shape='auto': the rotator index reaches {total} at frame {stop}, which "
             "is not a square scan; give scan_shape and scan_start_frame explicitly"
         )
-    return (_fill_positions(r[start : stop + 1], total) + start).reshape(n, n)
+    return (_fill_positions(r[start : stop + 1], total) + start).reshape(shape)
 
 
 def _fill_positions(seg: np.ndarray, total: int) -> np.ndarray:

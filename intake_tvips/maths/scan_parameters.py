@@ -61,15 +61,19 @@ class ScanParameters:
     ) -> ScanParameters:
         """Check and normalize the four parameters; a bad one raises ``ValueError``
         naming it. ``text=True`` also takes the spellings of catalogs, templates and
-        the command line (module doc); otherwise only ``"auto"`` may be text."""
+        the command line (module doc); otherwise only ``"auto"`` may be text. As in
+        RosettaSciIO, what a shape ignores is not checked: a stack (``None``) ignores
+        the other three, ``"auto"`` the start frame."""
         if not text:
-            _refuse_text(scan_shape, scan_start_frame, hysteresis)
-        return cls(
-            parse_scan_shape(scan_shape, text=text),
-            parse_int("scan_start_frame", scan_start_frame),
-            parse_winding(winding_scan_axis) if text else normalize_winding(winding_scan_axis),
-            parse_hysteresis(hysteresis),
-        )
+            _refuse_text(scan_shape, None, None)
+        shape = parse_scan_shape(scan_shape, text=text)
+        if shape is None:
+            return cls(None)
+        if not text:
+            _refuse_text(shape, None if shape == "auto" else scan_start_frame, hysteresis)
+        start = 0 if shape == "auto" else parse_int("scan_start_frame", scan_start_frame)
+        winding = parse_winding(winding_scan_axis) if text else normalize_winding(winding_scan_axis)
+        return cls(shape, start, winding, parse_hysteresis(hysteresis))
 
     def calibrated(
         self, scan_step=None, pattern_scale=None, scan_step_units=None, pattern_units=None
@@ -151,7 +155,7 @@ def _refuse_text(scan_shape, scan_start_frame, hysteresis) -> None:
         raise ValueError(
             f"scan_shape must be None, 'auto' or a tuple of integers, got {scan_shape!r}"
         )
-    if isinstance(scan_start_frame, str):
+    if scan_start_frame is not None and isinstance(scan_start_frame, str):
         raise ValueError(f"scan_start_frame must be an integer, got {scan_start_frame!r}")
     if isinstance(hysteresis, str) and hysteresis.strip().lower() != "auto":
         raise ValueError(f"hysteresis must be an integer or 'auto', got {hysteresis!r}")

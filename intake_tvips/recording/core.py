@@ -20,7 +20,7 @@ from intake_tvips.format.layout import (
     record_layout,
 )
 from intake_tvips.maths.frame_index import FrameIndex, build_frame_index
-from intake_tvips.storage.blockio import read_byte_ranges
+from intake_tvips.storage.byteranges import read_byte_ranges
 from intake_tvips.storage.parts import PartSet, discover_parts
 
 #: bytes read speculatively with the series header, to get the first frame header too

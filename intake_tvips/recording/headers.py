@@ -30,7 +30,7 @@ import numpy as np
 
 from intake_tvips.format.layout import RecordLayout
 from intake_tvips.recording.core import Recording, open_recording
-from intake_tvips.storage.blockio import read_byte_ranges
+from intake_tvips.storage.byteranges import read_byte_ranges
 
 #: remote cost model: seconds per request (an object store's first byte: 10-20 ms)
 REMOTE_LATENCY_S = 0.015

@@ -164,8 +164,8 @@ class _Estimator:
         budget = self.max_bytes
         if budget is None:
             budget = max(BUDGET_FRACTION * self.rec.n_frames * record, BUDGET_FLOOR)
-        new = np.setdiff1d(np.unique(plan.frames()), self.have).size
-        return self.bytes_read + new * record > budget
+        new = np.setdiff1d(np.unique(plan.frames()), self.have)
+        return self.bytes_read + _planned_bytes(self.rec, new) > budget
 
     def _read(self, plan: TripletPlan) -> None:
         frames = np.setdiff1d(np.unique(plan.frames()), self.have)
@@ -261,13 +261,23 @@ def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
     )
 
 
+def _read_task(rec: Recording, frames: np.ndarray):
+    gap = max_gap_records(rec.parts, rec.index)
+    return block_task(rec.parts, rec.index, IndexMap(frames), (slice(0, frames.size),), gap)
+
+
+def _planned_bytes(rec: Recording, frames: np.ndarray) -> int:
+    """The bytes reading ``frames`` takes (records skipped over in a range included)."""
+    ranges = _read_task(rec, frames).block.plan().ranges if frames.size else ()
+    return sum(r.n_records for r in ranges) * rec.layout.record_bytes
+
+
 def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict]:
     """Detector-cell sums of ``frames`` (sorted, distinct), read in batches of bounded
     memory; and what that cost (``requests``, ``bytes``)."""
     out, cost = [], {"requests": 0, "bytes": 0}
-    gap = max_gap_records(rec.parts, rec.index)
     for batch in _batches(frames, rec):
-        task = block_task(rec.parts, rec.index, IndexMap(batch), (slice(0, batch.size),), gap)
+        task = _read_task(rec, batch)
         ranges = task.block.plan().ranges
         cost["requests"] += len(ranges)
         cost["bytes"] += sum(r.n_records for r in ranges) * rec.layout.record_bytes

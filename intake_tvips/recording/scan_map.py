@@ -2,7 +2,8 @@
 
 Explicit parameters give a closed-form map (:mod:`intake_tvips.maths.scan`);
 ``scan_shape="auto"`` asks the frame headers (a sample of them when it is unanimous,
-else every header) and gives the raster they describe, or RosettaSciIO's rotator rule.
+else every header) and gives the raster they describe, or RosettaSciIO's rotator rule
+(beyond it only where it refuses: strays passed over, non-square rows from positions).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import numpy as np
 from intake_tvips.maths.scan import (
     IndexMap,
     StackMap,
-    auto_scan_indices,
     check_scan_fits,
     frame_grid,
     make_scan_map,
@@ -20,6 +20,8 @@ from intake_tvips.maths.scan import (
 from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detect import headers_and_scan
+from intake_tvips.recording.detect_frames import HeaderValues
+from intake_tvips.recording.detect_rotidx import rotator_indices
 from intake_tvips.recording.headers import frame_headers_of
 
 
@@ -68,7 +70,10 @@ def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
         if headers.size < rec.n_frames:  # the sample decided, but the rule needs them all
             headers = frame_headers_of(rec)
         try:
-            indices = auto_scan_indices(headers["rotidx"])
+            # RosettaSciIO's rule; where it refuses, strays passed over and the rows
+            # of a non-square scan from where the positions wrap
+            values = HeaderValues(rec.n_frames, headers, complete=True)
+            indices = rotator_indices(values).grid
         except ValueError as err:
             raise ValueError(f"{rec.name}: {err}") from None
     # winding is applied to the reconstructed grid, as for an explicit scan

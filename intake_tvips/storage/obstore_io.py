@@ -15,9 +15,11 @@ metadata, ...), ``endpoint_url`` (top level or in ``client_kwargs``), ``region_n
 ``client_kwargs``, ``config_kwargs`` ``retries.max_attempts`` and timeouts.
 
 Like the s3fs path, a store is created once per process and bucket and shared by its
-threads; nothing of it enters a dask graph (tasks carry :class:`FileSystemSpec`). Requests
-run concurrently on fsspec's event loop, at most :data:`MAX_IN_FLIGHT` at a time, and each
-result is handed to the caller as soon as it arrives. obstore retries 5xx answers,
+threads (at most :data:`MAX_STORES` are kept, the least recently used dropped; a forked
+child makes its own); nothing of it enters a dask graph (tasks carry
+:class:`FileSystemSpec`). Requests run concurrently on fsspec's event loop, at most
+:data:`MAX_IN_FLIGHT` at a time, and each result is handed to the caller as soon as it
+arrives. obstore retries 5xx answers,
 connection errors and timeouts itself (``RetryConfig``: :data:`DEFAULT_ATTEMPTS` attempts,
 doubling pauses from ``REMOTE_BACKOFF_SECONDS``, none later than
 ``REMOTE_RETRY_BUDGET_SECONDS`` after the first).
@@ -28,8 +30,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 
+from intake_tvips.errors import is_transient
 from intake_tvips.storage.filesystem import (
     REMOTE_BACKOFF_SECONDS,
     REMOTE_RETRY_BUDGET_SECONDS,
@@ -69,10 +73,76 @@ _CONFIG_KWARGS = frozenset(
     {"max_pool_connections", "retries", "connect_timeout", "read_timeout", "signature_version"}
 )
 
-_settings: dict = {}  # (pid, spec token) -> S3Store arguments, or None: not usable
-_stores: dict = {}  # (pid, spec token, bucket) -> S3Store
-_lock = threading.Lock()
-_semaphores: dict = {}  # event loop -> asyncio.Semaphore
+#: ``S3Store`` keyword arguments; the other settings go into its ``config``
+_STORE_ARGS = frozenset({"client_options", "retry_config", "credential_provider"})
+#: most stores (and settings) a process keeps, by storage options and bucket; the least
+#: recently used is dropped first
+MAX_STORES = 32
+
+
+class _ProcessClients:
+    """What one process keeps of obstore: the settings of each set of storage options
+    (``None``: not usable), a store per (storage options, bucket), both bounded by
+    :data:`MAX_STORES`, and the semaphore bounding requests on fsspec's event loop.
+    A forked child starts afresh (see :func:`_clients`)."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.settings: OrderedDict = OrderedDict()  # spec token -> settings or None
+        self.stores: OrderedDict = OrderedDict()  # (spec token, bucket) -> S3Store
+        self.loop_semaphore: tuple | None = None  # (event loop, asyncio.Semaphore)
+
+    def settings_of(self, fs_spec: FileSystemSpec) -> dict | None:
+        token = fs_spec.__dask_tokenize__()
+        with self.lock:
+            if token not in self.settings:
+                self.settings[token] = obstore_settings(fs_spec.storage_options)
+            self.settings.move_to_end(token)
+            _bound(self.settings)
+            return self.settings[token]
+
+    def store(self, fs_spec: FileSystemSpec, bucket: str):
+        """The ``S3Store`` for ``bucket`` (created on first use; usable settings only)."""
+        key = (fs_spec.__dask_tokenize__(), bucket)
+        with self.lock:
+            store = self.stores.get(key)
+            if store is not None:
+                self.stores.move_to_end(key)
+                return store
+        store = _new_store(self.settings_of(fs_spec), bucket)
+        with self.lock:
+            store = self.stores.setdefault(key, store)
+            _bound(self.stores)
+        return store
+
+    def semaphore(self, loop) -> asyncio.Semaphore:
+        """At most :data:`MAX_IN_FLIGHT` requests at once on ``loop`` (fsspec's)."""
+        pair = self.loop_semaphore
+        if pair is None or pair[0] is not loop:
+            with self.lock:
+                pair = self.loop_semaphore
+                if pair is None or pair[0] is not loop:
+                    pair = self.loop_semaphore = (loop, asyncio.Semaphore(MAX_IN_FLIGHT))
+        return pair[1]
+
+
+def _bound(cache: OrderedDict) -> None:
+    while len(cache) > MAX_STORES:
+        cache.popitem(last=False)
+
+
+_process: _ProcessClients | None = None
+
+
+def _clients() -> _ProcessClients:
+    """This process's obstore clients (a forked child's own: a parent's stores and
+    semaphore belong to threads and a loop that are not in the child)."""
+    global _process
+    current = _process
+    if current is None or current.pid != os.getpid():
+        current = _process = _ProcessClients()
+    return current
 
 
 def enabled() -> bool:
@@ -90,11 +160,7 @@ def usable(fs_spec: FileSystemSpec) -> bool:
     """Whether reads of ``fs_spec`` go through obstore (else: through fsspec)."""
     if fs_spec.protocol not in S3_PROTOCOLS or not enabled():
         return False
-    key = (os.getpid(), fs_spec.__dask_tokenize__())
-    if key not in _settings:
-        with _lock:
-            _settings.setdefault(key, obstore_settings(fs_spec.storage_options))
-    return _settings[key] is not None
+    return _clients().settings_of(fs_spec) is not None
 
 
 def obstore_settings(options: dict) -> dict | None:
@@ -225,24 +291,16 @@ def _botocore_credentials(profile):
         return None
 
 
-def _store(fs_spec: FileSystemSpec, bucket: str):
-    """The process's ``S3Store`` for ``bucket`` (created on first use)."""
-    key = (os.getpid(), fs_spec.__dask_tokenize__(), bucket)
-    store = _stores.get(key)
-    if store is None:
-        from obstore.store import S3Store
+def _new_store(settings: dict, bucket: str):
+    """An ``S3Store`` for ``bucket`` from :func:`obstore_settings`' arguments."""
+    from obstore.store import S3Store
 
-        settings = dict(_settings[key[:2]])
-        config = dict(settings.pop("config"), bucket=bucket)
-        for name in list(settings):
-            if name not in _STORE_ARGS:  # credentials belong in the config
-                config[name] = settings.pop(name)
-        with _lock:
-            store = _stores.setdefault(key, S3Store(config=config, **settings))
-    return store
-
-
-_STORE_ARGS = frozenset({"client_options", "retry_config", "credential_provider"})
+    settings = dict(settings)
+    config = dict(settings.pop("config"), bucket=bucket)
+    for name in list(settings):
+        if name not in _STORE_ARGS:  # credentials belong in the config
+            config[name] = settings.pop(name)
+    return S3Store(config=config, **settings)
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -259,27 +317,25 @@ def submit_ranges(fs_spec: FileSystemSpec, paths, starts, ends) -> list:
     import obstore
 
     loop = fsspec.asyn.get_loop()
-    usable(fs_spec)  # settings known in this process
+    clients = _clients()
+    semaphore = clients.semaphore(loop)
+    stores: dict = {}  # bucket -> store, looked up once per call
 
-    async def one(path, start, end):
-        bucket, key = split_path(path)
-        store = _store(fs_spec, bucket)
-        async with _semaphore(loop):
+    async def one(store, key, start, end):
+        async with semaphore:
             try:
                 return await obstore.get_range_async(store, key, start=start, end=end)
             except Exception as e:
                 raise _python_error(e) from e
 
-    return [
-        asyncio.run_coroutine_threadsafe(one(p, s, e), loop) for p, s, e in zip(paths, starts, ends)
-    ]
-
-
-def _semaphore(loop) -> asyncio.Semaphore:
-    sem = _semaphores.get(loop)
-    if sem is None:
-        sem = _semaphores.setdefault(loop, asyncio.Semaphore(MAX_IN_FLIGHT))
-    return sem
+    futures = []
+    for path, start, end in zip(paths, starts, ends):
+        bucket, key = split_path(path)
+        store = stores.get(bucket)
+        if store is None:
+            store = stores[bucket] = clients.store(fs_spec, bucket)
+        futures.append(asyncio.run_coroutine_threadsafe(one(store, key, start, end), loop))
+    return futures
 
 
 class ObstoreTransientError(ConnectionError):
@@ -287,7 +343,9 @@ class ObstoreTransientError(ConnectionError):
 
 
 def _python_error(e: Exception) -> Exception:
-    """obstore's exception as the built-in one our callers classify."""
+    """obstore's exception as the built-in one our callers handle (its URL masked):
+    ``FileNotFoundError``, ``PermissionError``, :class:`ObstoreTransientError` where
+    :func:`~intake_tvips.errors.is_transient` says so, else ``OSError``."""
     from obstore import exceptions as ox
 
     text = mask_url(" ".join(str(e).split(" Debug source:")[0].split()))
@@ -295,20 +353,4 @@ def _python_error(e: Exception) -> Exception:
         return FileNotFoundError(text)
     if isinstance(e, (PermissionError, ox.PermissionDeniedError, ox.UnauthenticatedError)):
         return PermissionError(text)
-    low = text.lower()
-    status = _status(low)
-    if status is not None and status < 500 and status not in (408, 429):
-        return OSError(text)
-    if status is not None or any(w in low for w in _TRANSIENT_WORDS):
-        return ObstoreTransientError(text)
-    return OSError(text)
-
-
-_TRANSIENT_WORDS = ("connect", "timed out", "timeout", "body", "reset", "closed", "retry")
-
-
-def _status(text: str) -> int | None:
-    import re
-
-    m = re.search(r"status code:? (\d{3})\b", text)
-    return int(m.group(1)) if m else None
+    return ObstoreTransientError(text) if is_transient(e) else OSError(text)

@@ -20,7 +20,6 @@ the commit could leave a new ``_000`` beside old later parts.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 import warnings
 
@@ -30,8 +29,8 @@ from fsspec.spec import AbstractBufferedFile
 from intake_tvips.format.layout import SERIES_HEADER_SIZE
 from intake_tvips.storage.parts import (
     FileSystemSpec,
+    PartName,
     existing_parts,
-    part_path,
     split_part_name,
 )
 
@@ -97,12 +96,12 @@ def is_file(fs, path: str) -> bool:
         return False
 
 
-def remove_stale_parts(fs, base: str, ext: str, first: int) -> None:
-    """Remove every ``base_{k}ext`` with ``k >= first``, gaps or not (one listing where
-    the filesystem lists): a part left beyond a gap would make the recording unreadable."""
-    for k in sorted(existing_parts(fs, base, ext)):
+def remove_stale_parts(fs, name: PartName, first: int) -> None:
+    """Remove every part ``k >= first`` of ``name``, gaps or not (one listing where the
+    filesystem lists): a part left beyond a gap would make the recording unreadable."""
+    for k in sorted(existing_parts(fs, name)):
         if k >= first:
-            fs.rm_file(part_path(base, ext, k))
+            fs.rm_file(name.path(k))
 
 
 def _remove_quietly(fs, path: str) -> None:
@@ -118,11 +117,11 @@ class PartSink:
 
     def __init__(self, fs, filename: str, counts: list[int], series_header: bytes, rb: int):
         self.fs, self.counts, self.series_header, self.record_bytes = fs, counts, series_header, rb
-        self.base, self.ext = base_and_ext(filename)
-        self.targets = [part_path(self.base, self.ext, k) for k in range(len(counts))]
+        self.name = PartName(*base_and_ext(filename))
+        self.targets = [self.name.path(k) for k in range(len(counts))]
         self.local = FileSystemSpec.from_fs(fs).is_local
         token = uuid.uuid4().hex[:12]
-        temporary = [f"{t}.{token}.tmp" for t in self.targets]
+        temporary = [self.name.temporary(k, token) for k in range(len(counts))]
         # local: every part under a temporary name; elsewhere only _000 (moved last)
         self.paths = temporary if self.local else temporary[:1] + self.targets[1:]
         self.opened: list[str] = []
@@ -139,21 +138,17 @@ class PartSink:
     def _remove_old(self) -> None:
         if is_file(self.fs, self.targets[0]):
             self.fs.rm_file(self.targets[0])
-        remove_stale_parts(self.fs, self.base, self.ext, len(self.targets))
+        remove_stale_parts(self.fs, self.name, len(self.targets))
         if self.local:
             self._remove_leftovers()
 
     def _remove_leftovers(self) -> None:
         """Temporary parts of this recording left by killed writers (not ours)."""
         ours = set(self.paths)
-        pattern = re.compile(
-            re.escape(self.base) + r"_\d{3}" + re.escape(self.ext) + r"\.[0-9a-f]{12}\.tmp\Z",
-            re.DOTALL,
-        )
-        folder = os.path.dirname(self.base) or "."
-        for name in os.listdir(folder):
-            path = os.path.join(folder, name)
-            if path not in ours and pattern.match(path):
+        folder = os.path.dirname(self.name.base) or "."
+        for leaf in os.listdir(folder):
+            path = os.path.join(folder, leaf)
+            if path not in ours and self.name.is_temporary(path):
                 _remove_quietly(self.fs, path)
 
     def _next_part(self) -> None:

@@ -1,5 +1,5 @@
-"""Catalog entries for ``intake-tvips catalog``: one built for a recording, and added to a
-catalog file.
+"""Catalog entries (``intake-tvips catalog``, the viewer's "write to catalog"): one built
+for a recording, and added to a catalog file.
 
 The entry carries the scan parameters (given or detected once from the frame headers), so
 opening the catalog never detects again. Storage options are filtered: only keys known to
@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from dataclasses import dataclass
 
 from intake_tvips import catalog_safe_options, strip_url_credentials
 
@@ -245,3 +246,63 @@ def write_entry(path: str, name: str, entry: dict, force: bool = False) -> str:
         f.write(new_text)
     os.replace(tmp, path)
     return what
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """An Intake catalog entry for a recording (driver ``tvips``), from :func:`catalog_entry`.
+
+    ``name`` (a Python identifier), ``entry`` (``description``, ``driver`` and ``args``: the
+    URL, the scan parameters and the storage options that are not secrets) and
+    ``dropped`` (the storage option keys left out: they may be secrets).
+    """
+
+    name: str
+    entry: dict
+    dropped: tuple[str, ...] = ()
+
+    def yaml(self, indent: int = 0) -> str:
+        """``name: {entry}`` as block YAML, every line indented by ``indent`` spaces."""
+        return entry_yaml(self.name, self.entry, indent=indent)
+
+    def write(self, path, force: bool = False) -> str:
+        """Add the entry to the catalog file ``path`` (created if missing; its comments,
+        other entries and layout kept); returns ``"created"``, ``"added"`` or
+        ``"replaced"``. A duplicate name is refused unless ``force`` (then replaced in
+        place). The file is replaced atomically, once the result parses."""
+        return write_entry(os.fspath(path), self.name, self.entry, force=force)
+
+
+def catalog_entry(
+    name: str,
+    urlpath,
+    reader_kwargs: dict,
+    storage_options: dict | None = None,
+    description: str = "",
+    catalog_path=None,
+) -> CatalogEntry:
+    """The catalog entry ``name`` that opens ``urlpath`` with ``reader_kwargs``.
+
+    ``reader_kwargs``: the scan parameters of :func:`intake_tvips.file_reader`
+    (``scan_shape``, ``scan_start_frame``, ``winding_scan_axis``, ``hysteresis``), as
+    :meth:`intake_tvips.ScanDetection.reader_kwargs` gives them. Only storage options known
+    to configure rather than authenticate are kept (the others are listed in
+    ``dropped``). With ``catalog_path``, a local recording under the catalog's folder is
+    written relative to it (``{{ CATALOG_DIR }}/...``). Raises :class:`ValueError` when
+    ``name`` is not a Python identifier.
+
+    >>> e = catalog_entry("scan1", "s3://bucket/scan_000.tvips", {"scan_shape": (4, 4)})
+    >>> print(e.yaml(), end="")
+    scan1:
+      description: ''
+      driver: tvips
+      args:
+        urlpath: s3://bucket/scan_000.tvips
+        scan_shape: [4, 4]
+    """
+    check_name(name)
+    path = None if catalog_path is None else os.fspath(catalog_path)
+    entry, dropped = build_entry(
+        os.fspath(urlpath), reader_kwargs, storage_options, description, path
+    )
+    return CatalogEntry(name, entry, tuple(dropped))

@@ -1,0 +1,161 @@
+"""Scan detection's reason, in words, rendered from what the inference found.
+
+Notes are tuples ``(code, *values)`` that the inference leaves on its way (why a source
+gave nothing); findings are :class:`~.detect_xy.PositionFinding` and
+:class:`~.detect_rotidx.RotatorFinding`. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from intake_tvips.recording.detect_frames import AUTO_SCAN_XY_CONFIDENCE, SAMPLE_CONFIDENCE_LEVEL
+from intake_tvips.recording.detect_raster import explains_the_moves
+from intake_tvips.recording.detect_rotidx import RotatorFinding
+from intake_tvips.recording.detect_xy import PositionFinding
+
+
+def note_text(note: tuple) -> str:
+    """One note in words."""
+    code, *values = note
+    if code == "positions_absent":
+        return "the frame headers have no Scan_x/Scan_y (version 2, >= 76 bytes)"
+    if code == "positions_zero":
+        return "Scan_x/Scan_y are 0 in every frame" + ("" if values[0] else " read")
+    if code == "positions_still":
+        return "Scan_x/Scan_y never move from one position"
+    if code == "no_raster":
+        return "Scan_x/Scan_y: no raster of at most one position per frame fits"
+    if code == "no_rotator":
+        return "and no rotator index (a version 1 file)"
+    if code == "rotator_refused":
+        return values[0].replace("scan_shape='auto': ", "rotidx: ")
+    if code == "rotator_not_square":
+        return (
+            f"rotidx: the rotator index reaches {values[0]} at frame {values[1]}, which is "
+            "not a square scan; give scan_shape and scan_start_frame explicitly"
+        )
+    raise ValueError(f"unknown detection note {note!r}")  # a bug, not bad input
+
+
+def none_reason(notes) -> str:
+    """Why no scan was found."""
+    return "; ".join(note_text(n) for n in notes) + ": no scan found"
+
+
+def rotator_reason(notes, found: RotatorFinding) -> str:
+    """The reason of a scan from the rotator index (after the notes of the sources
+    tried before it)."""
+    (ny, nx), total = found.shape, found.shape[0] * found.shape[1]
+    words = [note_text(n) for n in notes]
+    rows = ""
+    if found.row_from_positions:
+        rows = f" (not a square: rows of {nx} frames, where Scan_x/Scan_y wrap)"
+    words.append(
+        f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
+        f"frame {found.start} to {total}, a {ny} x {nx} scan{rows}"
+    )
+    if found.strays:
+        words.append(
+            f"{found.strays} frame(s) with a rotator value off the count around them "
+            "passed over as strays"
+        )
+    if found.one_per_position:
+        words.append("one frame per position, in order")
+    else:
+        words.append(
+            "some positions have several frames or none: read it with scan_shape='auto' "
+            "(repeats the last frame for skipped positions, drops extra frames)"
+        )
+    if found.sample is None:
+        words.append(
+            f"{found.confidence:.1%} of positions hold a frame with their own rotator value"
+        )
+    else:
+        in_scan, read, n = found.sample
+        words.append(
+            f"all {in_scan} frames read of the scan (headers of {read} of {n} frames read) "
+            f"hold their own rotator value: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at "
+            f"least {found.confidence:.1%} of them do"
+        )
+    words.append("winding and hysteresis cannot be read from rotidx: none assumed")
+    return "; ".join(words)
+
+
+def positions_reason(found: PositionFinding, trusted: bool) -> str:
+    """The reason of a raster from ``Scan_x``/``Scan_y``; ``trusted``: whether
+    ``scan_shape="auto"`` takes it."""
+    raster = found.raster
+    (ny, nx), start, winding = raster.shape, raster.start, raster.winding
+    strays = (
+        ""
+        if start <= found.first_move + 1
+        else " (moves before the scan are strays among the junk frames)"
+    )
+    words = [
+        f"Scan_x/Scan_y: positions first move after frame {found.first_move}, the scan "
+        f"starts at frame {start}{strays} and reaches x={nx - 1}, "
+        f"y={raster.rows - 1 if winding != 'y' else ny - 1}",
+        _winding_words(found),
+    ]
+    if raster.rows > ny:
+        words.append(
+            f"the recording ends {start + raster.rows * nx - found.n_frames} frames before the "
+            f"scan does; only the {ny} complete rows are kept"
+        )
+    words.extend(_agreement_words(found, trusted))
+    words.append("hysteresis cannot be read from the headers: 0 assumed")
+    return "; ".join(words)
+
+
+def _winding_words(found: PositionFinding) -> str:
+    raster = found.raster
+    (ny, nx), start, winding = raster.shape, raster.start, raster.winding
+    if found.odd_rows_backwards:
+        return (
+            "rows 1, 3, 5, ... run backwards, which no winding_scan_axis expresses (the "
+            f"reader reverses rows 0, 2, 4, ...); best reader match: winding {winding!r}. "
+            "Workaround: "
+            f"scan_shape=({ny + 1}, {nx}), scan_start_frame={start - nx}, "
+            "winding_scan_axis='x', then drop the first row"
+        )
+    if winding is None:
+        return "every row runs forwards (x increasing): no winding"
+    if winding == "x":
+        return "rows 0, 2, 4, ... run backwards (x decreasing): winding_scan_axis='x'"
+    return "columns 0, 2, 4, ... run backwards (y decreasing): winding_scan_axis='y'"
+
+
+def _agreement_words(found: PositionFinding, trusted: bool) -> list[str]:
+    raster, score = found.raster, found.confidence
+    if not found.complete:
+        return [
+            f"all {raster.seen} frames read of the scan's {raster.size} (headers of "
+            f"{found.frames_read} of {found.n_frames} frames read) have the position this "
+            f"raster gives them: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at least "
+            f"{score:.1%} of them do"
+        ]
+    share = raster.agreeing / raster.size
+    words = [f"{share:.1%} of the scan's frames have the position this raster gives them"]
+    if found.rivals:
+        words.append(
+            f"{found.rivals} other raster(s) (another start or winding) explain the frames "
+            "as well: the headers cannot tell them apart"
+        )
+    if not explains_the_moves(raster, found.moves_after, found.moves_outside):
+        words.append(
+            f"{found.moves_outside} of the {found.moves_after} frames after the scan that "
+            "move go to positions outside it: the raster does not explain the recording"
+        )
+    if score < share:
+        use = "this raster" if trusted else "the rotator index"
+        words.append(f"confidence {score:.1%}: scan_shape='auto' takes {use}")
+    if share < AUTO_SCAN_XY_CONFIDENCE:
+        if found.shifted:
+            why = (
+                "most of the others sit where the raster puts a frame a few frames away, "
+                "to the end of the scan (a frame skipped or repeated)"
+            )
+        else:
+            why = "the others are strays (no frame skipped or repeated for good)"
+        use = "this raster" if trusted else "the rotator index"
+        words.append(f"{why}: scan_shape='auto' takes {use}")
+    return words
