@@ -66,6 +66,9 @@ def build_entry(
     for key in ("scan_start_frame", "winding_scan_axis", "hysteresis"):
         if key in reader_kwargs:
             args[key] = reader_kwargs[key]
+    for key in ("scan_step", "pattern_scale"):  # calibrations, as given ("2.5 nm")
+        if reader_kwargs.get(key) is not None:
+            args[key] = reader_kwargs[key]
     kept, dropped = catalog_safe_options(storage_options or {})
     if kept:
         args["storage_options"] = kept

@@ -9,6 +9,7 @@ import json
 import fsspec
 import numpy as np
 import pytest
+import yaml
 from distributed import Client, LocalCluster
 from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
@@ -168,3 +169,25 @@ def test_s3_to_local_on_a_scheduler_address(s3, s3_source, tmp_path, capsys):
     assert code == 0, err
     assert "writing blockfile" in err
     np.testing.assert_array_equal(read_blo(out)[0], expected(frames))
+
+
+def test_calibrations_travel_from_catalog_to_blockfile(local, tmp_path, capsys):
+    """``catalog --scan-step/--pattern-scale`` writes them into the entry; ``convert`` of
+    that entry stores them in the blockfile without being told again."""
+    frames, first = local
+    cat = tmp_path / "exp.yaml"
+    argv = ["catalog", first, "--name", "s", *SCAN, "-o", str(cat), "--no-progress"]
+    code = main(argv + ["--scan-step", "7.5 nm", "--pattern-scale", "0.02 cm"])
+    assert code == 0, capsys.readouterr().err
+    entry = yaml.safe_load(cat.read_text())["sources"]["s"]["args"]
+    assert (entry["scan_step"], entry["pattern_scale"]) == ("7.5 nm", "0.02 cm")
+    out = tmp_path / "cat.blo"
+    argv = ["convert", "--catalog", str(cat), "--entry", "s", str(out), "--bin", "2"]
+    code = main(argv + ["--vmin", "10", "--vmax", "3000", "--no-progress"])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    data, scales = read_blo(out)
+    np.testing.assert_array_equal(data, expected(frames))
+    assert scales == {"y": 7.5, "x": 7.5, "dy": 0.02, "dx": 0.02}
+    assert main(["catalog", first, "--name", "t", "--scan-step", "fast"]) == 2
+    assert "--scan-step must be a number" in capsys.readouterr().err

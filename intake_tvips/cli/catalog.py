@@ -38,6 +38,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="replace an entry of the same name")
     p.add_argument(
+        "--scan-step",
+        metavar="STEP",
+        help="the scan step, which the file lacks: nm, or with units ('2.5 nm')",
+    )
+    p.add_argument(
+        "--pattern-scale",
+        metavar="SCALE",
+        help="the detector's scale per pixel ('0.012 1/nm', '0.08 mrad', '0.0055 cm')",
+    )
+    p.add_argument(
         "--pixels",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -48,6 +58,27 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     progress_arguments(p)
     p.set_defaults(function=run)
     return p
+
+
+def calibration_kwargs(args: argparse.Namespace) -> dict:
+    """``--scan-step`` / ``--pattern-scale`` as reader keywords, checked (a bad value is
+    named at once, not when the catalog is opened)."""
+    from intake_tvips import ScanParameters
+
+    given = {k: getattr(args, k) for k in ("scan_step", "pattern_scale")}
+    given = {k: v for k, v in given.items() if v is not None}
+    try:
+        ScanParameters().calibrated(**given)
+    except ValueError as err:
+        raise ValueError(f"--{str(err).replace('_', '-', 1)}") from None
+    return {k: _number_or_text(v) for k, v in given.items()}
+
+
+def _number_or_text(value: str):
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _description(args: argparse.Namespace, rec, choice) -> str:
@@ -78,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
     storage_options = parse_storage_options(args.storage_option)
     rec = open_recording(args.url, storage_options)
     choice = choose_scan(args, rec, show_progress(args))
+    calibrations = calibration_kwargs(args)
+    if calibrations:
+        choice.kwargs.update(calibrations)
     echo_notes(choice.notes)
     description = _description(args, rec, choice)
     entry = catalog_entry(

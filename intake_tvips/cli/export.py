@@ -12,6 +12,20 @@ from intake_tvips.cli.common import OK, scan_summary
 from intake_tvips.cli.pipeline import processed
 
 
+def source_calibrations(args: argparse.Namespace, opened: dict) -> None:
+    """Where ``--scan-step`` / ``--pattern-scale`` are not given, the recording's own
+    calibrations (a catalog entry's ``scan_step`` in nm, ``pattern_scale`` in cm: the
+    units a blockfile and a TIFF store)."""
+    import json
+
+    scan = opened["xarray"].attrs.get("scan_parameters", "{}")
+    scan = json.loads(scan) if isinstance(scan, str) else dict(scan)
+    if args.scan_step is None and scan.get("scan_step_units") == "nm":
+        args.scan_step = scan.get("scan_step")
+    if args.pattern_scale is None and scan.get("pattern_units") == "cm":
+        args.pattern_scale = scan.get("pattern_scale")
+
+
 def export(
     args: argparse.Namespace, fmt: str, opened: dict, out_options: dict, progress, t0, client
 ):
@@ -27,6 +41,7 @@ def export(
         )
     rescale = fmt == "blo" or args.uint8 or args.vmin is not None or args.vmax is not None
     out, notes = processed(args, data, rescale, client)
+    source_calibrations(args, opened)
     common = dict(
         scan_step=args.scan_step,
         pattern_scale=args.pattern_scale,
