@@ -9,6 +9,7 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pytest
+from clusters import local_client
 
 from intake_tvips import write_blockfile
 from intake_tvips.writers.blockfile_layout import HEADER_DTYPE, VBF_OFFSET, BlockfileLayout
@@ -161,18 +162,8 @@ def test_other_fsspec_urls_are_staged(memfs, tmp_path):
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
 
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
+    with local_client() as client:
         yield client
 
 

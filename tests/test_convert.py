@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
-from distributed import Client, LocalCluster
+from clusters import local_client
+from distributed import Client
 from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips import file_reader, to_zarr, zarr_export
@@ -48,16 +49,7 @@ def s3_source(s3):
 
 @pytest.fixture(scope="module")
 def cluster_client():
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
+    with local_client() as client:
         yield client
 
 

@@ -10,7 +10,7 @@ import fsspec
 import numpy as np
 import pytest
 import yaml
-from distributed import Client, LocalCluster
+from clusters import local_client
 from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips.cli import main
@@ -151,16 +151,7 @@ def test_s3_to_s3_on_local_workers(s3, s3_source, tmp_path, capsys):
 
 def test_s3_to_local_on_a_scheduler_address(s3, s3_source, tmp_path, capsys):
     frames, url, opts, _ = s3_source
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
+    with local_client() as client:
         out = tmp_path / "sched.blo"
         argv = ["convert", url, str(out), *SCAN, "--bin", "2", "--vmin", "10", "--vmax", "3000"]
         argv += ["--scheduler", client.scheduler.address, "--progress", *opts]

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from clusters import local_client
 from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips import file_reader
@@ -12,16 +12,7 @@ from intake_tvips import file_reader
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_client(default=True) as client:
         yield client
 
 

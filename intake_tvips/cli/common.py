@@ -144,6 +144,22 @@ def _opened(source, kwargs: dict, origin: str) -> dict:
     }
 
 
+def catalog_source(catalog: str, entry: str):
+    """The ``tvips`` source ``entry`` of the Intake catalog file ``catalog``; a
+    ``ValueError`` naming what is wrong otherwise."""
+    import intake
+
+    from intake_tvips import TVIPSSource
+
+    cat = intake.open_catalog(catalog)
+    if entry not in cat:
+        raise ValueError(f"{catalog} has no entry {entry!r} (has: {', '.join(cat)})")
+    source = cat[entry]
+    if not isinstance(source, TVIPSSource):
+        raise ValueError(f"entry {entry!r} is not a tvips source")
+    return source
+
+
 def _open_entry(args: argparse.Namespace) -> dict:
     """``--catalog YAML --entry NAME``: the entry's source and its scan parameters."""
     if not (args.catalog and args.entry):
@@ -151,16 +167,7 @@ def _open_entry(args: argparse.Namespace) -> dict:
     given = [o for o in ("scan_start_frame", "winding", "hysteresis") if getattr(args, o)]
     if args.url or args.scan_shape != "auto" or given:
         raise ValueError("with --catalog/--entry, the URL and scan parameters come from it")
-    import intake
-
-    from intake_tvips import TVIPSSource
-
-    cat = intake.open_catalog(args.catalog)
-    if args.entry not in cat:
-        raise ValueError(f"{args.catalog} has no entry {args.entry!r} (has: {', '.join(cat)})")
-    source = cat[args.entry]
-    if not isinstance(source, TVIPSSource):
-        raise ValueError(f"entry {args.entry!r} is not a tvips source")
+    source = catalog_source(args.catalog, args.entry)
     keys = ("scan_shape", "scan_start_frame", "winding_scan_axis", "hysteresis")
     kwargs = {k: getattr(source, k) for k in keys}
     return _opened(source, kwargs, f"catalog entry {args.entry}")

@@ -56,17 +56,9 @@ def _source(args: argparse.Namespace):
     """``--catalog YAML --entry NAME`` without URL: the entry to open (and replace)."""
     if not (args.catalog and args.entry):
         raise ValueError("give a URL, or --catalog and --entry of the entry to view")
-    import intake
+    from intake_tvips.cli.common import catalog_source
 
-    from intake_tvips import TVIPSSource
-
-    cat = intake.open_catalog(args.catalog)
-    if args.entry not in cat:
-        raise ValueError(f"{args.catalog} has no entry {args.entry!r} (has: {', '.join(cat)})")
-    source = cat[args.entry]
-    if not isinstance(source, TVIPSSource):
-        raise ValueError(f"entry {args.entry!r} is not a tvips source")
-    return source
+    return catalog_source(args.catalog, args.entry)
 
 
 def run(args: argparse.Namespace) -> int:
