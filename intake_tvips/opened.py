@@ -109,11 +109,6 @@ class HysteresisUndecidedWarning(UserWarning):
     """``hysteresis="auto"`` could not tell the hysteresis from the pixels: 0 is used."""
 
 
-def is_auto(hysteresis) -> bool:
-    """Whether ``hysteresis`` asks for an estimate from the pixels (``"auto"``)."""
-    return isinstance(hysteresis, str) and hysteresis.strip().lower() == "auto"
-
-
 def auto_hysteresis(rec: Recording, fmap):
     """The estimate for ``hysteresis="auto"`` on the scan ``fmap`` (``None`` where the
     hysteresis does not apply: a stack, or a scan without winding). Undecided: a
@@ -121,8 +116,9 @@ def auto_hysteresis(rec: Recording, fmap):
     if not isinstance(fmap, ScanMap) or fmap.winding is None or len(fmap.shape) != 2:
         if isinstance(fmap, IndexMap):
             warnings.warn(
-                f"{rec.name}: hysteresis='auto' is estimated for a raster scan; this scan "
-                "comes from the rotator index (repeated or skipped positions): 0 used",
+                f"{rec.name}: hysteresis='auto' is estimated for a raster of Scan_x/Scan_y "
+                "or given parameters; this scan comes from the rotator index: 0 used "
+                "(give hysteresis=N, or scan_shape, scan_start_frame and winding_scan_axis)",
                 HysteresisUndecidedWarning,
                 stacklevel=3,
             )

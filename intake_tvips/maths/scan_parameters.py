@@ -112,10 +112,6 @@ class ScanParameters:
         return cls.parse(**{k: kwargs[k] for k in keys if k in kwargs}, text=text)
 
     @property
-    def is_stack(self) -> bool:
-        return self.scan_shape is None
-
-    @property
     def auto_hysteresis(self) -> bool:
         return self.hysteresis == "auto"
 
@@ -184,10 +180,10 @@ def parse_scan_shape(value, text: bool = True):
     if is_none(value) or (isinstance(value, str) and value.strip().lower() == "stack"):
         return None
     if isinstance(value, str):
-        text = value.strip().lower()
-        if text == "auto":
+        spelled = value.strip().lower()
+        if spelled == "auto":
             return "auto"
-        parts = [p for p in _SPLIT.split(text) if p]
+        parts = [p for p in _SPLIT.split(spelled) if p]
         if not parts or not all(p.isdigit() for p in parts):
             raise ValueError(
                 "scan_shape must be None, 'auto' or positive integers such as (64, 64) or "
