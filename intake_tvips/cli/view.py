@@ -61,6 +61,18 @@ def _source(args: argparse.Namespace):
     return catalog_source(args.catalog, args.entry)
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the server, even when started where SIGINT is ignored
+    (a background job of a shell, which Python would otherwise keep ignoring)."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve the page until Ctrl-C."""
     from intake_tvips import view
@@ -87,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     info = viewer.session.info()
     print(f"{PROG} view: {info['name']}: {info['n_frames']} frames; scan {info['origin']}")
     print(f"{PROG} view: serving {viewer.url}  (Ctrl-C to stop)", flush=True)
+    _stop_on_signals()
     try:
         viewer.wait()
     except KeyboardInterrupt:
