@@ -31,21 +31,11 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests"), str(HERE.parent)]
 
 from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
+from test_view_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the tests' browser)
 
 BUCKET = "view"
 PART_BYTES = 16 * 2**20
 BIG_FRAME = (128, 128)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def write_demo(root: Path) -> str:
