@@ -127,11 +127,7 @@ def file_writer(
     sink.begin(overwrite)
     slabs = record_slabs(data, n_frames, layout, fields, WRITE_GROUP_BYTES, WRITE_SLAB_BYTES)
     try:
-        from tqdm import tqdm
-
-        with tqdm(
-            total=n_frames, unit="frame", desc="Writing TVIPS", disable=not show_progressbar
-        ) as bar:
+        with _progress_bar(n_frames, show_progressbar) as bar:
             for records in slabs:
                 sink.write(records)
                 bar.update(len(records))
@@ -139,3 +135,25 @@ def file_writer(
     except BaseException:
         sink.abort()
         raise
+
+
+class _NoBar:
+    """No progress bar, and none of tqdm's locks taken (a writer killed while holding
+    tqdm's process-shared lock would leave every later bar of its parent waiting)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def _progress_bar(total: int, show: bool):
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="frame", desc="Writing TVIPS")
