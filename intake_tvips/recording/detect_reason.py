@@ -12,6 +12,10 @@ from intake_tvips.recording.detect_raster import explains_the_moves
 from intake_tvips.recording.detect_rotidx import RotatorFinding
 from intake_tvips.recording.detect_xy import PositionFinding
 
+#: what a detection from the headers alone says of the hysteresis (the pixels' estimate
+#: replaces it: :func:`intake_tvips.recording.pixels.with_pixels`)
+HYSTERESIS_ASSUMED = "hysteresis cannot be read from the headers: 0 assumed"
+
 
 def note_text(note: tuple) -> str:
     """One note in words."""
@@ -102,7 +106,7 @@ def positions_reason(found: PositionFinding, trusted: bool) -> str:
             f"scan does; only the {ny} complete rows are kept"
         )
     words.extend(_agreement_words(found, trusted))
-    words.append("hysteresis cannot be read from the headers: 0 assumed")
+    words.append(HYSTERESIS_ASSUMED)
     return "; ".join(words)
 
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from intake_tvips.graph.build import block_task, max_gap_records
-from intake_tvips.maths.alignment import Alignment, TripletPlan, align, plan_triplets
+from intake_tvips.maths.alignment import Alignment, align, plan_triplets
 from intake_tvips.maths.scan import IndexMap, normalize_scan_shape, normalize_winding
 from intake_tvips.recording.core import Recording, open_recording
+from intake_tvips.recording.detect_reason import HYSTERESIS_ASSUMED
 
 #: candidate hysteresis values tried: -MAX_SHIFT .. MAX_SHIFT (fewer on short lines)
 MAX_SHIFT = 12
@@ -149,26 +150,27 @@ class _Estimator:
             if isinstance(plan, str):
                 why = plan
                 break
-            if round_ and self._over_budget(plan):
+            new = np.setdiff1d(np.unique(plan.frames()), self.have)  # not read yet
+            if round_ and self._over_budget(new):
                 why = "the byte budget is spent"
                 break
-            self._read(plan)
+            self._read(new)
             self.plans.append(plan)
             found = self._align()
             if found.decided:
                 break
         return self._estimate(found, why)
 
-    def _over_budget(self, plan: TripletPlan) -> bool:
+    def _over_budget(self, new: np.ndarray) -> bool:
+        """Whether reading the frames ``new`` would pass the byte budget."""
         record = self.rec.layout.record_bytes
         budget = self.max_bytes
         if budget is None:
             budget = max(BUDGET_FRACTION * self.rec.n_frames * record, BUDGET_FLOOR)
-        new = np.setdiff1d(np.unique(plan.frames()), self.have)
         return self.bytes_read + _planned_bytes(self.rec, new) > budget
 
-    def _read(self, plan: TripletPlan) -> None:
-        frames = np.setdiff1d(np.unique(plan.frames()), self.have)
+    def _read(self, frames: np.ndarray) -> None:
+        """Read ``frames`` (sorted, none read before) and keep their features."""
         got = self._features_of(frames)
         have = np.concatenate([self.have, frames])
         order = np.argsort(have, kind="stable")
@@ -222,10 +224,6 @@ class _Estimator:
         )
 
 
-#: what a detection from the headers alone says of the hysteresis
-ASSUMED = "hysteresis cannot be read from the headers: 0 assumed"
-
-
 def with_pixels(found, rec: Recording):
     """The detection ``found`` (a :class:`~.detect.ScanDetection`) with its hysteresis
     estimated from the pixels, where the scan is a 2-D raster that winds; unchanged
@@ -242,7 +240,7 @@ def with_pixels(found, rec: Recording):
         hysteresis=est.hysteresis if est.decided else 0,
         hysteresis_confidence=est.confidence,
         hysteresis_source="pixels" if est.decided else "undecided",
-        reason=found.reason.replace(ASSUMED, "").rstrip("; ") + f"; hysteresis {est.reason}",
+        reason=found.reason.replace(f"; {HYSTERESIS_ASSUMED}", "") + f"; hysteresis {est.reason}",
     )
 
 
