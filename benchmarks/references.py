@@ -53,8 +53,8 @@ def main() -> None:
     url = make_recording(work, args.scan)
 
     from intake_tvips import file_reader, references
-    from intake_tvips.opened import open_signal
-    from intake_tvips.virtual_zarr import chunk_keys, chunk_ranges, write_parquet
+    from intake_tvips.integrations.virtual_zarr import chunk_keys, chunk_ranges, write_parquet
+    from intake_tvips.reading.opened import open_signal
 
     kw = dict(scan_shape=(args.scan, args.scan), scan_start_frame=3, winding_scan_axis="x")
     kw["hysteresis"] = 2

@@ -14,7 +14,9 @@ import intake_tvips
 
 PKG = Path(intake_tvips.__file__).parent
 
-#: bottom to top; a top-level module (the faces: reader, writer, ...) is "faces"
+#: bottom to top; a folder is its layer; a top-level module (the package, the stable
+#: paths kept for moved modules: ``reader``, ``writer``, ``intake_source``, ...) and the
+#: viewer are "faces"
 LAYERS = [
     "errors",
     "format",
@@ -23,6 +25,8 @@ LAYERS = [
     "graph",
     "recording",
     "process",
+    "reading",
+    "integrations",
     "writers",
     "faces",
     "cli",
@@ -65,6 +69,8 @@ def imports_of(path: Path) -> set[str]:
                 target = node.module or ""
             if not target.startswith("intake_tvips"):
                 continue
+            if target == "intake_tvips" and {a.name for a in node.names} == {"__version__"}:
+                continue  # a constant of the package, not one of its faces
             found.add(target)
             for alias in node.names:  # "from pkg import module"
                 if (PKG.parent / Path(*f"{target}.{alias.name}".split("."))).with_suffix(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from intake_tvips.catalog_file import CatalogError, add_entry
+from intake_tvips.integrations.catalog_file import CatalogError, add_entry
 
 USER_CATALOG = """\
 # Our beamtime, May 2024 -- do not edit the paths by hand

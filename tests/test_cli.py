@@ -264,7 +264,7 @@ def check_zarr(url, frames, storage_options=None):
     import zarr
 
     expected = reference_scan(frames, SHAPE, START, "x")
-    from intake_tvips.xarray_view import decode_attrs
+    from intake_tvips.integrations.xarray_view import decode_attrs
 
     arr = xr.open_zarr(url, storage_options=storage_options)["data"]
     assert arr.dims == ("y", "x", "dy", "dx")

@@ -15,10 +15,11 @@ from clusters import local_client
 from distributed import Client
 from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
-from intake_tvips import file_reader, to_zarr, zarr_export
+from intake_tvips import file_reader, to_zarr
 from intake_tvips.cli import main
-from intake_tvips.xarray_view import decode_attrs
-from intake_tvips.zarr_export import _ShardWriter, plan_layout
+from intake_tvips.integrations.xarray_view import decode_attrs
+from intake_tvips.writers import zarr as zarr_export
+from intake_tvips.writers.zarr import _ShardWriter, plan_layout
 
 SCAN = dict(scan_shape=(12, 10), scan_start_frame=3, winding_scan_axis="x", hysteresis=2)
 FRAME = (32, 32)  # 2 KiB of uint16 per frame: 124 frames, 254 KiB in all
@@ -135,7 +136,7 @@ def test_to_zarr_s3_writes_one_put_per_shard(s3, s3_source):
 
 def test_to_zarr_array_from_catalog_source_and_bad_input(local, tmp_path):
     frames, first = local
-    from intake_tvips.xarray_view import signal_to_xarray
+    from intake_tvips.integrations.xarray_view import signal_to_xarray
 
     signal = file_reader(first, lazy=True, rechunking={0: 5}, **SCAN)[0]  # chunks 5, 5, 2
     done = to_zarr(signal_to_xarray(signal), str(tmp_path / "a.zarr"))
@@ -190,7 +191,7 @@ def test_to_zarr_uses_the_default_client_like_dask(cluster_client, local, tmp_pa
 
 
 def _arrays_opened_here() -> int:
-    from intake_tvips import zarr_export
+    from intake_tvips.writers import zarr as zarr_export
 
     return len(zarr_export._OPEN_ARRAYS)
 

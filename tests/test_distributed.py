@@ -82,7 +82,7 @@ def test_workers_read_http(client, http):
 def test_xarray_backend_dataset_on_workers(client, tmp_path):
     import xarray as xr
 
-    from intake_tvips.xarray_backend import TVIPSBackendEntrypoint
+    from intake_tvips.integrations.xarray_backend import TVIPSBackendEntrypoint
 
     frames = make_frames(3 + 12 * 10, (16, 16))
     first = write_parts(tmp_path / "x", tvips_bytes(frames, records_per_part=[40, 83]))

@@ -15,8 +15,8 @@ from test_cli import SCAN_KW, recording_parts
 from tvips_factory import write_parts
 
 from intake_tvips import file_reader, load_hyperspy
-from intake_tvips.hyperspy import SignalTypeWarning
-from intake_tvips.intake_source import TVIPSSource
+from intake_tvips.integrations.hyperspy import SignalTypeWarning
+from intake_tvips.integrations.intake_source import TVIPSSource
 
 #: RosettaSciIO's TVIPS test files, copied unchanged (as in shared/testdata/rsciio)
 RSCIIO = Path(__file__).parent / "data"

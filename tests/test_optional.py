@@ -38,7 +38,7 @@ def test_require_names_the_extra(monkeypatch):
 
 
 def test_the_xarray_view_names_its_extra(monkeypatch, recording):
-    from intake_tvips.xarray_view import signal_to_xarray
+    from intake_tvips.integrations.xarray_view import signal_to_xarray
 
     signal = file_reader(recording, lazy=True)[0]
     block(monkeypatch, "xarray")

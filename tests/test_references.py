@@ -14,8 +14,8 @@ from test_cli import FRAME, SCAN_KW, recording_parts
 from tvips_factory import make_frames, tvips_bytes, write_parts
 
 from intake_tvips import file_reader, references
-from intake_tvips.virtual_zarr import write_references
-from intake_tvips.xarray_backend import TVIPSBackendEntrypoint
+from intake_tvips.integrations.virtual_zarr import write_references
+from intake_tvips.integrations.xarray_backend import TVIPSBackendEntrypoint
 
 #: winding x, winding y with hysteresis and a start before the recording, a stack
 CASES = [

@@ -13,14 +13,14 @@ import pytest
 from dask.callbacks import Callback
 from tvips_factory import DEFAULT_TIMESTAMP, make_frames, tvips_bytes, write_parts
 
-import intake_tvips.writer as writer_module
+import intake_tvips.writers.tvips as writer_module
 from intake_tvips import file_reader, file_writer
 from intake_tvips.format.layout import (
     SERIES_HEADER_DTYPE,
     SERIES_HEADER_SIZE,
     frame_header_dtype,
 )
-from intake_tvips.writer import part_record_counts
+from intake_tvips.writers.tvips import part_record_counts
 
 
 def _axis(i, name, size, scale=1, offset=0, units="", navigate=True):

@@ -18,9 +18,9 @@ from tvips_factory import make_frames
 
 from intake_tvips import file_reader, file_writer
 from intake_tvips.format.layout import RecordLayout, frame_header_dtype
-from intake_tvips.writer.header import frame_fields, series_header
-from intake_tvips.writer.records import chunk_groups, pack_records, record_slabs
-from intake_tvips.writer.signal import check_data
+from intake_tvips.writers.tvips.header import frame_fields, series_header
+from intake_tvips.writers.tvips.records import chunk_groups, pack_records, record_slabs
+from intake_tvips.writers.tvips.signal import check_data
 
 # --- pixels of 32 and 64 bits --------------------------------------------------------
 

@@ -21,7 +21,7 @@ from tvips_factory import make_frames, tvips_bytes, write_parts
 
 from intake_tvips import TVIPSFormatError, file_reader, file_writer
 from intake_tvips.storage.parts import PartName, existing_parts
-from intake_tvips.writer.sink import PartSink, remove_stale_parts
+from intake_tvips.writers.tvips.sink import PartSink, remove_stale_parts
 
 RECORD = 100  # 60-byte frame headers + 4 x 5 uint16 pixels
 THREE_PARTS = 256 + 4 * RECORD  # 12 frames: parts of 4, 4, 4 frames

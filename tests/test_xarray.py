@@ -8,8 +8,8 @@ from test_cli import FRAME, SCAN_KW, SHAPE, START, N, recording_parts
 from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips import file_reader
-from intake_tvips.intake_source import TVIPSSource
-from intake_tvips.xarray_view import decode_attrs
+from intake_tvips.integrations.intake_source import TVIPSSource
+from intake_tvips.integrations.xarray_view import decode_attrs
 
 xr = pytest.importorskip("xarray")
 
@@ -69,7 +69,7 @@ def test_source_frame_headers_and_detect_scan(local):
 
 
 def test_intake2_xarray_reader(local):
-    from intake_tvips.intake_reader import TVIPSFile, TVIPSReader, TVIPSXarrayReader
+    from intake_tvips.integrations.intake_reader import TVIPSFile, TVIPSReader, TVIPSXarrayReader
 
     data = TVIPSFile(local)
     reader = TVIPSXarrayReader(

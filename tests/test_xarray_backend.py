@@ -14,9 +14,9 @@ from test_cli import FRAME, SCAN_KW, SHAPE, START, recording_parts
 from tvips_factory import make_frames, reference_scan, tvips_bytes, write_parts
 
 from intake_tvips import file_reader
-from intake_tvips.intake_source import TVIPSSource
-from intake_tvips.xarray_backend import TVIPSBackendEntrypoint
-from intake_tvips.xarray_view import decode_attrs
+from intake_tvips.integrations.intake_source import TVIPSSource
+from intake_tvips.integrations.xarray_backend import TVIPSBackendEntrypoint
+from intake_tvips.integrations.xarray_view import decode_attrs
 
 try:
     import tomllib
@@ -41,7 +41,7 @@ def stack(tmp_path):
 def test_entry_point_declared_in_pyproject():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     target = meta["project"]["entry-points"]["xarray.backends"]["tvips"]
-    assert target == "intake_tvips.xarray_backend:TVIPSBackendEntrypoint"
+    assert target == "intake_tvips.integrations.xarray_backend:TVIPSBackendEntrypoint"
 
 
 def test_scan_dataset_matches_to_xarray_and_reader(local):

@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from intake_tvips import catalog_safe_options, strip_url_credentials
+from intake_tvips.storage.secrets import catalog_safe_options, strip_url_credentials
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

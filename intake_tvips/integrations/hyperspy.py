@@ -16,7 +16,7 @@ import copy
 import warnings
 from typing import TYPE_CHECKING
 
-from intake_tvips.reader import file_reader
+from intake_tvips.reading.reader import file_reader
 
 if TYPE_CHECKING:  # HyperSpy is optional
     from hyperspy.signal import BaseSignal

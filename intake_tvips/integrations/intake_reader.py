@@ -7,11 +7,11 @@ the reader itself (:func:`intake_tvips.file_reader`, dask, numpy) is imported wh
 is read.
 
 >>> import intake
->>> from intake_tvips.intake_reader import TVIPSFile, TVIPSReader
+>>> from intake_tvips.integrations.intake_reader import TVIPSFile, TVIPSReader
 >>> data = TVIPSFile("s3://bucket/run7/scan_000.tvips", storage_options={"anon": True})
 >>> arr = TVIPSReader(data, scan_shape=(256, 256), scan_start_frame=3).read()  # doctest: +SKIP
 >>> intake.datatypes.recommend("scan_000.tvips", head=False)  # doctest: +SKIP
-[<class 'intake_tvips.intake_reader.TVIPSFile'>]
+[<class 'intake_tvips.integrations.intake_reader.TVIPSFile'>]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class TVIPSReader(BaseReader):
         **kw,
     ):
         from intake_tvips.maths.scan_parameters import ScanParameters
-        from intake_tvips.reader import file_reader
+        from intake_tvips.reading.reader import file_reader
 
         params = ScanParameters.parse(  # YAML lists, templated text, "auto"
             scan_shape, scan_start_frame, winding_scan_axis, hysteresis, text=True
@@ -79,16 +79,16 @@ class TVIPSXarrayReader(TVIPSReader):
     """Lazy ``xarray.DataArray`` of a TVIPS recording, with coordinates and attributes.
 
     Same keyword arguments as :class:`TVIPSReader`; see
-    :meth:`intake_tvips.intake_source.TVIPSSource.to_xarray` for dimensions and attributes.
+    :meth:`intake_tvips.TVIPSSource.to_xarray` for dimensions and attributes.
     """
 
     imports = {"intake_tvips", "dask", "xarray"}
     output_instance = "xarray:DataArray"
 
     def _read(self, data, **kw):
-        from intake_tvips.opened import scan_attrs
+        from intake_tvips.integrations.xarray_view import signal_to_xarray
+        from intake_tvips.reading.opened import scan_attrs
         from intake_tvips.storage.secrets import mask_url
-        from intake_tvips.xarray_view import signal_to_xarray
 
         signal = self._signal(data, **kw)
         scan = scan_attrs(kw, signal)

@@ -1,6 +1,6 @@
 """Intake (v1 API) driver ``tvips``: a thin wrapper around :func:`intake_tvips.file_reader`.
 
-All format knowledge lives in :mod:`intake_tvips.reader`; this module only normalises
+All format knowledge lives in :mod:`intake_tvips.reading.reader`; this module only normalises
 catalog arguments (YAML lists, templated strings), caches the lazy array and exposes it
 through Intake's ``DataSource`` interface.
 """
@@ -17,7 +17,7 @@ from yaml import safe_dump
 
 from intake_tvips import __version__
 from intake_tvips.maths.scan_parameters import ScanParameters
-from intake_tvips.reader import file_reader
+from intake_tvips.reading.reader import file_reader
 from intake_tvips.storage.secrets import MASK, SAFE_OPTION_KEYS, mask_storage_options, mask_url  # noqa: F401
 
 if TYPE_CHECKING:  # HyperSpy is optional
@@ -167,7 +167,7 @@ class TVIPSSource(DataSource):
         (:func:`intake_tvips.xarray_view.decode_attrs` parses them) and ``source`` (the
         URL, any ``user:password@`` masked).
         """
-        from intake_tvips.xarray_view import signal_to_xarray
+        from intake_tvips.integrations.xarray_view import signal_to_xarray
 
         self._load_metadata()
         return signal_to_xarray(self._signal, attrs=self._xarray_attrs())
@@ -179,7 +179,7 @@ class TVIPSSource(DataSource):
         read into memory. ``signal_type`` as for :func:`intake_tvips.load_hyperspy`
         (e.g. ``"electron_diffraction"``: pyxem's class when pyxem is installed).
         """
-        from intake_tvips.hyperspy import signal_from_dict
+        from intake_tvips.integrations.hyperspy import signal_from_dict
 
         if lazy:
             self._load_metadata()
@@ -189,7 +189,7 @@ class TVIPSSource(DataSource):
         return signal_from_dict(signal, lazy, signal_type)
 
     def _xarray_attrs(self) -> dict:
-        from intake_tvips.opened import scan_attrs
+        from intake_tvips.reading.opened import scan_attrs
 
         scan = scan_attrs(self._reader_kwargs(), self._signal or {})
         return {"source": mask_url(str(self.urlpath)), "scan_parameters": scan}

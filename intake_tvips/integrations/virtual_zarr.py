@@ -30,10 +30,15 @@ import warnings
 
 import numpy as np
 
+from intake_tvips.integrations.xarray_view import (
+    axis_coordinate,
+    dimension_names,
+    is_time_axis,
+    xarray_attrs,
+)
 from intake_tvips.maths.scan_parameters import ScanParameters
-from intake_tvips.opened import OpenedSignal, open_signal, position_frames
+from intake_tvips.reading.opened import OpenedSignal, open_signal, position_frames
 from intake_tvips.recording.core import open_recording
-from intake_tvips.xarray_view import axis_coordinate, dimension_names, is_time_axis, xarray_attrs
 
 #: the time coordinate is stored as int64 in these units (xarray decodes it)
 TIME_UNITS = "nanoseconds since 1970-01-01"

@@ -2,7 +2,7 @@
 
 Registered under the entry point group ``xarray.backends``. The Dataset holds one
 variable, ``data``: the recording with the dimensions, coordinates and (netCDF-safe)
-attributes of :meth:`intake_tvips.intake_source.TVIPSSource.to_xarray`. Opening reads
+attributes of :meth:`intake_tvips.TVIPSSource.to_xarray`. Opening reads
 only headers. As with every xarray backend, ``chunks=None`` (xarray's default) gives a
 lazily indexed array that reads just the frames a selection needs; ``chunks={}`` gives a
 dask array in the reader's chunks (whole scan rows, ``array.chunk-size``), and any other
@@ -19,10 +19,10 @@ from xarray.core import indexing
 
 from intake_tvips.graph.build import block_task, max_gap_records
 from intake_tvips.graph.chunking import auto_chunks
+from intake_tvips.integrations.xarray_view import signal_coords, xarray_attrs
 from intake_tvips.maths.scan_parameters import ScanParameters
-from intake_tvips.opened import OpenedSignal, open_signal
+from intake_tvips.reading.opened import OpenedSignal, open_signal
 from intake_tvips.recording.core import open_recording
-from intake_tvips.xarray_view import signal_coords, xarray_attrs
 
 
 class TVIPSBackendArray(BackendArray):

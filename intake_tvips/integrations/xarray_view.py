@@ -15,35 +15,14 @@ URL. :func:`decode_attrs` gives the nested values back as dicts and lists.
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 
 from intake_tvips._optional import require
+from intake_tvips.reading.metadata import json_safe
 
 #: attributes stored as JSON text (nested values); :func:`decode_attrs` parses them
 JSON_ATTRS = ("axes", "tvips_header", "metadata", "scan_parameters")
-
-
-def json_safe(obj):
-    """``obj`` with numpy scalars/arrays, tuples, bytes and datetimes made JSON-serialisable."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, (np.datetime64, np.timedelta64)):
-        return str(obj)
-    if isinstance(obj, np.generic):
-        return json_safe(obj.item())
-    if isinstance(obj, bytes):
-        return obj.rstrip(b"\0").decode("latin-1")
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (str, bool, int, float)):
-        return obj
-    return str(obj)
 
 
 def dimension_names(axes: list[dict]) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from intake_tvips.reading.metadata import json_safe
 from intake_tvips.recording.core import Recording, open_recording
 from intake_tvips.recording.detect import detect_scan, headers_and_scan
 from intake_tvips.recording.pixels import with_pixels
-from intake_tvips.xarray_view import json_safe
 
 #: series header fields not worth showing (``dummy`` is padding)
 _HIDDEN_HEADER_FIELDS = {"dummy"}

@@ -8,6 +8,7 @@ and labels it UTC), and a single-frame stack gets a time scale of 1.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime, timezone
 
@@ -99,3 +100,24 @@ def build_metadata(filename: str, header: dict, first_headers: np.ndarray) -> di
 
 def original_metadata(header: dict) -> dict:
     return {"tvips_header": dict(header)}
+
+
+def json_safe(obj):
+    """``obj`` with numpy scalars/arrays, tuples, bytes and datetimes made JSON-serialisable."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, (np.datetime64, np.timedelta64)):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, bytes):
+        return obj.rstrip(b"\0").decode("latin-1")
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (str, bool, int, float)):
+        return obj
+    return str(obj)

@@ -15,7 +15,7 @@ import numpy as np
 
 from intake_tvips.maths.scan import IndexMap, ScanMap, StackMap, frame_grid, make_scan_map
 from intake_tvips.maths.scan_parameters import ScanParameters
-from intake_tvips.metadata import build_metadata, original_metadata, scan_axes, stack_axes
+from intake_tvips.reading.metadata import build_metadata, original_metadata, scan_axes, stack_axes
 from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
 from intake_tvips.recording.pixels import estimate_hysteresis
 from intake_tvips.recording.scan_map import frame_map

@@ -7,7 +7,7 @@ import math
 from intake_tvips.graph.build import build_dask_array, read_eager
 from intake_tvips.graph.chunking import plan_chunks
 from intake_tvips.maths.scan_parameters import ScanParameters
-from intake_tvips.opened import open_signal
+from intake_tvips.reading.opened import open_signal
 from intake_tvips.recording.core import Recording, open_recording
 
 #: eager reads go block by block of about this many bytes

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from intake_tvips.catalog_file import catalog_entry, check_name
+from intake_tvips.integrations.catalog_file import catalog_entry, check_name
 from intake_tvips.recording.core import open_recording
 from intake_tvips.recording.detect import detect_scan
 from intake_tvips.storage.secrets import strip_url_credentials

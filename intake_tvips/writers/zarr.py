@@ -237,13 +237,13 @@ def _as_xarray(source, source_options, shard_bytes: int, reader_kwargs: dict):
         return source
     import dask
 
-    from intake_tvips.reader import file_reader
+    from intake_tvips.integrations.xarray_view import signal_to_xarray
+    from intake_tvips.reading.reader import file_reader
     from intake_tvips.storage.secrets import mask_url
-    from intake_tvips.xarray_view import signal_to_xarray
 
     with dask.config.set({"array.chunk-size": int(shard_bytes)}):
         signal = file_reader(source, lazy=True, storage_options=source_options, **reader_kwargs)[0]
-    from intake_tvips.opened import scan_attrs
+    from intake_tvips.reading.opened import scan_attrs
 
     scan = {**reader_kwargs, **scan_attrs(reader_kwargs, signal)}
     attrs = {"source": mask_url(os.fspath(source)), "scan_parameters": scan}

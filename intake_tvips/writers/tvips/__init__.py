@@ -2,10 +2,10 @@
 
 :func:`file_writer` is three steps, each a module that can be used and tested alone:
 
-* :mod:`~intake_tvips.writer.signal` and :mod:`~intake_tvips.writer.header`: the input
+* :mod:`~intake_tvips.writers.tvips.signal` and :mod:`~intake_tvips.writers.tvips.header`: the input
   checked; the series header and the frame header fields built from the signal;
-* :mod:`~intake_tvips.writer.records`: the frames, a slab at a time, packed as records;
-* :mod:`~intake_tvips.writer.sink`: the records streamed into parts, all or nothing.
+* :mod:`~intake_tvips.writers.tvips.records`: the frames, a slab at a time, packed as records;
+* :mod:`~intake_tvips.writers.tvips.sink`: the records streamed into parts, all or nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Mapping
 
 from intake_tvips.format.layout import PIXEL_DTYPES, RecordLayout
 from intake_tvips.storage.filesystem import resolve
-from intake_tvips.writer.header import frame_fields, series_header
-from intake_tvips.writer.records import record_slabs
-from intake_tvips.writer.signal import check_data, check_options, ordered_axes
-from intake_tvips.writer.sink import PartSink, part_record_counts, usable_max_file_size
+from intake_tvips.writers.tvips.header import frame_fields, series_header
+from intake_tvips.writers.tvips.records import record_slabs
+from intake_tvips.writers.tvips.signal import check_data, check_options, ordered_axes
+from intake_tvips.writers.tvips.sink import PartSink, part_record_counts, usable_max_file_size
 
 __all__ = ["file_writer", "part_record_counts", "WRITE_GROUP_BYTES", "WRITE_SLAB_BYTES"]
 
@@ -103,7 +103,7 @@ def file_writer(
     non-numeric metadata and axis values, dask arrays of unknown chunk sizes.
 
     On failure (e.g. an exception while computing a dask chunk, or the process killed)
-    no recording mixing old and new parts is left: see :mod:`intake_tvips.writer.sink`.
+    no recording mixing old and new parts is left: see :mod:`intake_tvips.writers.tvips.sink`.
     Locally an earlier recording stays intact on an exception; elsewhere the parts
     written so far are removed. The exception is re-raised.
     """

@@ -1,7 +1,7 @@
 """Header building: the series header and the frame header fields, from the signal.
 
 Values follow RosettaSciIO's writer except where the project reference
-(``tvips_format.md``) says it is wrong; see :func:`intake_tvips.writer.file_writer`.
+(``tvips_format.md``) says it is wrong; see :func:`intake_tvips.writers.tvips.file_writer`.
 Every number taken from the signal is checked (finite, in the field's range), and a bad
 one is refused naming its metadata field or axis.
 """
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from intake_tvips.format.layout import RecordLayout, build_series_header
-from intake_tvips.writer.signal import axis_number, finite_number, float32_number
+from intake_tvips.writers.tvips.signal import axis_number, finite_number, float32_number
 
 _U4_MAX = 2**32 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from intake_tvips.format.layout import RecordLayout, empty_records
-from intake_tvips.writer.header import FrameFields
+from intake_tvips.writers.tvips.header import FrameFields
 
 
 def slab_frames(layout: RecordLayout, slab_bytes: int) -> int:
