@@ -64,6 +64,7 @@ _PUBLIC = {
     "max_pattern": ".process.virtual",
     "write_blockfile": ".writers.blockfile",
     "write_tiff": ".writers.tiff",
+    "store_exists": ".storage.filesystem",
 }
 
 __all__ = sorted([*_PUBLIC, "catalogs_dir"])

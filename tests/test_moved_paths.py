@@ -23,6 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+INTEGRATIONS = "intake_tvips.integrations"
+
 #: old path -> where the code lives now
 MOVED = {
     "intake_tvips.intake_source.TVIPSSource": "intake_tvips.integrations.intake_source",
@@ -30,6 +32,7 @@ MOVED = {
     "intake_tvips.intake_reader.TVIPSXarrayReader": "intake_tvips.integrations.intake_reader",
     "intake_tvips.intake_reader.TVIPSFile": "intake_tvips.integrations.intake_reader",
     "intake_tvips.xarray_view.decode_attrs": "intake_tvips.integrations.xarray_view",
+    "intake_tvips.xarray_backend.TVIPSBackendEntrypoint": f"{INTEGRATIONS}.xarray_backend",
     "intake_tvips.reader.file_reader": "intake_tvips.reading.reader",
     "intake_tvips.writer.file_writer": "intake_tvips.writers.tvips",
 }

@@ -27,14 +27,6 @@ from intake_tvips.cli.common import (
 )
 
 
-def store_exists(url: str, storage_options: dict | None) -> bool:
-    """Whether anything is at ``url`` (checked before any header is read)."""
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **(storage_options or {}))
-    return bool(fs.exists(path))
-
-
 @contextlib.contextmanager
 def scheduler_client(address: str | None, workers: int | None):
     """A ``distributed.Client`` for ``--scheduler ADDRESS`` or ``--workers N`` (a
@@ -146,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
 
     from fsspec.utils import get_protocol
 
-    from intake_tvips import require
+    from intake_tvips import require, store_exists
     from intake_tvips.cli.options import parse_storage_options, show_progress
 
     if len(args.paths) == 2:

@@ -140,3 +140,10 @@ def backoff_delays(attempts: int):
 
 def protocol_of(fs: fsspec.AbstractFileSystem) -> str:
     return fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+
+
+def store_exists(url: str, storage_options: dict | None = None) -> bool:
+    """Whether anything (a file, an object, a folder or a prefix) is at ``url`` already:
+    what a writer asks before it would replace it."""
+    fs, path = url_to_fs(url, **(storage_options or {}))
+    return bool(fs.exists(path))

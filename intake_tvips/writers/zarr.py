@@ -19,14 +19,15 @@ Needs zarr >= 3: ``pip install 'intake-tvips[convert]'``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
 from intake_tvips._optional import require
+from intake_tvips.storage.filesystem import store_exists
 
 #: default shard size when the data is opened here (from a URL): dask's usual chunk size
 SHARD_BYTES = 128 * 2**20
@@ -81,64 +82,49 @@ def plan_layout(
     return tuple(inner + frame), tuple(shard + frame)
 
 
-@dataclass(frozen=True)
-class _ShardWriter:
-    """Writes one dask block (= one shard) into the Zarr array; plain data, picklable.
+def _open_target(url: str, storage_options: dict | None):
+    """The array ``data`` of the group just written at ``url``, opened once, here.
 
-    ``storage_options`` may hold credentials: they never show in ``repr``.
+    dask's ``store`` hands this object to every write task (threads share it, processes
+    get it pickled with the graph): no task reopens the array or reads its metadata.
     """
-
-    url: str
-    storage_options: dict
-    path: str
-    token: str  # one per to_zarr call: the array opened once per process and call
-
-    def __call__(self, block: np.ndarray, block_info=None) -> np.ndarray:
-        where = tuple(slice(a, b) for a, b in block_info[0]["array-location"])
-        self.array()[where] = block
-        return np.ones((1,) * block.ndim, dtype=bool)
-
-    def array(self):
-        """The Zarr array, opened once per process (and per :func:`to_zarr` call)."""
-        key = (self.token, _pid())
-        arr = _OPEN_ARRAYS.get(key)
-        if arr is None:
-            for old in list(_OPEN_ARRAYS)[: max(0, len(_OPEN_ARRAYS) + 1 - _MAX_OPEN_ARRAYS)]:
-                _OPEN_ARRAYS.pop(old, None)  # those of earlier calls
-            arr = _OPEN_ARRAYS.setdefault(
-                key, _open_group(self.url, self.storage_options)[self.path]
-            )
-        return arr
-
-    def __repr__(self) -> str:
-        from intake_tvips.storage.secrets import mask_url
-
-        return f"_ShardWriter({mask_url(self.url)!r}, options={sorted(self.storage_options)})"
-
-    def __dask_tokenize__(self):
-        return ("tvips-shard-writer", self.token)
-
-
-_OPEN_ARRAYS: dict = {}  # (to_zarr call, pid) -> zarr.Array
-_MAX_OPEN_ARRAYS = 8
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
-def _open_group(url: str, storage_options: dict):
     from fsspec.utils import get_protocol
 
     from intake_tvips.storage.filesystem import with_pool
 
     zarr = require_zarr3()
-    storage_options = with_pool(get_protocol(url), storage_options)
+    storage_options = with_pool(get_protocol(url), dict(storage_options or {}))
     if storage_options:
-        return zarr.open_group(url, mode="r+", storage_options=storage_options)
-    return zarr.open_group(url, mode="r+")
+        return zarr.open_group(url, mode="r+", storage_options=storage_options)["data"]
+    return zarr.open_group(url, mode="r+")["data"]
+
+
+def _written(stored, block_info=None) -> np.ndarray:
+    """One flag per block stored (what the progress bar and the caller wait for)."""
+    return np.ones((1,) * len(block_info[None]["shape"]), dtype=bool)
+
+
+def write_tasks(data, target):
+    """A dask array of one flag per block of ``data``, computed by writing each block into
+    the Zarr array ``target`` (a whole shard each, one ``set`` of its object).
+
+    ``dask.array.store`` into the opened array, with no lock: blocks are whole shards, so no
+    two tasks touch one object. Not ``dask.array.to_zarr``: given an existing array it
+    rechunks to dask's "auto" multiple of the shard, which merges read tasks (a copy, and
+    tasks larger than the chunk size asked for).
+    """
+    import dask.array as da
+
+    stored = da.store(
+        data, target, lock=False, compute=False, return_stored=True, load_stored=False
+    )
+    return stored.map_blocks(
+        _written,
+        dtype=bool,
+        chunks=(1,) * data.ndim,
+        meta=np.empty((0,) * data.ndim, dtype=bool),
+        name=f"tvips-zarr-written-{uuid.uuid4().hex}",
+    )
 
 
 def to_zarr(
@@ -172,7 +158,8 @@ def to_zarr(
         A ``distributed.Client``, or a scheduler address to connect to; ``None``: the
         default client if this process has one (as ``dask.compute`` would), else threads.
     progress:
-        A tqdm bar on stderr, one step per shard written.
+        A tqdm bar on stderr: tqdm's dask callback on threads (a step per task), a step
+        per shard written on a ``distributed`` client.
 
     Returns
     -------
@@ -194,10 +181,7 @@ def to_zarr(
     frame_ndim = min(2, data.ndim)
     inner, shard = plan_layout(data.chunks, frame_ndim, data.dtype.itemsize, chunk_bytes)
     _write_metadata(array, url, storage_options, overwrite, inner, shard)
-    writer = _ShardWriter(url, dict(storage_options or {}), "data", uuid.uuid4().hex)
-    flags = data.map_blocks(
-        writer, dtype=bool, chunks=(1,) * data.ndim, name=f"tvips-zarr-write-{writer.token}"
-    )
+    flags = write_tasks(data, _open_target(url, storage_options))
     _compute_with_progress(flags, client, progress)
     return {
         "shape": tuple(array.shape),
@@ -216,14 +200,6 @@ def _exists(url: str) -> FileExistsError:
     return FileExistsError(
         f"{mask_url(url)} exists; pass overwrite=True (--overwrite) to replace it"
     )
-
-
-def store_exists(url: str, storage_options: dict | None) -> bool:
-    """Whether anything is at ``url`` already."""
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **(storage_options or {}))
-    return bool(fs.exists(path))
 
 
 def _as_xarray(source, source_options, shard_bytes: int, reader_kwargs: dict):
@@ -286,34 +262,41 @@ def _write_metadata(array, url, storage_options, overwrite, inner, shard) -> Non
 
 
 def _compute_with_progress(flags, client, progress: bool) -> None:
-    """Compute the write tasks on ``client`` (or threads) behind a tqdm bar."""
-    from tqdm.auto import tqdm
-
-    n = flags.npartitions
+    """Compute the write tasks on ``client`` (or threads) behind a tqdm bar: tqdm's dask
+    callback on threads (a step per task), a step per shard written on a client."""
     if client is None:
         client = _default_client()
     if client is None:
-        with _ThreadsBar(flags.name, n, progress):
+        bar = contextlib.nullcontext()  # no bar: none of tqdm's locks taken
+        if progress:
+            from tqdm.dask import TqdmCallback
+
+            bar = TqdmCallback(desc="writing zarr", unit="task")
+        with bar:
             ok = flags.compute(scheduler="threads")
     else:
-        owned = None
-        if isinstance(client, str):
-            from distributed import Client
-
-            client = owned = Client(client)
-        try:
-            from distributed import as_completed, futures_of
-
-            persisted = client.persist(flags)
-            with tqdm(total=n, desc="writing zarr", unit="shard", disable=not progress) as bar:
-                for _ in as_completed(futures_of(persisted), loop=client.loop):
-                    bar.update()
-            ok = client.compute(persisted, sync=True)
-        finally:
-            if owned is not None:
-                owned.close()
+        ok = _compute_on(client, flags, progress)
     if not bool(np.all(ok)):  # pragma: no cover - a task returns True or raises
         raise OSError("some shards were not written")
+
+
+def _compute_on(client, flags, progress: bool):
+    """``flags`` computed on a ``distributed`` client (or a scheduler's address)."""
+    from distributed import Client, as_completed, futures_of
+    from tqdm.auto import tqdm
+
+    owned = Client(client) if isinstance(client, str) else None
+    client = owned or client
+    try:
+        persisted = client.persist(flags)
+        n = flags.npartitions
+        with tqdm(total=n, desc="writing zarr", unit="shard", disable=not progress) as bar:
+            for _ in as_completed(futures_of(persisted), loop=client.loop):
+                bar.update()
+        return client.compute(persisted, sync=True)
+    finally:
+        if owned is not None:
+            owned.close()
 
 
 def _default_client():
@@ -325,27 +308,3 @@ def _default_client():
         return default_client()
     except ValueError:
         return None
-
-
-class _ThreadsBar:
-    """A tqdm bar advanced by the write tasks of one threaded ``compute``."""
-
-    def __init__(self, name: str, total: int, enabled: bool):
-        from dask.callbacks import Callback
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc="writing zarr", unit="shard", disable=not enabled)
-
-        def posttask(key, result, dsk, state, worker_id):
-            if isinstance(key, tuple) and key and key[0] == name:
-                self.bar.update()
-
-        self.callback = Callback(posttask=posttask)
-
-    def __enter__(self):
-        self.callback.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.callback.__exit__(*exc)
-        self.bar.close()
