@@ -13,6 +13,10 @@ stores:
 * **inner chunks of whole frames, at most** ``chunk_bytes`` (4 MiB by default): what a
   reader of one pattern, or of a few scan rows, fetches with one ranged GET.
 
+The group, its coordinates and attributes are xarray's ``to_zarr`` (into memory, then one
+concurrent batch to ``url``); the data is ``dask.array.store`` into the array opened once
+(dask fuses each block's read and store into one task); the bar is tqdm's.
+
 Read it back with ``xarray.open_zarr(url)["data"]`` or ``zarr.open_group(url)["data"]``.
 Needs zarr >= 3: ``pip install 'intake-tvips[convert]'``.
 """
