@@ -114,8 +114,9 @@ def write_tasks(data, target):
 
     ``dask.array.store`` into the opened array, with no lock: blocks are whole shards, so no
     two tasks touch one object. Not ``dask.array.to_zarr``: given an existing array it
-    rechunks to dask's "auto" multiple of the shard, which merges read tasks (a copy, and
-    tasks larger than the chunk size asked for).
+    rechunks to dask's "auto" multiple of the shard, which merges the read tasks of shards
+    smaller than ``array.chunk-size`` (``shard_bytes``, ``--chunk-size``) into larger ones
+    (a concatenation, fewer tasks than shards); as fast otherwise (benchmarks/zarr_writer.py).
     """
     import dask.array as da
 
