@@ -6,8 +6,11 @@ Issue 18 item 4 asks whether reads should go through ``obstore.get_ranges_async`
 object (as zarr's ``ObjectStore`` does) instead of one ``get_range_async`` per range (what
 ``storage/fetch.py`` does today, each range handed over as it arrives). One 64 MiB object
 of 128 records (a 12-byte header + a 512 KiB frame each) on moto's S3 server (a local
-process), two read patterns:
+process), three read patterns:
 
+* **pieces**: the whole object in 16 MiB pieces, what the reader asks for (it merges the
+  records of a block across gaps up to 16 MiB, then splits the range into pieces of
+  ``REMOTE_PIECE_BYTES``, fetched at once and placed as they arrive);
 * **run**: the frames of all 128 records (the headers skipped: gaps of 12 bytes), what a
   block of whole scan rows reads;
 * **sparse**: every 8th frame (gaps of 3.5 MiB), what a sample reads.
@@ -35,6 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
 
 HEADER, FRAME, RECORDS = 12, 512 * 1024, 128
+PIECE = 16 * 2**20  # storage/byteranges.REMOTE_PIECE_BYTES
 KEY = "bench/ranges.bin"
 
 
@@ -42,7 +46,9 @@ def patterns() -> dict[str, tuple[list[int], list[int]]]:
     rec = HEADER + FRAME
     run = [(k * rec + HEADER, (k + 1) * rec) for k in range(RECORDS)]
     sparse = run[::8]
-    named = {"run": run, "sparse": sparse}
+    total = RECORDS * rec
+    pieces = [(a, min(a + PIECE, total)) for a in range(0, total, PIECE)]
+    named = {"pieces": pieces, "run": run, "sparse": sparse}
     return {name: ([a for a, _ in r], [b for _, b in r]) for name, r in named.items()}
 
 
@@ -67,8 +73,11 @@ def per_object(fs_spec, starts, ends) -> list:
     from intake_tvips.storage import obstore_io
 
     store = obstore_io._clients().store(fs_spec, "tvips")
-    coro = obstore.get_ranges_async(store, KEY, starts=starts, ends=ends)
-    return asyncio.run_coroutine_threadsafe(coro, fsspec.asyn.get_loop()).result()
+
+    async def get():
+        return await obstore.get_ranges_async(store, KEY, starts=starts, ends=ends)
+
+    return asyncio.run_coroutine_threadsafe(get(), fsspec.asyn.get_loop()).result()
 
 
 def main() -> None:
