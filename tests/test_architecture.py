@@ -228,3 +228,31 @@ def test_the_code_map_lists_every_module():
         if f"`{p.relative_to(PKG)}`" not in code_map
     ]
     assert not missing, "add a line to docs/architecture.md for: " + ", ".join(sorted(missing))
+
+
+#: the only modules lying flat in the package: its entry points and the stable paths of
+#: moved modules (tiny re-exports; see tests/test_moved_paths.py). Code lives in folders.
+TOP_LEVEL = {
+    "__init__.py",
+    "__main__.py",
+    "_optional.py",
+    "errors.py",
+    "reader.py",
+    "writer.py",
+    "intake_source.py",
+    "intake_reader.py",
+    "xarray_view.py",
+    "xarray_backend.py",
+}
+#: the re-exports among them: nothing but a docstring, imports and ``__all__``
+STABLE_PATHS = TOP_LEVEL - {"__init__.py", "__main__.py", "_optional.py", "errors.py"}
+
+
+def test_code_lives_in_folders():
+    flat = {p.name for p in PKG.glob("*.py")}
+    assert flat <= TOP_LEVEL, f"put {sorted(flat - TOP_LEVEL)} in a folder (a layer)"
+    for name in STABLE_PATHS:
+        body = ast.parse((PKG / name).read_text()).body
+        kinds = {type(node).__name__ for node in body[1:]}
+        assert isinstance(body[0], ast.Expr) and "stable path" in body[0].value.value.lower()
+        assert kinds <= {"ImportFrom", "Assign"}, f"{name}: only re-exports, found {kinds}"
