@@ -136,6 +136,10 @@ class ScanDetection:
     hysteresis_confidence: float | None = None
     #: where the hysteresis comes from: ``"assumed"`` (0) or ``"pixels"``
     hysteresis_source: str = "assumed"
+    #: the headers cannot tell the winding (the rotator index never can; ``Scan_x``
+    #: alone cannot tell ``None`` from ``"y"``): ``winding_scan_axis`` is assumed, and
+    #: ``scan_shape="auto"`` does not take these positions
+    winding_assumed: bool = False
 
     @property
     def positions_trusted(self) -> bool:
@@ -143,7 +147,8 @@ class ScanDetection:
         unanimous sample, ``AUTO_SCAN_XY_CONFIDENCE`` of the frames agreeing, or
         ``AUTO_SCAN_XY_STRAYS`` of them with the others strays (not ``shifted``): a few
         glitches or a run of frames without positions, which a sample may not see."""
-        return trusts_positions(self.method, self.sampled, self.confidence, self.shifted)
+        trusted = trusts_positions(self.method, self.sampled, self.confidence, self.shifted)
+        return trusted and not self.winding_assumed
 
     def reader_kwargs(self) -> dict:
         """Keyword arguments for :func:`intake_tvips.file_reader` that read this scan."""
@@ -331,7 +336,8 @@ def _detection(values: HeaderValues, notes, found) -> ScanDetection:
         return ScanDetection(
             found.shape, found.start, None, 0, "rotidx", found.confidence,
             rotator_reason(notes, found), use_auto=not found.one_per_position, sampled=sampled,
+            winding_assumed=True,
         )  # fmt: skip
     # a sample that found the rotator index counting to a non-square says so
-    sampled = sampled and notes[-1][0] == "rotator_not_square"
+    sampled = sampled and notes[-1][0] in ("rotator_not_square", "rotator_counter")
     return ScanDetection(None, 0, None, 0, "none", 0.0, none_reason(notes), sampled=sampled)

@@ -37,6 +37,18 @@ def note_text(note: tuple) -> str:
             f"rotidx: the rotator index reaches {values[0]} at frame {values[1]}, which is "
             "not a square scan; give scan_shape and scan_start_frame explicitly"
         )
+    if code == "rotator_counter":
+        return (
+            f"rotidx: the rotator index counts every frame from the first to the last "
+            f"({values[0]} frames, no frame before or after a scan): a frame counter, not "
+            "scan positions (scan_shape='auto' still takes RosettaSciIO's square where it "
+            "gives one); give scan_shape and scan_start_frame explicitly"
+        )
+    if code == "rotator_single":
+        return (
+            f"rotidx: the rotator index names a single position (frame {values[0]}): a "
+            "stray value, not a scan"
+        )
     raise ValueError(f"unknown detection note {note!r}")  # a bug, not bad input
 
 
@@ -53,11 +65,19 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
     rows = ""
     if found.row_from_positions:
         rows = f" (not a square: rows of {nx} frames, where Scan_x/Scan_y wrap)"
-    words.append(
-        f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
-        f"frame {found.start} to {total}, a {ny} x {nx} scan{rows}"
-    )
-    if found.strays:
+    if found.restarts:
+        words.append(
+            f"rotidx: the rotator index counts 1 to {nx} and restarts, {ny} times from "
+            f"frame {found.start} (the position within the row): a {ny} x {nx} scan"
+        )
+    else:
+        words.append(
+            f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
+            f"frame {found.start} to {total}, a {ny} x {nx} scan{rows}"
+        )
+    if found.restarts and found.strays:
+        words.append(f"{found.strays} frame(s) of the scan off the count (strays)")
+    elif found.strays:
         words.append(
             f"{found.strays} frame(s) with a rotator value off the count around them "
             "passed over as strays"
@@ -80,7 +100,10 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             f"hold their own rotator value: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at "
             f"least {found.confidence:.1%} of them do"
         )
-    words.append("winding and hysteresis cannot be read from rotidx: none assumed")
+    words.append(
+        "winding and hysteresis cannot be read from rotidx: none assumed "
+        "(winding_assumed; the pixels can tell)"
+    )
     return "; ".join(words)
 
 

@@ -7,9 +7,16 @@ few corrupt values (:func:`~intake_tvips.maths.scan.rotator_strays`, e.g. 429483
 on the last frame) are passed over as strays, and a count that is not a square takes
 its row length from where ``Scan_x``/``Scan_y`` wrap over the scan's frames (a new
 row: ``y`` changes; where it never does, ``x`` jumps back), when most rows agree on
-it. From a sample: the rule when the rotator index counts 1, 2, 3, ... one frame each
-(searched for where it starts and stops counting); anything else is left to every
-header.
+it. Before the rule: an index that restarts every row (``1 .. nx`` per row,
+:func:`~intake_tvips.maths.rotator_rows.restarting_rows`), where the rule would read
+the last row only. No scan is found (though the reader's ``"auto"`` keeps the rule's
+square) when the index only counts frames
+(:func:`~intake_tvips.maths.rotator_rows.counts_every_frame`: no frame before or after
+it) or names a single position (a stray). From a sample: the rule when the rotator
+index counts 1, 2, 3, ... one frame each (searched for where it starts and stops
+counting), and the restarting index (searched for where it stops restarting); anything
+else is left to every header. The winding is never in the rotator index: findings
+from it say it is assumed (none).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from intake_tvips.maths.rotator_rows import counts_every_frame, restarting_rows
 from intake_tvips.maths.scan import auto_scan_indices, rotator_strays
 from intake_tvips.recording.detect_frames import (
     HeaderValues,
@@ -43,6 +51,7 @@ class RotatorFinding:
     sample: tuple[int, int, int] | None = None
     strays: int = 0  # frames whose corrupt value was passed over
     row_from_positions: bool = False  # a non-square scan, rows from Scan_x/Scan_y
+    restarts: bool = False  # the index restarts every row (1 .. nx per row)
 
 
 #: at most this many strays (or 1 % of the frames) are passed over; more: no scan
@@ -56,17 +65,25 @@ class RotatorScan:
     grid: np.ndarray
     strays: int = 0
     row_from_positions: bool = False
+    restarts: bool = False
 
 
 def rotator_indices(values: HeaderValues) -> RotatorScan:
-    """The scan of the rotator index from every header: RosettaSciIO's rule; where it
-    refuses, with a few strays passed over, then with the row length from where the
-    positions wrap. Raises RosettaSciIO's ``ValueError`` when none gives a scan."""
+    """The scan of the rotator index from every header: rows where it restarts every
+    row; else RosettaSciIO's rule; where that refuses (and the index does not only
+    count frames), with a few strays passed over, then with the row length from where
+    the positions wrap. Raises RosettaSciIO's ``ValueError`` when none gives a scan."""
     rotator = values.rotator
+    rows = restarting_rows(rotator)
+    if rows is not None:
+        grid = rows.start + np.arange(rows.size).reshape(rows.rows, rows.row_length)
+        return RotatorScan(grid, rows.size - rows.exact, restarts=True)
     try:
         return RotatorScan(auto_scan_indices(rotator))
     except ValueError as err:
         refused = err
+    if counts_every_frame(rotator):
+        raise refused
     strays = int(rotator_strays(rotator).sum())
     passing = 0 < strays <= max(MAX_ROTATOR_STRAYS, rotator.size // 100)
     if passing:
@@ -121,18 +138,25 @@ def _from_every_header(values: HeaderValues):
     """The finding of :func:`rotator_indices`: its confidence, the share of positions
     whose frame carries that position's value, less the share of strays passed over."""
     rotator = values.rotator
+    if restarting_rows(rotator) is None and counts_every_frame(rotator):
+        return ("rotator_counter", rotator.size)
     try:
         found = rotator_indices(values)
     except ValueError as err:
         return ("rotator_refused", str(err))
     grid = found.grid
     total = grid.size
+    if total < 2:
+        return ("rotator_single", int(grid.flat[0]))
     start = int(grid.flat[0])
+    shape = (int(grid.shape[0]), int(grid.shape[1]))
+    if found.restarts:  # one frame per position in order; strays: frames off the count
+        confidence = 1 - found.strays / total
+        return RotatorFinding(start, shape, confidence, True, None, found.strays, restarts=True)
     exact = rotator[grid.reshape(-1)] == np.arange(1, total + 1)
     stop = start + total
     in_order = stop <= rotator.size and np.array_equal(rotator[start:stop], np.arange(1, total + 1))
     confidence = float(exact.mean()) * total / (total + found.strays)
-    shape = (int(grid.shape[0]), int(grid.shape[1]))
     return RotatorFinding(
         start, shape, confidence, bool(in_order), None, found.strays, found.row_from_positions
     )

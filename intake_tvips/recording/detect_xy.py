@@ -244,14 +244,15 @@ def _raster_from(values: HeaderValues, start: int, winding, search: bool):
     nx = row_length(values, start, winding, search)
     if nx is None or isinstance(nx, Wanted):
         return nx
-    if winding == "y":
+    if winding == "y" and not values.x_only:
         rows = rows_of_first_column(values, start, nx)
     else:
-        rows = rows_reached(values, start, nx, search)
+        rows = rows_reached(values, start, nx, search, winding)
     if rows is None or isinstance(rows, Wanted):
         return rows
     n = values.n_frames
-    ny = rows if winding == "y" or start + rows * nx <= n else (n - start) // nx
+    whole = (winding == "y" and not values.x_only) or start + rows * nx <= n
+    ny = rows if whole else (n - start) // nx
     if ny < 1 or ny * nx > n - start:  # more positions than frames: not this raster
         return None
     _, _, agree = frames_in_raster(values, start, winding, (ny, nx))
@@ -261,10 +262,14 @@ def _raster_from(values: HeaderValues, start: int, winding, search: bool):
 def row_length(values: HeaderValues, start: int, winding, search: bool):
     """The row length most frames (read, from ``start`` on) name: frame ``start +
     offset`` at ``(x, y)`` says ``offset = y * nx + x`` (per winding); a single row: how
-    far x counts (``None``: no frame names one)."""
+    far x counts (``None``: no frame names one). With x alone (``values.x_only``) no
+    frame names it: how far x counts along the first row (winding x: back from
+    ``nx - 1``, the first frame's x)."""
     sel = values.since(start)
     offset, x, y = values.frame[sel] - start, values.scan_x[sel], values.scan_y[sel]
     valid = (x >= 0) & (y >= 0)
+    if values.x_only:
+        return _x_only_row_length(values, start, winding, search)
     if winding == "x":
         odd = y % 2 == 1
         num = np.where(odd, offset - x, offset + 1 + x)
@@ -289,13 +294,47 @@ def row_length(values: HeaderValues, start: int, winding, search: bool):
     return last if last is None or isinstance(last, Wanted) else last - start + 1
 
 
-def rows_reached(values: HeaderValues, start: int, nx: int, search: bool):
-    """Rows up to the last one most of whose frames (read) have ``y`` = its row."""
+def _x_only_row_length(values: HeaderValues, start: int, winding, search: bool):
+    """The first row's length from x alone: winding x, the first frame's x + 1 (when
+    the frames after it count down from it); else how far x counts up from 0."""
+    if winding == "x":
+        at = np.searchsorted(values.frame, start)
+        if at >= values.count or values.frame[at] != start:
+            return None
+        nx = int(values.scan_x[at]) + 1
+        if not 1 < nx <= values.n_frames - start:
+            return None
+
+        def down(values, sel):
+            return values.scan_x[sel] == nx - 1 - (values.frame[sel] - start)
+
+        last = last_holding(values, start, down, search)
+        if last is None or isinstance(last, Wanted):
+            return last
+        return nx if last - start + 1 == nx else None
+
+    def counting(values, sel):
+        return values.scan_x[sel] == values.frame[sel] - start
+
+    last = last_holding(values, start, counting, search)
+    return last if last is None or isinstance(last, Wanted) else last - start + 1
+
+
+def rows_reached(values: HeaderValues, start: int, nx: int, search: bool, winding=None):
+    """Rows up to the last one most of whose frames (read) have ``y`` = its row (with x
+    alone: the x the raster gives them)."""
     sel = values.since(start)
     row = (values.frame[sel] - start) // nx
     rows, inverse = np.unique(row, return_inverse=True)
     seen = np.bincount(inverse, minlength=rows.size)
-    hits = np.bincount(inverse, weights=values.scan_y[sel] == row, minlength=rows.size)
+    if values.x_only:
+        along = "x" if winding == "x" else None
+        held_here = values.scan_x[sel] == ScanMap((1, nx), start, along).positions_of(
+            values.frame[sel]
+        )[1]
+    else:
+        held_here = values.scan_y[sel] == row
+    hits = np.bincount(inverse, weights=held_here, minlength=rows.size)
     held = np.flatnonzero(2 * hits > seen)
     if held.size == 0:
         return None
@@ -327,5 +366,5 @@ def odd_rows_backwards(values: HeaderValues, best: Raster) -> bool:
         return False
     frames = np.arange(start, min(start + ny * nx, values.n_frames))
     y, x = ScanMap((ny + 1, nx), start - nx, "x").positions_of(frames)
-    agree = (values.scan_x[frames] == x) & (values.scan_y[frames] == y - 1)
+    agree = (values.scan_x[frames] == x) & ((values.scan_y[frames] == y - 1) | values.x_only)
     return float(np.mean(agree)) > 0.9
