@@ -34,6 +34,9 @@ class RestartingRows:
     rows: int
     row_length: int
     exact: int
+    #: frames of the row before it carry their value: the first row may be a corrupt
+    #: one (or junk frames hold a value of the count)
+    doubt: bool = False
 
     @property
     def size(self) -> int:
@@ -49,7 +52,8 @@ def restarting_rows(rotidx) -> RestartingRows | None:
     followed by one holding 2); the scan starts at the one of the first
     ``MAX_FIRST_ROWS`` row starts followed by the most rows most of whose frames hold
     ``1 .. nx`` (a few corrupt values pass), and ends with the last such row (a row the
-    recording cuts short is dropped)."""
+    recording cuts short is dropped; a single row broken by corrupt values between two
+    that hold is kept)."""
     r = np.asarray(rotidx, dtype=np.int64).reshape(-1)
     n = r.size
     if n < 4:
@@ -67,11 +71,22 @@ def restarting_rows(rotidx) -> RestartingRows | None:
         if whole < 2:
             break
         hits = (r[s : s + whole * nx].reshape(whole, nx) == expected).sum(axis=1)
-        held = 2 * hits > nx
-        rows = whole if held.all() else int(np.argmin(held))
+        rows = _rows_held(2 * hits > nx)
         if rows >= 2 and (best is None or rows > best.rows):
-            best = RestartingRows(s, rows, nx, int(hits[:rows].sum()))
+            before = r[max(s - nx, 0) : s]
+            doubt = bool(np.any(before == expected[nx - before.size :]))
+            best = RestartingRows(s, rows, nx, int(hits[:rows].sum()), doubt)
     return best
+
+
+def _rows_held(held: np.ndarray) -> int:
+    """Rows up to the last that holds before two that do not (or the end)."""
+    if not held[0]:
+        return 0
+    broken = ~held
+    ends = np.flatnonzero(broken[:-1] & broken[1:])
+    stop = int(ends[0]) if ends.size else held.size
+    return int(np.flatnonzero(held[:stop])[-1]) + 1
 
 
 def counts_every_frame(rotidx) -> bool:

@@ -84,7 +84,8 @@ def moves_after(values: HeaderValues, raster: Raster) -> tuple[int, int]:
     after = np.flatnonzero(frame[1:] >= raster.start + ny * nx) + 1
     after = after[frame[after] == frame[after - 1] + 1]
     xa, ya = x[after], y[after]
-    moved = (xa >= 0) & (ya >= 0) & ((xa != x[after - 1]) | (ya != y[after - 1]))
+    xb, yb = x[after - 1], y[after - 1]  # a frame after one without a position: no move
+    moved = (xa >= 0) & (ya >= 0) & (xb >= 0) & (yb >= 0) & ((xa != xb) | (ya != yb))
     outside = moved & ((xa >= nx) | (ya >= ny) | values.x_only)
     return int(moved.sum()), int(outside.sum())
 

@@ -65,6 +65,8 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
     rows = ""
     if found.row_from_positions:
         rows = f" (not a square: rows of {nx} frames, where Scan_x/Scan_y wrap)"
+    elif not found.restarts:
+        rows = " (square assumed: the count alone cannot tell other rows)"
     if found.restarts:
         words.append(
             f"rotidx: the rotator index counts 1 to {nx} and restarts, {ny} times from "

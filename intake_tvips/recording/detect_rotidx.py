@@ -66,6 +66,7 @@ class RotatorScan:
     strays: int = 0
     row_from_positions: bool = False
     restarts: bool = False
+    doubt: bool = False  # restarting: the row before the first carries values of the count
 
 
 def rotator_indices(values: HeaderValues) -> RotatorScan:
@@ -77,7 +78,7 @@ def rotator_indices(values: HeaderValues) -> RotatorScan:
     rows = restarting_rows(rotator)
     if rows is not None:
         grid = rows.start + np.arange(rows.size).reshape(rows.rows, rows.row_length)
-        return RotatorScan(grid, rows.size - rows.exact, restarts=True)
+        return RotatorScan(grid, rows.size - rows.exact, restarts=True, doubt=rows.doubt)
     try:
         return RotatorScan(auto_scan_indices(rotator))
     except ValueError as err:
@@ -151,7 +152,7 @@ def _from_every_header(values: HeaderValues):
     start = int(grid.flat[0])
     shape = (int(grid.shape[0]), int(grid.shape[1]))
     if found.restarts:  # one frame per position in order; strays: frames off the count
-        confidence = 1 - found.strays / total
+        confidence = (1 - found.strays / total) / (2 if found.doubt else 1)
         return RotatorFinding(start, shape, confidence, True, None, found.strays, restarts=True)
     exact = rotator[grid.reshape(-1)] == np.arange(1, total + 1)
     stop = start + total
@@ -195,9 +196,15 @@ def _from_sample(values: HeaderValues, rules: SamplingRules):
         raise Undecided(
             "the rotator index skips or repeats positions (scan_shape='auto' needs every header)"
         )
+    if _value_at(values, stop + 1) == 1 and stop > start:  # it restarts: rows of stop - start + 1
+        return _restarts_from_sample(values, start, stop - start + 1)
     if np.any(np.diff(values.rotator[values.frame >= stop]) > 0):
         raise Undecided(f"the rotator index rises again after frame {stop}")
+    if stop == values.n_frames - 1 and (start == 0 or _value_at(values, 0) == 0 == start - 1):
+        return ("rotator_counter", values.n_frames)
     total = stop - start + 1
+    if total < 2:
+        return ("rotator_single", start)
     side = math.isqrt(total)
     if side * side != total:
         if values.has_positions and values.positions_move:
@@ -208,3 +215,37 @@ def _from_sample(values: HeaderValues, rules: SamplingRules):
     confidence = sample_confidence(inside.size, inside.size, total)
     sample = (int(inside.size), values.count, values.n_frames)
     return RotatorFinding(start, (side, side), confidence, True, sample)
+
+
+def _value_at(values: HeaderValues, frame: int) -> int | None:
+    """The rotator index of ``frame`` if it was read."""
+    at = int(np.searchsorted(values.frame, frame))
+    if at < values.count and values.frame[at] == frame:
+        return int(values.rotator[at])
+    return None
+
+
+def _restarts_from_sample(values: HeaderValues, start: int, nx: int):
+    """The index restarts every ``nx`` frames from ``start``: searched for the last frame
+    where it still does; a finding when at least two rows do and every frame read of
+    them and the row before agrees (else :class:`Undecided`: every header decides)."""
+
+    def restarting(values, sel):
+        return values.rotator[sel] == (values.frame[sel] - start) % nx + 1
+
+    last = last_holding(values, start, restarting)
+    if isinstance(last, Wanted):
+        return last
+    rows = (last - start + 1) // nx
+    before = values.missing(np.arange(max(start - nx, 0), start))
+    if before is not None:
+        return before
+    inside = np.flatnonzero((values.frame >= start) & (values.frame < start + rows * nx))
+    prior = np.flatnonzero((values.frame >= start - nx) & (values.frame < start))
+    doubt = np.any(values.rotator[prior] == values.frame[prior] - (start - nx) + 1)
+    if rows < 2 or doubt or not restarting(values, inside).all():
+        raise Undecided(f"the rotator index restarts after frame {start + nx - 1}")
+    total = rows * nx
+    confidence = sample_confidence(inside.size, inside.size, total)
+    sample = (int(inside.size), values.count, values.n_frames)
+    return RotatorFinding(start, (rows, nx), confidence, True, sample, restarts=True)

@@ -95,6 +95,8 @@ def infer_positions(values: HeaderValues, rules: SamplingRules):
         return ("no_raster",)
     if not values.complete:
         check_unanimous(values, best, starts)
+        if x_alone_rivals(values, first_move, best):
+            raise Undecided("Scan_x alone cannot tell this raster from a walk along y")
         moves, outside = moves_after(values, best)
         if not explains_the_moves(best, moves, outside):
             raise Undecided(
@@ -131,7 +133,7 @@ def _finding(values: HeaderValues, first_move: int, best: Raster, starts) -> Pos
             is_shifted = shifted(values, best)
         if share < 1 and best.winding != "x":
             odd_back = odd_rows_backwards(values, best)
-        rivals = count_rivals(values, best, starts)
+        rivals = count_rivals(values, best, starts) + x_alone_rivals(values, first_move, best)
         confidence = share / (1 + rivals)
         if not explains_the_moves(best, moves, outside):
             confidence *= (moves - outside) / moves  # the share of the moves it explains
@@ -199,6 +201,25 @@ def count_rivals(values: HeaderValues, best: Raster, starts) -> int:
     return len(maps)
 
 
+def x_alone_rivals(values: HeaderValues, first_move: int, best: Raster) -> int:
+    """With ``Scan_x`` alone, walks the reader cannot express that explain the frames as
+    well as ``best``: y as the fast axis (rows of at most 2 positions: x steps like a
+    walk down the columns), and, before a scan winding along x that starts after
+    ``first_move + 1``, a row run forwards (rows 1, 3, ... reversed from one row
+    earlier: most of the ``nx`` frames before its start count x up from 0)."""
+    if not values.x_only:
+        return 0
+    nx = best.shape[1]
+    rivals = int(nx <= 2)
+    if best.winding == "x" and best.start > first_move + 1:
+        frames = np.arange(best.start - nx, best.start)
+        at = np.searchsorted(values.frame, frames)
+        ok = (at < values.count) & (values.frame[np.minimum(at, values.count - 1)] == frames)
+        forwards = values.scan_x[at[ok]] == frames[ok] - (best.start - nx)
+        rivals += int(2 * forwards.sum() > nx)
+    return rivals
+
+
 def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
     """A sample decides only when every frame read in the scan agrees with ``best`` and
     no other start or winding fits them all (raises :class:`Undecided`)."""
@@ -253,8 +274,8 @@ def _raster_from(values: HeaderValues, start: int, winding, search: bool):
     n = values.n_frames
     whole = (winding == "y" and not values.x_only) or start + rows * nx <= n
     ny = rows if whole else (n - start) // nx
-    if ny < 1 or ny * nx > n - start:  # more positions than frames: not this raster
-        return None
+    if ny * nx < 2 or ny * nx > n - start:  # a single position (a stray), or more
+        return None  # positions than frames: not this raster
     _, _, agree = frames_in_raster(values, start, winding, (ny, nx))
     return Raster(start, winding, (ny, nx), rows, int(agree.sum()), int(agree.size))
 
