@@ -91,12 +91,13 @@ def _rows_held(held: np.ndarray) -> int:
 
 def counts_every_frame(rotidx) -> bool:
     """Whether the index counts every frame from the recording's first to its last,
-    ``1 .. N`` or ``0 .. N - 1`` (a few corrupt values pass: ``MAX_COUNTER_STRAYS``,
-    or 1 % of the frames, at most a tenth of them)."""
+    ``1 .. N`` or ``0 .. N - 1``: the first and last frames on the count, and a few
+    corrupt values between (``MAX_COUNTER_STRAYS``, or 1 % of the frames, at most a
+    tenth of them)."""
     r = np.asarray(rotidx, dtype=np.int64).reshape(-1)
     n = r.size
     if n < 2:
         return False
     allowed = min(max(MAX_COUNTER_STRAYS, n // 100), n // 10)
-    frames = np.arange(n, dtype=np.int64)
-    return any(int(np.sum(r != frames + c)) <= allowed for c in (0, 1))
+    off = [r != np.arange(c, n + c, dtype=np.int64) for c in (0, 1)]
+    return any(not o[0] and not o[-1] and int(o.sum()) <= allowed for o in off)

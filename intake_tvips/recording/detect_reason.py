@@ -7,6 +7,8 @@ gave nothing); findings are :class:`~.detect_xy.PositionFinding` and
 
 from __future__ import annotations
 
+import math
+
 from intake_tvips.recording.detect_frames import AUTO_SCAN_XY_CONFIDENCE, SAMPLE_CONFIDENCE_LEVEL
 from intake_tvips.recording.detect_raster import explains_the_moves
 from intake_tvips.recording.detect_rotidx import RotatorFinding
@@ -38,11 +40,16 @@ def note_text(note: tuple) -> str:
             "not a square scan; give scan_shape and scan_start_frame explicitly"
         )
     if code == "rotator_counter":
+        side = math.isqrt(values[1])
+        rule = (
+            f"scan_shape='auto' still reads RosettaSciIO's {side} x {side} square"
+            if side * side == values[1]
+            else f"{values[1]} is not a square: scan_shape='auto' refuses it too"
+        )
         return (
             f"rotidx: the rotator index counts every frame from the first to the last "
-            f"({values[0]} frames, no frame before or after a scan): a frame counter, not "
-            "scan positions (scan_shape='auto' still takes RosettaSciIO's square where it "
-            "gives one); give scan_shape and scan_start_frame explicitly"
+            f"({values[0]} frames, none before or after a scan): a frame counter, not scan "
+            f"positions ({rule}); give scan_shape and scan_start_frame explicitly"
         )
     if code == "rotator_single":
         return (
@@ -125,6 +132,12 @@ def positions_reason(found: PositionFinding, trusted: bool) -> str:
         f"y={raster.rows - 1 if winding != 'y' else ny - 1}",
         _winding_words(found),
     ]
+    if found.x_only:
+        words.insert(
+            1,
+            "Scan_y is 0 in every frame: the rows are where Scan_x wraps (or turns back), "
+            "and a winding along y cannot be told from none",
+        )
     if raster.rows > ny:
         words.append(
             f"the recording ends {start + raster.rows * nx - found.n_frames} frames before the "
@@ -166,8 +179,9 @@ def _agreement_words(found: PositionFinding, trusted: bool) -> list[str]:
     words = [f"{share:.1%} of the scan's frames have the position this raster gives them"]
     if found.rivals:
         words.append(
-            f"{found.rivals} other raster(s) (another start or winding) explain the frames "
-            "as well: the headers cannot tell them apart"
+            f"{found.rivals} other raster(s) (another start or winding"
+            f"{', or with Scan_x alone a walk the reader cannot express' if found.x_only else ''}"
+            ") explain the frames as well: the headers cannot tell them apart"
         )
     if not explains_the_moves(raster, found.moves_after, found.moves_outside):
         words.append(

@@ -140,7 +140,7 @@ def _from_every_header(values: HeaderValues):
     whose frame carries that position's value, less the share of strays passed over."""
     rotator = values.rotator
     if restarting_rows(rotator) is None and counts_every_frame(rotator):
-        return ("rotator_counter", rotator.size)
+        return ("rotator_counter", rotator.size, int(rotator[-1]))
     try:
         found = rotator_indices(values)
     except ValueError as err:
@@ -200,9 +200,9 @@ def _from_sample(values: HeaderValues, rules: SamplingRules):
         return _restarts_from_sample(values, start, stop - start + 1)
     if np.any(np.diff(values.rotator[values.frame >= stop]) > 0):
         raise Undecided(f"the rotator index rises again after frame {stop}")
-    if stop == values.n_frames - 1 and (start == 0 or _value_at(values, 0) == 0 == start - 1):
-        return ("rotator_counter", values.n_frames)
     total = stop - start + 1
+    if stop == values.n_frames - 1 and (start == 0 or _value_at(values, 0) == 0 == start - 1):
+        return ("rotator_counter", values.n_frames, total)
     if total < 2:
         return ("rotator_single", start)
     side = math.isqrt(total)

@@ -63,6 +63,8 @@ class PositionFinding:
     moves_outside: int = 0
     #: other rasters (other start or winding, another map) that explain the frames as well
     rivals: int = 0
+    #: ``Scan_y`` is 0 in every frame read: the rows are where ``Scan_x`` wraps
+    x_only: bool = False
 
 
 def infer_positions(values: HeaderValues, rules: SamplingRules):
@@ -141,7 +143,7 @@ def _finding(values: HeaderValues, first_move: int, best: Raster, starts) -> Pos
         confidence = sample_confidence(best.agreeing, best.seen, best.size)
     return PositionFinding(
         first_move, best, values.complete, values.count, values.n_frames, float(confidence),
-        is_shifted, odd_back, moves, outside, rivals,
+        is_shifted, odd_back, moves, outside, rivals, values.x_only,
     )  # fmt: skip
 
 
@@ -265,6 +267,8 @@ def _raster_from(values: HeaderValues, start: int, winding, search: bool):
     nx = row_length(values, start, winding, search)
     if nx is None or isinstance(nx, Wanted):
         return nx
+    if values.x_only and nx < 2:  # x alone: a row where x does not move says nothing
+        return None
     if winding == "y" and not values.x_only:
         rows = rows_of_first_column(values, start, nx)
     else:
@@ -357,6 +361,10 @@ def rows_reached(values: HeaderValues, start: int, nx: int, search: bool, windin
         held_here = values.scan_y[sel] == row
     hits = np.bincount(inverse, weights=held_here, minlength=rows.size)
     held = np.flatnonzero(2 * hits > seen)
+    if values.x_only:  # x alone: junk after the scan may sit where a row would (rows
+        # up to the first that does not hold)
+        failed = np.flatnonzero(2 * hits <= seen)
+        held = held[held < failed[0]] if failed.size else held
     if held.size == 0:
         return None
     last_row = (values.n_frames - 1 - start) // nx
