@@ -328,9 +328,12 @@ def _detection(values: HeaderValues, notes, found) -> ScanDetection:
     if isinstance(found, PositionFinding):
         raster = found.raster
         trusted = trusts_positions("scan_xy", sampled, found.confidence, found.shifted)
+        # Scan_x alone cannot tell a winding along y from none (rows of more than one)
+        assumed = found.x_only and raster.winding != "x" and raster.shape[0] > 1
         return ScanDetection(
             raster.shape, raster.start, raster.winding, 0, "scan_xy", found.confidence,
-            positions_reason(found, trusted), sampled=sampled, shifted=found.shifted,
+            positions_reason(found, trusted and not assumed), sampled=sampled,
+            shifted=found.shifted, winding_assumed=assumed,
         )  # fmt: skip
     if isinstance(found, RotatorFinding):
         return ScanDetection(

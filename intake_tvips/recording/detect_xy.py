@@ -206,20 +206,12 @@ def count_rivals(values: HeaderValues, best: Raster, starts) -> int:
 def x_alone_rivals(values: HeaderValues, first_move: int, best: Raster) -> int:
     """With ``Scan_x`` alone, walks the reader cannot express that explain the frames as
     well as ``best``: y as the fast axis (rows of at most 2 positions: x steps like a
-    walk down the columns), and, before a scan winding along x that starts after
-    ``first_move + 1``, a row run forwards (rows 1, 3, ... reversed from one row
-    earlier: most of the ``nx`` frames before its start count x up from 0)."""
+    walk down the columns), and, when ``best`` starts after ``first_move + 1``, scan
+    rows before it (y cannot tell strays among the junk frames from a first row run
+    the other way, or from rows whose x is corrupt)."""
     if not values.x_only:
         return 0
-    nx = best.shape[1]
-    rivals = int(nx <= 2)
-    if best.winding == "x" and best.start > first_move + 1:
-        frames = np.arange(best.start - nx, best.start)
-        at = np.searchsorted(values.frame, frames)
-        ok = (at < values.count) & (values.frame[np.minimum(at, values.count - 1)] == frames)
-        forwards = values.scan_x[at[ok]] == frames[ok] - (best.start - nx)
-        rivals += int(2 * forwards.sum() > nx)
-    return rivals
+    return int(best.shape[1] <= 2) + int(best.start > first_move + 1)
 
 
 def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
@@ -321,7 +313,7 @@ def row_length(values: HeaderValues, start: int, winding, search: bool):
 
 def _x_only_row_length(values: HeaderValues, start: int, winding, search: bool):
     """The first row's length from x alone: winding x, the first frame's x + 1 (when
-    the frames after it count down from it); else how far x counts up from 0."""
+    the frames read of that row count down from it); else how far x counts up from 0."""
     if winding == "x":
         at = np.searchsorted(values.frame, start)
         if at >= values.count or values.frame[at] != start:
@@ -330,13 +322,9 @@ def _x_only_row_length(values: HeaderValues, start: int, winding, search: bool):
         if not 1 < nx <= values.n_frames - start:
             return None
 
-        def down(values, sel):
-            return values.scan_x[sel] == nx - 1 - (values.frame[sel] - start)
-
-        last = last_holding(values, start, down, search)
-        if last is None or isinstance(last, Wanted):
-            return last
-        return nx if last - start + 1 == nx else None
+        row = values.since(start)[: int(np.sum(values.frame[values.since(start)] < start + nx))]
+        down = values.scan_x[row] == nx - 1 - (values.frame[row] - start)
+        return nx if down.all() else None  # every frame read of the row counts down
 
     def counting(values, sel):
         return values.scan_x[sel] == values.frame[sel] - start
@@ -354,9 +342,9 @@ def rows_reached(values: HeaderValues, start: int, nx: int, search: bool, windin
     seen = np.bincount(inverse, minlength=rows.size)
     if values.x_only:
         along = "x" if winding == "x" else None
-        held_here = values.scan_x[sel] == ScanMap((1, nx), start, along).positions_of(
-            values.frame[sel]
-        )[1]
+        held_here = (
+            values.scan_x[sel] == ScanMap((1, nx), start, along).positions_of(values.frame[sel])[1]
+        )
     else:
         held_here = values.scan_y[sel] == row
     hits = np.bincount(inverse, weights=held_here, minlength=rows.size)
