@@ -21,7 +21,15 @@ Two sources, in order of trust:
   the frames as well share the confidence (the headers cannot tell them apart).
 * ``rotidx`` (any version 2 file): RosettaSciIO's ``scan_shape="auto"`` rule (square
   scans); where it refuses, a few corrupt values passed over as strays, and non-square
-  scans whose rows the positions give (:mod:`.detect_rotidx`).
+  scans whose rows the positions give; before it, an index restarting every row; an
+  index that only counts frames, or names a single position, is no scan
+  (:mod:`.detect_rotidx`). The winding is assumed (``winding_assumed``).
+
+``Scan_y`` 0 in every frame while ``Scan_x`` moves (a generator writing only x): the
+rasters are judged by x alone, the rows found where x wraps (or turns back); x alone
+cannot tell a winding along y from none (``winding_assumed``, the confidence shared),
+nor rows of 2 or a scan whose start is later than the first move from a walk the reader
+cannot express (the confidence shared).
 
 Hysteresis is not in the headers: it is always reported as 0.
 
