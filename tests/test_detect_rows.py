@@ -115,6 +115,24 @@ def test_a_large_restarting_index_is_found_from_a_sample(tmp_path):
     assert got.reader.frames.size < 400 < rec.n_frames
     every = detect_scan(rec, exhaustive=True)
     assert got.detection.reader_kwargs() == every.reader_kwargs()
+    auto = file_reader(rec.name, scan_shape="auto", lazy=True)[0]["data"]
+    assert auto.shape[:2] == (40, 64)
+    frames = make_frames(rot.size, (2, 2), "<u1")
+    np.testing.assert_array_equal(auto[39].compute(), frames[300 + 39 * 64 : 300 + 40 * 64])
+
+
+def test_info_says_the_winding_is_assumed(tmp_path, capsys):
+    import json
+
+    from intake_tvips.cli.main import main
+
+    first = _file(tmp_path, "i", _restarting(4, 9, 12, 6))
+    assert main(["info", str(first)]) == 0
+    out = capsys.readouterr().out
+    assert "winding           none (assumed: the headers cannot tell)" in out
+    assert main(["info", str(first), "--json"]) == 0
+    scan = json.loads(capsys.readouterr().out)["scan"]
+    assert scan["winding_assumed"] and scan["scan_shape"] == [9, 12]
 
 
 @pytest.mark.parametrize("n", [100, 1200])
