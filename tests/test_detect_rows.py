@@ -224,6 +224,18 @@ def test_scan_x_alone_of_a_large_snake_is_found_from_a_sample(tmp_path):
     np.testing.assert_array_equal(auto, want[0]["data"])
 
 
+def test_scan_x_alone_without_winding_is_found_from_a_sample_winding_assumed(tmp_path):
+    sx, sy = _positions((60, 50), None, 400, 200, x_only=True)
+    first = _file(tmp_path, "xn", np.zeros(sx.size, np.uint32), sx, sy)
+    got = sample_scan(open_recording(first))
+    d = got.detection
+    assert d is not None and d.sampled and got.reader.frames.size < 500
+    assert (d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == ((60, 50), 400, None)
+    assert d.winding_assumed and not d.positions_trusted and d.confidence < 0.5
+    every = detect_scan(first, exhaustive=True)
+    assert every.reader_kwargs() == d.reader_kwargs() and every.confidence == 0.5
+
+
 def test_moves_after_a_frame_without_position_are_not_moves():
     # a 2 x 2 walk down the columns: the first column looks like a (2, 1) raster, the
     # frames after it move outside it; a corrupt frame after must not dilute that

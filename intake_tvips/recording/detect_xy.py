@@ -141,6 +141,9 @@ def _finding(values: HeaderValues, first_move: int, best: Raster, starts) -> Pos
             confidence *= (moves - outside) / moves  # the share of the moves it explains
     else:
         confidence = sample_confidence(best.agreeing, best.seen, best.size)
+        if values.x_only:  # the winding along y x alone cannot tell (check_unanimous)
+            rivals = count_rivals(values, best, starts)
+            confidence /= 1 + rivals
     return PositionFinding(
         first_move, best, values.complete, values.count, values.n_frames, float(confidence),
         is_shifted, odd_back, moves, outside, rivals, values.x_only,
@@ -227,6 +230,8 @@ def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
             other = raster_from(values, start, winding)
             if other is None or (start, winding) == (best.start, best.winding):
                 continue
+            if _y_twin(values, best, other):  # x alone never tells these: shared, below
+                continue
             # a raster of fewer positions than best's agreeing frames can never win
             small = other.size < best.agreeing
             fits_all = other.seen and other.agreeing == other.seen
@@ -235,6 +240,12 @@ def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
                     f"winding {best.winding!r} from frame {best.start} and winding "
                     f"{winding!r} from frame {start} both fit every frame read"
                 )
+
+
+def _y_twin(values: HeaderValues, best: Raster, other: Raster) -> bool:
+    """With x alone: ``other`` is ``best`` winding along y instead of not (or back)."""
+    same_place = (other.start, other.shape) == (best.start, best.shape)
+    return values.x_only and same_place and {other.winding, best.winding} == {None, "y"}
 
 
 def _same_map(one: Raster, other: Raster) -> bool:
