@@ -324,7 +324,7 @@ def row_length(values: HeaderValues, start: int, winding, search: bool):
 
 def _x_only_row_length(values: HeaderValues, start: int, winding, search: bool):
     """The first row's length from x alone: winding x, the first frame's x + 1 (when
-    the frames read of that row count down from it); else how far x counts up from 0."""
+    most frames read of that row count down from it); else how far x counts up from 0."""
     if winding == "x":
         at = np.searchsorted(values.frame, start)
         if at >= values.count or values.frame[at] != start:
@@ -335,7 +335,7 @@ def _x_only_row_length(values: HeaderValues, start: int, winding, search: bool):
 
         row = values.since(start)[: int(np.sum(values.frame[values.since(start)] < start + nx))]
         down = values.scan_x[row] == nx - 1 - (values.frame[row] - start)
-        return nx if down.all() else None  # every frame read of the row counts down
+        return nx if 2 * down.sum() > down.size else None  # most frames read count down
 
     def counting(values, sel):
         return values.scan_x[sel] == values.frame[sel] - start
