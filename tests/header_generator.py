@@ -15,14 +15,15 @@ from intake_tvips.maths.scan import ScanMap, frame_grid
 #: what the frame headers carry of the positions
 POSITIONS = ("xy", "x_only", "absent", "zeros")
 #: what the rotator index holds
-ROTATORS = ("zeros", "running", "restart", "counter", "counter0")
+ROTATORS = ("zeros", "running", "restart", "counter", "counter0", "restart_x")
 #: values a corrupt header field may hold
 CORRUPT_ROTATOR = (4294836225, 0, 1, 77777)
 CORRUPT_POSITION = (np.nan, 1e9, -1.0, 4.5, 3.0)
 
 
-def _rotator(kind, rng, before, ny, nx, n):
-    """The rotator index of every frame (uint32 values as int64)."""
+def _rotator(kind, rng, before, ny, nx, n, x):
+    """The rotator index of every frame (uint32 values as int64); ``x``: the scan's
+    x positions ("restart_x" writes x + 1)."""
     total = ny * nx
     r = np.zeros(n, np.int64)
     if kind in ("counter", "counter0"):
@@ -30,6 +31,8 @@ def _rotator(kind, rng, before, ny, nx, n):
     if kind == "zeros":
         return r
     scan = np.arange(1, total + 1) if kind == "running" else np.arange(total) % nx + 1
+    if kind == "restart_x":
+        scan = np.asarray(x) + 1
     r[before : before + total] = scan
     if rng.random() < 0.5:  # the index holds its last value after the scan, or falls to 0
         r[before + total :] = scan[-1]
@@ -68,6 +71,7 @@ def generated_headers(rng: np.random.Generator) -> dict:
     positions = POSITIONS[pick(len(POSITIONS))]
     rotator = ROTATORS[pick(len(ROTATORS))]
     x, y = walk_positions((ny, nx), walk)
+    x_scan = x.copy()
     if positions == "x_only":
         y = np.zeros_like(y)
     spot = {"origin": (0, 0), "first": (x[0], y[0]), "last": (x[-1], y[-1])}
@@ -76,7 +80,7 @@ def generated_headers(rng: np.random.Generator) -> dict:
     sx[:before], sy[:before] = spot[park_before]
     sx[before : before + ny * nx], sy[before : before + ny * nx] = x, y
     sx[before + ny * nx :], sy[before + ny * nx :] = spot[park_after]
-    r = _rotator(rotator, rng, before, ny, nx, n)
+    r = _rotator(rotator, rng, before, ny, nx, n, x_scan)
     words = _corrupt(rng, r, sx, sy)
     if positions == "zeros":
         sx[:], sy[:] = 0, 0

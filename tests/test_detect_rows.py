@@ -93,6 +93,32 @@ def test_a_rotator_index_restarting_every_row(tmp_path, nx):
     np.testing.assert_array_equal(wound, want[0]["data"])
 
 
+@pytest.mark.parametrize("shape", [(6, 16), (2, 30), (7, 2)])
+def test_a_rotator_index_of_x_plus_1_tells_the_winding(tmp_path, shape):
+    """Rows 0, 2, ... counting down (the index is x + 1 of a snake): winding x, known,
+    and scan_shape="auto" reads it so without being told (RosettaSciIO's rule would read
+    the last row rising, as a square when it is one)."""
+    x, _ = walk_positions(shape, "x")
+    rot = np.r_[np.zeros(3, int), x + 1, np.zeros(5, int)].astype(np.uint32)
+    first = _file(tmp_path, "xs", rot)
+    d = detect_scan(first)
+    assert (d.method, d.scan_shape, d.scan_start_frame, d.winding_scan_axis) == (
+        "rotidx",
+        shape,
+        3,
+        "x",
+    )
+    assert not d.winding_assumed and d.confidence == 1.0 and "count down" in d.reason
+    auto = file_reader(first, scan_shape="auto")[0]["data"]
+    want = file_reader(first, **d.reader_kwargs())[0]["data"]
+    np.testing.assert_array_equal(auto, want)
+    # rows 1, 3, ... counting down: no winding expresses it, not trusted
+    x, _ = walk_positions(shape, "x_odd")
+    rot = np.r_[np.zeros(3, int), x + 1, np.zeros(5, int)].astype(np.uint32)
+    d = detect_scan(_file(tmp_path, "xo", rot))
+    assert d.scan_shape == shape and d.confidence == 0.5 and d.winding_assumed
+
+
 def test_a_restarting_index_with_a_corrupt_value_and_a_doubtful_first_row(tmp_path):
     rot = _restarting(4, 9, 12, 6)
     rot[4 + 30] = CORRUPT
@@ -266,9 +292,12 @@ def test_generated_headers_from_every_header_are_never_confidently_wrong():
             continue
         assert v != "wrong", (seed, case, d.reason)
         (ny, nx), _ = g["geometry"]
-        no_positions = "positions absent" in case or "positions zeros" in case
-        if "rotator restart" in case and no_positions and ny > 1 < nx:
+        positions, rotator = case.split("; ")[1].split(", ")
+        no_positions = positions in ("positions absent", "positions zeros")
+        if rotator == "rotator restart" and no_positions and ny > 1 < nx:
             assert v == "right", (seed, case, d.reason)
+        if rotator == "rotator restart_x" and no_positions and ny > 1 < nx and "walked x," in case:
+            assert v == "right" and d.winding_scan_axis == "x", (seed, case, d.reason)
         if "positions x_only" in case and "walked x," in case and ny > 1 and nx > 2:
             assert v == "right", (seed, case, d.reason)
     assert counts["right"] >= 90 and counts["undecided"] > 250, counts

@@ -345,9 +345,9 @@ def _detection(values: HeaderValues, notes, found) -> ScanDetection:
         )  # fmt: skip
     if isinstance(found, RotatorFinding):
         return ScanDetection(
-            found.shape, found.start, None, 0, "rotidx", found.confidence,
+            found.shape, found.start, found.winding, 0, "rotidx", found.confidence,
             rotator_reason(notes, found), use_auto=not found.one_per_position, sampled=sampled,
-            winding_assumed=True,
+            winding_assumed=not found.winding_known,
         )  # fmt: skip
     # a sample that found the rotator index counting to a non-square says so
     sampled = sampled and notes[-1][0] in ("rotator_not_square", "rotator_counter")

@@ -84,6 +84,13 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
             f"frame {found.start} to {total}, a {ny} x {nx} scan{rows}"
         )
+    if found.restarts and found.backwards == "even":
+        words.append("rows 0, 2, 4, ... count down (the index is x + 1): winding_scan_axis='x'")
+    elif found.restarts and found.backwards != "none":
+        which = {"odd": "rows 1, 3, 5, ...", "all": "every row"}.get(found.backwards, "some rows")
+        words.append(
+            f"{which} count down (the index is x + 1), which no winding_scan_axis expresses"
+        )
     if found.restarts and found.strays:
         words.append(f"{found.strays} frame(s) of the scan off the count (strays)")
     elif found.strays:
@@ -98,7 +105,9 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             "some positions have several frames or none: read it with scan_shape='auto' "
             "(repeats the last frame for skipped positions, drops extra frames)"
         )
-    if found.sample is None:
+    if found.sample is None and found.restarts:
+        words.append(f"confidence {found.confidence:.1%}")
+    elif found.sample is None:
         words.append(
             f"{found.confidence:.1%} of positions hold a frame with their own rotator value"
         )
@@ -109,10 +118,13 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             f"hold their own rotator value: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at "
             f"least {found.confidence:.1%} of them do"
         )
-    words.append(
-        "winding and hysteresis cannot be read from rotidx: none assumed "
-        "(winding_assumed; the pixels can tell)"
-    )
+    if found.winding_known:
+        words.append("hysteresis cannot be read from rotidx: none assumed")
+    else:
+        words.append(
+            "winding and hysteresis cannot be read from rotidx: none assumed "
+            "(winding_assumed; the pixels can tell)"
+        )
     return "; ".join(words)
 
 

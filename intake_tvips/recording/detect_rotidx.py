@@ -52,6 +52,19 @@ class RotatorFinding:
     strays: int = 0  # frames whose corrupt value was passed over
     row_from_positions: bool = False  # a non-square scan, rows from Scan_x/Scan_y
     restarts: bool = False  # the index restarts every row (1 .. nx per row)
+    #: restarting: which rows count down (``x + 1``; see ``RestartingRows.backwards``)
+    backwards: str = "none"
+
+    @property
+    def winding(self) -> str | None:
+        """The winding the index tells: ``"x"`` when rows 0, 2, ... count down, else
+        ``None`` (assumed: see :attr:`winding_known`)."""
+        return "x" if self.backwards == "even" else None
+
+    @property
+    def winding_known(self) -> bool:
+        """Whether the index tells the winding (rows 0, 2, ... count down)."""
+        return self.backwards == "even"
 
 
 #: at most this many strays (or 1 % of the frames) are passed over; more: no scan
@@ -67,6 +80,7 @@ class RotatorScan:
     row_from_positions: bool = False
     restarts: bool = False
     doubt: bool = False  # restarting: the row before the first carries values of the count
+    backwards: str = "none"  # restarting: which rows count down
 
 
 def rotator_indices(values: HeaderValues) -> RotatorScan:
@@ -78,7 +92,8 @@ def rotator_indices(values: HeaderValues) -> RotatorScan:
     rows = restarting_rows(rotator)
     if rows is not None:
         grid = rows.start + np.arange(rows.size).reshape(rows.rows, rows.row_length)
-        return RotatorScan(grid, rows.size - rows.exact, restarts=True, doubt=rows.doubt)
+        strays = rows.size - rows.exact
+        return RotatorScan(grid, strays, restarts=True, doubt=rows.doubt, backwards=rows.backwards)
     try:
         return RotatorScan(auto_scan_indices(rotator))
     except ValueError as err:
@@ -152,8 +167,13 @@ def _from_every_header(values: HeaderValues):
     start = int(grid.flat[0])
     shape = (int(grid.shape[0]), int(grid.shape[1]))
     if found.restarts:  # one frame per position in order; strays: frames off the count
-        confidence = (1 - found.strays / total) / (2 if found.doubt else 1)
-        return RotatorFinding(start, shape, confidence, True, None, found.strays, restarts=True)
+        # rows counting down other than 0, 2, ...: a walk no winding expresses
+        shared = (2 if found.doubt else 1) * (1 if found.backwards in ("none", "even") else 2)
+        confidence = (1 - found.strays / total) / shared
+        return RotatorFinding(
+            start, shape, confidence, True, None, found.strays, restarts=True,
+            backwards=found.backwards,
+        )  # fmt: skip
     exact = rotator[grid.reshape(-1)] == np.arange(1, total + 1)
     stop = start + total
     in_order = stop <= rotator.size and np.array_equal(rotator[start:stop], np.arange(1, total + 1))
@@ -242,7 +262,8 @@ def _restarts_from_sample(values: HeaderValues, start: int, nx: int):
         return before
     inside = np.flatnonzero((values.frame >= start) & (values.frame < start + rows * nx))
     prior = np.flatnonzero((values.frame >= start - nx) & (values.frame < start))
-    doubt = np.any(values.rotator[prior] == values.frame[prior] - (start - nx) + 1)
+    up = values.frame[prior] - (start - nx) + 1
+    doubt = np.any(values.rotator[prior] == up) or np.any(values.rotator[prior] == nx + 1 - up)
     if rows < 2 or doubt or not restarting(values, inside).all():
         raise Undecided(f"the rotator index restarts after frame {start + nx - 1}")
     total = rows * nx
