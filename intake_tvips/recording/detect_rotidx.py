@@ -199,6 +199,8 @@ def _from_sample(values: HeaderValues, rules: SamplingRules):
     if rises.size == 0:
         raise Undecided("the rotator index does not rise where it first changes")
     start = last_same + int(rises[0]) + (1 if values.rotator[run[rises[0]]] == 0 else 0)
+    if np.any(np.diff(values.rotator[values.frame <= start]) < 0):
+        raise Undecided("the rotator index falls before it rises (rows counting down?)")
 
     def counting(values, sel):
         return values.rotator[sel] == values.frame[sel] - start + 1
