@@ -135,7 +135,8 @@ def test_two_rasters_the_headers_cannot_tell_apart_are_not_trusted():
     # before it: frames 2, 3 are as good a reversed row (winding "x") as frames 3, 4
     sx = np.array([1, 1, 1, 0, 1, 1, 1], np.float32)
     d = detect_scan(headers=_table(sx, np.zeros(7, np.float32)))
-    assert d.confidence == 0.5 and not d.positions_trusted
+    # (Scan_y is 0: with x alone, rows of 2 could also be a walk down columns)
+    assert d.confidence <= 0.5 and not d.positions_trusted
     assert "cannot tell them apart" in d.reason
 
 

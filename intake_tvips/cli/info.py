@@ -101,7 +101,7 @@ def render_info(info: dict) -> str:
             ("method", scan["method"]),
             ("shape", shape),
             ("start frame", scan["scan_start_frame"]),
-            ("winding", scan["winding_scan_axis"] or "none"),
+            ("winding", _winding(scan)),
             ("hysteresis", _hysteresis(scan)),
             ("confidence", f"{scan['confidence']:.1%}"),
             ("headers read", _headers_read(info)),
@@ -159,3 +159,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print(json.dumps(info, indent=2) if args.json else render_info(info))
     return OK
+
+
+def _winding(scan: dict) -> str:
+    """The winding, and whether the headers could tell it."""
+    winding = scan["winding_scan_axis"] or "none"
+    return (
+        f"{winding} (assumed: the headers cannot tell)" if scan.get("winding_assumed") else winding
+    )

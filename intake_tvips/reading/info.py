@@ -118,6 +118,7 @@ def recording_info(
                 "scan_shape": found.scan_shape,
                 "scan_start_frame": found.scan_start_frame,
                 "winding_scan_axis": found.winding_scan_axis,
+                "winding_assumed": found.winding_assumed,
                 "hysteresis": found.hysteresis,
                 "hysteresis_source": found.hysteresis_source,
                 "hysteresis_confidence": found.hysteresis_confidence,

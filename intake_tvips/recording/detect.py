@@ -21,7 +21,15 @@ Two sources, in order of trust:
   the frames as well share the confidence (the headers cannot tell them apart).
 * ``rotidx`` (any version 2 file): RosettaSciIO's ``scan_shape="auto"`` rule (square
   scans); where it refuses, a few corrupt values passed over as strays, and non-square
-  scans whose rows the positions give (:mod:`.detect_rotidx`).
+  scans whose rows the positions give; before it, an index restarting every row; an
+  index that only counts frames, or names a single position, is no scan
+  (:mod:`.detect_rotidx`). The winding is assumed (``winding_assumed``).
+
+``Scan_y`` 0 in every frame while ``Scan_x`` moves (a generator writing only x): the
+rasters are judged by x alone, the rows found where x wraps (or turns back); x alone
+cannot tell a winding along y from none (``winding_assumed``, the confidence shared),
+nor rows of 2 or a scan whose start is later than the first move from a walk the reader
+cannot express (the confidence shared).
 
 Hysteresis is not in the headers: it is always reported as 0.
 
@@ -136,6 +144,10 @@ class ScanDetection:
     hysteresis_confidence: float | None = None
     #: where the hysteresis comes from: ``"assumed"`` (0) or ``"pixels"``
     hysteresis_source: str = "assumed"
+    #: the headers cannot tell the winding (the rotator index never can; ``Scan_x``
+    #: alone cannot tell ``None`` from ``"y"``): ``winding_scan_axis`` is assumed, and
+    #: ``scan_shape="auto"`` does not take these positions
+    winding_assumed: bool = False
 
     @property
     def positions_trusted(self) -> bool:
@@ -143,7 +155,8 @@ class ScanDetection:
         unanimous sample, ``AUTO_SCAN_XY_CONFIDENCE`` of the frames agreeing, or
         ``AUTO_SCAN_XY_STRAYS`` of them with the others strays (not ``shifted``): a few
         glitches or a run of frames without positions, which a sample may not see."""
-        return trusts_positions(self.method, self.sampled, self.confidence, self.shifted)
+        trusted = trusts_positions(self.method, self.sampled, self.confidence, self.shifted)
+        return trusted and not self.winding_assumed
 
     def reader_kwargs(self) -> dict:
         """Keyword arguments for :func:`intake_tvips.file_reader` that read this scan."""
@@ -323,15 +336,19 @@ def _detection(values: HeaderValues, notes, found) -> ScanDetection:
     if isinstance(found, PositionFinding):
         raster = found.raster
         trusted = trusts_positions("scan_xy", sampled, found.confidence, found.shifted)
+        # Scan_x alone cannot tell a winding along y from none (rows of more than one)
+        assumed = found.x_only and raster.winding != "x" and raster.shape[0] > 1
         return ScanDetection(
             raster.shape, raster.start, raster.winding, 0, "scan_xy", found.confidence,
-            positions_reason(found, trusted), sampled=sampled, shifted=found.shifted,
+            positions_reason(found, trusted and not assumed), sampled=sampled,
+            shifted=found.shifted, winding_assumed=assumed,
         )  # fmt: skip
     if isinstance(found, RotatorFinding):
         return ScanDetection(
-            found.shape, found.start, None, 0, "rotidx", found.confidence,
+            found.shape, found.start, found.winding, 0, "rotidx", found.confidence,
             rotator_reason(notes, found), use_auto=not found.one_per_position, sampled=sampled,
+            winding_assumed=not found.winding_known,
         )  # fmt: skip
     # a sample that found the rotator index counting to a non-square says so
-    sampled = sampled and notes[-1][0] == "rotator_not_square"
+    sampled = sampled and notes[-1][0] in ("rotator_not_square", "rotator_counter")
     return ScanDetection(None, 0, None, 0, "none", 0.0, none_reason(notes), sampled=sampled)

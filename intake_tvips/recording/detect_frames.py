@@ -68,7 +68,9 @@ def sample_confidence(agreeing: int, seen: int, positions: int) -> float:
 class HeaderValues:
     """The header values of the frames read (``frame``, sorted): ``scan_x``/``scan_y``
     as positions (``-1``: not a position), ``rotator`` (the rotator index). ``complete``:
-    nothing more can be read (every header, or a table given as it is)."""
+    nothing more can be read (every header, or a table given as it is). ``x_only``:
+    ``Scan_y`` is 0 (or no position) in every frame read while ``Scan_x`` moves (a
+    generator that writes only x): rasters are judged by x alone."""
 
     def __init__(self, n_frames: int, table: np.ndarray, complete: bool):
         self.n_frames, self.complete = int(n_frames), bool(complete)
@@ -83,6 +85,9 @@ class HeaderValues:
             self.scan_x = valid_positions(table["Scan_x"], self.n_frames)
             self.scan_y = valid_positions(table["Scan_y"], self.n_frames)
             self.positions_move = bool(np.any(table["Scan_x"] != 0) or np.any(table["Scan_y"] != 0))
+        self.x_only = bool(
+            self.has_positions and np.all(self.scan_y <= 0) and np.any(self.scan_x > 0)
+        )
         self.has_rotator = "rotidx" in self.names
         if self.has_rotator:
             self.rotator = np.asarray(table["rotidx"], dtype=np.int64)

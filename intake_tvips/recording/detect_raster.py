@@ -47,7 +47,7 @@ def frames_in_raster(values: HeaderValues, start: int, winding, shape):
     indices = np.flatnonzero((values.frame >= start) & (values.frame < start + shape[0] * shape[1]))
     frames = values.frame[indices]
     y, x = ScanMap(shape, start, winding).positions_of(frames)
-    agree = (values.scan_x[indices] == x) & (values.scan_y[indices] == y)
+    agree = (values.scan_x[indices] == x) & ((values.scan_y[indices] == y) | values.x_only)
     return frames - start, indices, agree
 
 
@@ -68,14 +68,15 @@ def shifted(values: HeaderValues, raster: Raster) -> bool:
         near = off + step
         ok = (step != 0) & (near >= 0) & (near < raster.size)
         qy, qx = geometry.positions_of(near[ok])
-        hit[ok] |= (x[ok] == qx) & (y[ok] == qy)
+        hit[ok] |= (x[ok] == qx) & ((y[ok] == qy) | values.x_only)
     return bool(hit.mean() > 0.5 and off[hit].max(initial=-1) >= offsets[-1] - SHIFT_WINDOW)
 
 
 def moves_after(values: HeaderValues, raster: Raster) -> tuple[int, int]:
     """``(moves, outside)``: of the frames read after the raster's last frame (each with
     the frame before it read), how many move (a position other than that frame's), and
-    how many of those move to a position outside the raster's ``ny`` x ``nx``."""
+    how many of those move to a position outside the raster's ``ny`` x ``nx`` (with x
+    alone, every move: frames that go on moving along x after the scan are more rows)."""
     x, y, frame = values.scan_x, values.scan_y, values.frame
     ny, nx = raster.shape
     if raster.winding != "y":  # the row a recording ending inside the scan cuts short
@@ -83,8 +84,9 @@ def moves_after(values: HeaderValues, raster: Raster) -> tuple[int, int]:
     after = np.flatnonzero(frame[1:] >= raster.start + ny * nx) + 1
     after = after[frame[after] == frame[after - 1] + 1]
     xa, ya = x[after], y[after]
-    moved = (xa >= 0) & (ya >= 0) & ((xa != x[after - 1]) | (ya != y[after - 1]))
-    outside = moved & ((xa >= nx) | (ya >= ny))
+    xb, yb = x[after - 1], y[after - 1]  # a frame after one without a position: no move
+    moved = (xa >= 0) & (ya >= 0) & (xb >= 0) & (yb >= 0) & ((xa != xb) | (ya != yb))
+    outside = moved & ((xa >= nx) | (ya >= ny) | values.x_only)
     return int(moved.sum()), int(outside.sum())
 
 

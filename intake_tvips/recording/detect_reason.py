@@ -7,6 +7,8 @@ gave nothing); findings are :class:`~.detect_xy.PositionFinding` and
 
 from __future__ import annotations
 
+import math
+
 from intake_tvips.recording.detect_frames import AUTO_SCAN_XY_CONFIDENCE, SAMPLE_CONFIDENCE_LEVEL
 from intake_tvips.recording.detect_raster import explains_the_moves
 from intake_tvips.recording.detect_rotidx import RotatorFinding
@@ -37,6 +39,23 @@ def note_text(note: tuple) -> str:
             f"rotidx: the rotator index reaches {values[0]} at frame {values[1]}, which is "
             "not a square scan; give scan_shape and scan_start_frame explicitly"
         )
+    if code == "rotator_counter":
+        side = math.isqrt(values[1])
+        rule = (
+            f"scan_shape='auto' still reads RosettaSciIO's {side} x {side} square"
+            if side * side == values[1]
+            else f"{values[1]} is not a square: scan_shape='auto' refuses it too"
+        )
+        return (
+            f"rotidx: the rotator index counts every frame from the first to the last "
+            f"({values[0]} frames, none before or after a scan): a frame counter, not scan "
+            f"positions ({rule}); give scan_shape and scan_start_frame explicitly"
+        )
+    if code == "rotator_single":
+        return (
+            f"rotidx: the rotator index names a single position (frame {values[0]}): a "
+            "stray value, not a scan"
+        )
     raise ValueError(f"unknown detection note {note!r}")  # a bug, not bad input
 
 
@@ -53,11 +72,28 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
     rows = ""
     if found.row_from_positions:
         rows = f" (not a square: rows of {nx} frames, where Scan_x/Scan_y wrap)"
-    words.append(
-        f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
-        f"frame {found.start} to {total}, a {ny} x {nx} scan{rows}"
-    )
-    if found.strays:
+    elif not found.restarts:
+        rows = " (square assumed: the count alone cannot tell other rows)"
+    if found.restarts:
+        words.append(
+            f"rotidx: the rotator index counts 1 to {nx} and restarts, {ny} times from "
+            f"frame {found.start} (the position within the row): a {ny} x {nx} scan"
+        )
+    else:
+        words.append(
+            f"rotidx (RosettaSciIO's scan_shape='auto' rule): the rotator index rises from "
+            f"frame {found.start} to {total}, a {ny} x {nx} scan{rows}"
+        )
+    if found.restarts and found.backwards == "even":
+        words.append("rows 0, 2, 4, ... count down (the index is x + 1): winding_scan_axis='x'")
+    elif found.restarts and found.backwards != "none":
+        which = {"odd": "rows 1, 3, 5, ...", "all": "every row"}.get(found.backwards, "some rows")
+        words.append(
+            f"{which} count down (the index is x + 1), which no winding_scan_axis expresses"
+        )
+    if found.restarts and found.strays:
+        words.append(f"{found.strays} frame(s) of the scan off the count (strays)")
+    elif found.strays:
         words.append(
             f"{found.strays} frame(s) with a rotator value off the count around them "
             "passed over as strays"
@@ -69,7 +105,9 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             "some positions have several frames or none: read it with scan_shape='auto' "
             "(repeats the last frame for skipped positions, drops extra frames)"
         )
-    if found.sample is None:
+    if found.sample is None and found.restarts:
+        words.append(f"confidence {found.confidence:.1%}")
+    elif found.sample is None:
         words.append(
             f"{found.confidence:.1%} of positions hold a frame with their own rotator value"
         )
@@ -80,7 +118,13 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             f"hold their own rotator value: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at "
             f"least {found.confidence:.1%} of them do"
         )
-    words.append("winding and hysteresis cannot be read from rotidx: none assumed")
+    if found.winding_known:
+        words.append("hysteresis cannot be read from rotidx: none assumed")
+    else:
+        words.append(
+            "winding and hysteresis cannot be read from rotidx: none assumed "
+            "(winding_assumed; the pixels can tell)"
+        )
     return "; ".join(words)
 
 
@@ -100,6 +144,12 @@ def positions_reason(found: PositionFinding, trusted: bool) -> str:
         f"y={raster.rows - 1 if winding != 'y' else ny - 1}",
         _winding_words(found),
     ]
+    if found.x_only:
+        words.insert(
+            1,
+            "Scan_y is 0 in every frame: the rows are where Scan_x wraps (or turns back), "
+            "and a winding along y cannot be told from none",
+        )
     if raster.rows > ny:
         words.append(
             f"the recording ends {start + raster.rows * nx - found.n_frames} frames before the "
@@ -141,8 +191,9 @@ def _agreement_words(found: PositionFinding, trusted: bool) -> list[str]:
     words = [f"{share:.1%} of the scan's frames have the position this raster gives them"]
     if found.rivals:
         words.append(
-            f"{found.rivals} other raster(s) (another start or winding) explain the frames "
-            "as well: the headers cannot tell them apart"
+            f"{found.rivals} other raster(s) (another start or winding"
+            f"{', or with Scan_x alone a walk the reader cannot express' if found.x_only else ''}"
+            ") explain the frames as well: the headers cannot tell them apart"
         )
     if not explains_the_moves(raster, found.moves_after, found.moves_outside):
         words.append(

@@ -7,9 +7,16 @@ few corrupt values (:func:`~intake_tvips.maths.scan.rotator_strays`, e.g. 429483
 on the last frame) are passed over as strays, and a count that is not a square takes
 its row length from where ``Scan_x``/``Scan_y`` wrap over the scan's frames (a new
 row: ``y`` changes; where it never does, ``x`` jumps back), when most rows agree on
-it. From a sample: the rule when the rotator index counts 1, 2, 3, ... one frame each
-(searched for where it starts and stops counting); anything else is left to every
-header.
+it. Before the rule: an index that restarts every row (``1 .. nx`` per row,
+:func:`~intake_tvips.maths.rotator_rows.restarting_rows`), where the rule would read
+the last row only. No scan is found (though the reader's ``"auto"`` keeps the rule's
+square) when the index only counts frames
+(:func:`~intake_tvips.maths.rotator_rows.counts_every_frame`: no frame before or after
+it) or names a single position (a stray). From a sample: the rule when the rotator
+index counts 1, 2, 3, ... one frame each (searched for where it starts and stops
+counting), and the restarting index (searched for where it stops restarting); anything
+else is left to every header. The winding is never in the rotator index: findings
+from it say it is assumed (none).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from intake_tvips.maths.rotator_rows import counts_every_frame, restarting_rows
 from intake_tvips.maths.scan import auto_scan_indices, rotator_strays
 from intake_tvips.recording.detect_frames import (
     HeaderValues,
@@ -43,6 +51,20 @@ class RotatorFinding:
     sample: tuple[int, int, int] | None = None
     strays: int = 0  # frames whose corrupt value was passed over
     row_from_positions: bool = False  # a non-square scan, rows from Scan_x/Scan_y
+    restarts: bool = False  # the index restarts every row (1 .. nx per row)
+    #: restarting: which rows count down (``x + 1``; see ``RestartingRows.backwards``)
+    backwards: str = "none"
+
+    @property
+    def winding(self) -> str | None:
+        """The winding the index tells: ``"x"`` when rows 0, 2, ... count down, else
+        ``None`` (assumed: see :attr:`winding_known`)."""
+        return "x" if self.backwards == "even" else None
+
+    @property
+    def winding_known(self) -> bool:
+        """Whether the index tells the winding (rows 0, 2, ... count down)."""
+        return self.backwards == "even"
 
 
 #: at most this many strays (or 1 % of the frames) are passed over; more: no scan
@@ -56,17 +78,28 @@ class RotatorScan:
     grid: np.ndarray
     strays: int = 0
     row_from_positions: bool = False
+    restarts: bool = False
+    doubt: bool = False  # restarting: the row before the first carries values of the count
+    backwards: str = "none"  # restarting: which rows count down
 
 
 def rotator_indices(values: HeaderValues) -> RotatorScan:
-    """The scan of the rotator index from every header: RosettaSciIO's rule; where it
-    refuses, with a few strays passed over, then with the row length from where the
-    positions wrap. Raises RosettaSciIO's ``ValueError`` when none gives a scan."""
+    """The scan of the rotator index from every header: rows where it restarts every
+    row; else RosettaSciIO's rule; where that refuses (and the index does not only
+    count frames), with a few strays passed over, then with the row length from where
+    the positions wrap. Raises RosettaSciIO's ``ValueError`` when none gives a scan."""
     rotator = values.rotator
+    rows = restarting_rows(rotator)
+    if rows is not None:
+        grid = rows.start + np.arange(rows.size).reshape(rows.rows, rows.row_length)
+        strays = rows.size - rows.exact
+        return RotatorScan(grid, strays, restarts=True, doubt=rows.doubt, backwards=rows.backwards)
     try:
         return RotatorScan(auto_scan_indices(rotator))
     except ValueError as err:
         refused = err
+    if counts_every_frame(rotator):
+        raise refused
     strays = int(rotator_strays(rotator).sum())
     passing = 0 < strays <= max(MAX_ROTATOR_STRAYS, rotator.size // 100)
     if passing:
@@ -121,18 +154,30 @@ def _from_every_header(values: HeaderValues):
     """The finding of :func:`rotator_indices`: its confidence, the share of positions
     whose frame carries that position's value, less the share of strays passed over."""
     rotator = values.rotator
+    if restarting_rows(rotator) is None and counts_every_frame(rotator):
+        return ("rotator_counter", rotator.size, int(rotator[-1]))
     try:
         found = rotator_indices(values)
     except ValueError as err:
         return ("rotator_refused", str(err))
     grid = found.grid
     total = grid.size
+    if total < 2:
+        return ("rotator_single", int(grid.flat[0]))
     start = int(grid.flat[0])
+    shape = (int(grid.shape[0]), int(grid.shape[1]))
+    if found.restarts:  # one frame per position in order; strays: frames off the count
+        # rows counting down other than 0, 2, ...: a walk no winding expresses
+        shared = (2 if found.doubt else 1) * (1 if found.backwards in ("none", "even") else 2)
+        confidence = (1 - found.strays / total) / shared
+        return RotatorFinding(
+            start, shape, confidence, True, None, found.strays, restarts=True,
+            backwards=found.backwards,
+        )  # fmt: skip
     exact = rotator[grid.reshape(-1)] == np.arange(1, total + 1)
     stop = start + total
     in_order = stop <= rotator.size and np.array_equal(rotator[start:stop], np.arange(1, total + 1))
     confidence = float(exact.mean()) * total / (total + found.strays)
-    shape = (int(grid.shape[0]), int(grid.shape[1]))
     return RotatorFinding(
         start, shape, confidence, bool(in_order), None, found.strays, found.row_from_positions
     )
@@ -154,6 +199,8 @@ def _from_sample(values: HeaderValues, rules: SamplingRules):
     if rises.size == 0:
         raise Undecided("the rotator index does not rise where it first changes")
     start = last_same + int(rises[0]) + (1 if values.rotator[run[rises[0]]] == 0 else 0)
+    if np.any(np.diff(values.rotator[values.frame <= start]) < 0):
+        raise Undecided("the rotator index falls before it rises (rows counting down?)")
 
     def counting(values, sel):
         return values.rotator[sel] == values.frame[sel] - start + 1
@@ -171,9 +218,15 @@ def _from_sample(values: HeaderValues, rules: SamplingRules):
         raise Undecided(
             "the rotator index skips or repeats positions (scan_shape='auto' needs every header)"
         )
+    if _value_at(values, stop + 1) == 1 and stop > start:  # it restarts: rows of stop - start + 1
+        return _restarts_from_sample(values, start, stop - start + 1)
     if np.any(np.diff(values.rotator[values.frame >= stop]) > 0):
         raise Undecided(f"the rotator index rises again after frame {stop}")
     total = stop - start + 1
+    if stop == values.n_frames - 1 and (start == 0 or _value_at(values, 0) == 0 == start - 1):
+        return ("rotator_counter", values.n_frames, total)
+    if total < 2:
+        return ("rotator_single", start)
     side = math.isqrt(total)
     if side * side != total:
         if values.has_positions and values.positions_move:
@@ -184,3 +237,38 @@ def _from_sample(values: HeaderValues, rules: SamplingRules):
     confidence = sample_confidence(inside.size, inside.size, total)
     sample = (int(inside.size), values.count, values.n_frames)
     return RotatorFinding(start, (side, side), confidence, True, sample)
+
+
+def _value_at(values: HeaderValues, frame: int) -> int | None:
+    """The rotator index of ``frame`` if it was read."""
+    at = int(np.searchsorted(values.frame, frame))
+    if at < values.count and values.frame[at] == frame:
+        return int(values.rotator[at])
+    return None
+
+
+def _restarts_from_sample(values: HeaderValues, start: int, nx: int):
+    """The index restarts every ``nx`` frames from ``start``: searched for the last frame
+    where it still does; a finding when at least two rows do and every frame read of
+    them and the row before agrees (else :class:`Undecided`: every header decides)."""
+
+    def restarting(values, sel):
+        return values.rotator[sel] == (values.frame[sel] - start) % nx + 1
+
+    last = last_holding(values, start, restarting)
+    if isinstance(last, Wanted):
+        return last
+    rows = (last - start + 1) // nx
+    before = values.missing(np.arange(max(start - nx, 0), start))
+    if before is not None:
+        return before
+    inside = np.flatnonzero((values.frame >= start) & (values.frame < start + rows * nx))
+    prior = np.flatnonzero((values.frame >= start - nx) & (values.frame < start))
+    up = values.frame[prior] - (start - nx) + 1
+    doubt = np.any(values.rotator[prior] == up) or np.any(values.rotator[prior] == nx + 1 - up)
+    if rows < 2 or doubt or not restarting(values, inside).all():
+        raise Undecided(f"the rotator index restarts after frame {start + nx - 1}")
+    total = rows * nx
+    confidence = sample_confidence(inside.size, inside.size, total)
+    sample = (int(inside.size), values.count, values.n_frames)
+    return RotatorFinding(start, (rows, nx), confidence, True, sample, restarts=True)

@@ -63,6 +63,8 @@ class PositionFinding:
     moves_outside: int = 0
     #: other rasters (other start or winding, another map) that explain the frames as well
     rivals: int = 0
+    #: ``Scan_y`` is 0 in every frame read: the rows are where ``Scan_x`` wraps
+    x_only: bool = False
 
 
 def infer_positions(values: HeaderValues, rules: SamplingRules):
@@ -95,6 +97,8 @@ def infer_positions(values: HeaderValues, rules: SamplingRules):
         return ("no_raster",)
     if not values.complete:
         check_unanimous(values, best, starts)
+        if x_alone_rivals(values, first_move, best):
+            raise Undecided("Scan_x alone cannot tell this raster from a walk along y")
         moves, outside = moves_after(values, best)
         if not explains_the_moves(best, moves, outside):
             raise Undecided(
@@ -131,15 +135,18 @@ def _finding(values: HeaderValues, first_move: int, best: Raster, starts) -> Pos
             is_shifted = shifted(values, best)
         if share < 1 and best.winding != "x":
             odd_back = odd_rows_backwards(values, best)
-        rivals = count_rivals(values, best, starts)
+        rivals = count_rivals(values, best, starts) + x_alone_rivals(values, first_move, best)
         confidence = share / (1 + rivals)
         if not explains_the_moves(best, moves, outside):
             confidence *= (moves - outside) / moves  # the share of the moves it explains
     else:
         confidence = sample_confidence(best.agreeing, best.seen, best.size)
+        if values.x_only:  # the winding along y x alone cannot tell (check_unanimous)
+            rivals = count_rivals(values, best, starts)
+            confidence /= 1 + rivals
     return PositionFinding(
         first_move, best, values.complete, values.count, values.n_frames, float(confidence),
-        is_shifted, odd_back, moves, outside, rivals,
+        is_shifted, odd_back, moves, outside, rivals, values.x_only,
     )  # fmt: skip
 
 
@@ -199,6 +206,17 @@ def count_rivals(values: HeaderValues, best: Raster, starts) -> int:
     return len(maps)
 
 
+def x_alone_rivals(values: HeaderValues, first_move: int, best: Raster) -> int:
+    """With ``Scan_x`` alone, walks the reader cannot express that explain the frames as
+    well as ``best``: y as the fast axis (rows of at most 2 positions: x steps like a
+    walk down the columns), and, when ``best`` starts after ``first_move + 1``, scan
+    rows before it (y cannot tell strays among the junk frames from a first row run
+    the other way, or from rows whose x is corrupt)."""
+    if not values.x_only:
+        return 0
+    return int(best.shape[1] <= 2) + int(best.start > first_move + 1)
+
+
 def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
     """A sample decides only when every frame read in the scan agrees with ``best`` and
     no other start or winding fits them all (raises :class:`Undecided`)."""
@@ -212,6 +230,8 @@ def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
             other = raster_from(values, start, winding)
             if other is None or (start, winding) == (best.start, best.winding):
                 continue
+            if _y_twin(values, best, other):  # x alone never tells these: shared, below
+                continue
             # a raster of fewer positions than best's agreeing frames can never win
             small = other.size < best.agreeing
             fits_all = other.seen and other.agreeing == other.seen
@@ -220,6 +240,12 @@ def check_unanimous(values: HeaderValues, best: Raster, starts) -> None:
                     f"winding {best.winding!r} from frame {best.start} and winding "
                     f"{winding!r} from frame {start} both fit every frame read"
                 )
+
+
+def _y_twin(values: HeaderValues, best: Raster, other: Raster) -> bool:
+    """With x alone: ``other`` is ``best`` winding along y instead of not (or back)."""
+    same_place = (other.start, other.shape) == (best.start, best.shape)
+    return values.x_only and same_place and {other.winding, best.winding} == {None, "y"}
 
 
 def _same_map(one: Raster, other: Raster) -> bool:
@@ -244,16 +270,19 @@ def _raster_from(values: HeaderValues, start: int, winding, search: bool):
     nx = row_length(values, start, winding, search)
     if nx is None or isinstance(nx, Wanted):
         return nx
-    if winding == "y":
+    if values.x_only and nx < 2:  # x alone: a row where x does not move says nothing
+        return None
+    if winding == "y" and not values.x_only:
         rows = rows_of_first_column(values, start, nx)
     else:
-        rows = rows_reached(values, start, nx, search)
+        rows = rows_reached(values, start, nx, search, winding)
     if rows is None or isinstance(rows, Wanted):
         return rows
     n = values.n_frames
-    ny = rows if winding == "y" or start + rows * nx <= n else (n - start) // nx
-    if ny < 1 or ny * nx > n - start:  # more positions than frames: not this raster
-        return None
+    whole = (winding == "y" and not values.x_only) or start + rows * nx <= n
+    ny = rows if whole else (n - start) // nx
+    if ny * nx < 2 or ny * nx > n - start:  # a single position (a stray), or more
+        return None  # positions than frames: not this raster
     _, _, agree = frames_in_raster(values, start, winding, (ny, nx))
     return Raster(start, winding, (ny, nx), rows, int(agree.sum()), int(agree.size))
 
@@ -261,10 +290,14 @@ def _raster_from(values: HeaderValues, start: int, winding, search: bool):
 def row_length(values: HeaderValues, start: int, winding, search: bool):
     """The row length most frames (read, from ``start`` on) name: frame ``start +
     offset`` at ``(x, y)`` says ``offset = y * nx + x`` (per winding); a single row: how
-    far x counts (``None``: no frame names one)."""
+    far x counts (``None``: no frame names one). With x alone (``values.x_only``) no
+    frame names it: how far x counts along the first row (winding x: back from
+    ``nx - 1``, the first frame's x)."""
     sel = values.since(start)
     offset, x, y = values.frame[sel] - start, values.scan_x[sel], values.scan_y[sel]
     valid = (x >= 0) & (y >= 0)
+    if values.x_only:
+        return _x_only_row_length(values, start, winding, search)
     if winding == "x":
         odd = y % 2 == 1
         num = np.where(odd, offset - x, offset + 1 + x)
@@ -289,14 +322,48 @@ def row_length(values: HeaderValues, start: int, winding, search: bool):
     return last if last is None or isinstance(last, Wanted) else last - start + 1
 
 
-def rows_reached(values: HeaderValues, start: int, nx: int, search: bool):
-    """Rows up to the last one most of whose frames (read) have ``y`` = its row."""
+def _x_only_row_length(values: HeaderValues, start: int, winding, search: bool):
+    """The first row's length from x alone: winding x, the first frame's x + 1 (when
+    most frames read of that row count down from it); else how far x counts up from 0."""
+    if winding == "x":
+        at = np.searchsorted(values.frame, start)
+        if at >= values.count or values.frame[at] != start:
+            return None
+        nx = int(values.scan_x[at]) + 1
+        if not 1 < nx <= values.n_frames - start:
+            return None
+
+        row = values.since(start)[: int(np.sum(values.frame[values.since(start)] < start + nx))]
+        down = values.scan_x[row] == nx - 1 - (values.frame[row] - start)
+        return nx if 2 * down.sum() > down.size else None  # most frames read count down
+
+    def counting(values, sel):
+        return values.scan_x[sel] == values.frame[sel] - start
+
+    last = last_holding(values, start, counting, search)
+    return last if last is None or isinstance(last, Wanted) else last - start + 1
+
+
+def rows_reached(values: HeaderValues, start: int, nx: int, search: bool, winding=None):
+    """Rows up to the last one most of whose frames (read) have ``y`` = its row (with x
+    alone: the x the raster gives them)."""
     sel = values.since(start)
     row = (values.frame[sel] - start) // nx
     rows, inverse = np.unique(row, return_inverse=True)
     seen = np.bincount(inverse, minlength=rows.size)
-    hits = np.bincount(inverse, weights=values.scan_y[sel] == row, minlength=rows.size)
+    if values.x_only:
+        along = "x" if winding == "x" else None
+        held_here = (
+            values.scan_x[sel] == ScanMap((1, nx), start, along).positions_of(values.frame[sel])[1]
+        )
+    else:
+        held_here = values.scan_y[sel] == row
+    hits = np.bincount(inverse, weights=held_here, minlength=rows.size)
     held = np.flatnonzero(2 * hits > seen)
+    if values.x_only:  # x alone: junk after the scan may sit where a row would (rows
+        # up to the first that does not hold)
+        failed = np.flatnonzero(2 * hits <= seen)
+        held = held[held < failed[0]] if failed.size else held
     if held.size == 0:
         return None
     last_row = (values.n_frames - 1 - start) // nx
@@ -327,5 +394,5 @@ def odd_rows_backwards(values: HeaderValues, best: Raster) -> bool:
         return False
     frames = np.arange(start, min(start + ny * nx, values.n_frames))
     y, x = ScanMap((ny + 1, nx), start - nx, "x").positions_of(frames)
-    agree = (values.scan_x[frames] == x) & (values.scan_y[frames] == y - 1)
+    agree = (values.scan_x[frames] == x) & ((values.scan_y[frames] == y - 1) | values.x_only)
     return float(np.mean(agree)) > 0.9

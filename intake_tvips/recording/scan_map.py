@@ -76,7 +76,10 @@ def _auto_map(rec: Recording, winding_scan_axis, hysteresis):
             indices = rotator_indices(values).grid
         except ValueError as err:
             raise ValueError(f"{rec.name}: {err}") from None
-    # winding is applied to the reconstructed grid, as for an explicit scan
+    # winding is applied to the reconstructed grid, as for an explicit scan (the one the
+    # rotator index tells when none is given: rows 0, 2, ... counting down, x + 1)
+    if winding_scan_axis is None and found.method == "rotidx":
+        winding_scan_axis = found.winding_scan_axis
     wind = make_scan_map(indices.shape, 0, winding_scan_axis, hysteresis)
     if wind.winding is not None:
         indices = indices.reshape(-1)[frame_grid(wind).reshape(-1)]
