@@ -10,7 +10,7 @@ import scan_textures as st
 
 import intake_tvips
 from intake_tvips.maths.periodicity import fold_distances, periodic_events, step_distances
-from intake_tvips.maths.pixel_raster import scan_start, snake_roll
+from intake_tvips.maths.pixel_raster import parked_ends, scan_start, snake_roll
 
 
 def _found(tmp_path, shape, **kw):
@@ -35,7 +35,7 @@ def test_plain_raster_with_blanked_frames_is_found(tmp_path, texture):
     assert found.method == "pixels", found.reason
     assert (found.scan_shape, found.scan_start_frame) == ((24, 40), 5)
     assert found.winding_scan_axis is None
-    assert found.confidence > 0.5
+    assert found.confidence > 0.2
     assert "MiB" in found.reason
 
 
@@ -107,11 +107,46 @@ def test_parked_probe_with_frames_beyond_whole_rows_is_undecided(tmp_path):
 
 
 def test_scan_start_rules():
-    assert scan_start(1000, 40, 5, 0) == (5, "frames 0..4 blanked")
-    assert scan_start(1003, 40, 0, 3)[0] == 0
-    assert scan_start(1000 + 7 + 3, 40, 0, 3)[0] == 7
-    assert scan_start(1200, 40, 0, 0)[0] == 0
-    assert scan_start(1207, 40, 0, 0)[0] is None
+    assert scan_start(1000, 40, (5, 0))[0] == 5
+    assert scan_start(1003, 40, (0, 3))[0] == 0
+    assert scan_start(1000 + 7 + 3, 40, (0, 3))[0] == 7
+    assert scan_start(1200, 40, (0, 0))[0] == 0
+    assert scan_start(1207, 40, (0, 0))[0] is None
+
+
+@pytest.mark.parametrize("dose", [None, 200.0])
+def test_probe_parked_off_the_scan_is_junk(tmp_path, dose):
+    found = _found(
+        tmp_path,
+        (24, 40),
+        texture_name="gradient",
+        winding=None,
+        junk_before=5,
+        junk_after=3,
+        dose=dose,
+        seed=3,
+        junk="parked_off",
+    )
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame) == ((24, 40), 5)
+
+
+def test_parked_ends_find_a_repeated_pattern_unlike_the_scan():
+    frames, _ = st.recording(
+        (24, 40),
+        texture_name="grains",
+        winding=None,
+        junk_before=6,
+        junk_after=2,
+        dose=None,
+        seed=1,
+        junk="parked_off",
+    )
+    from intake_tvips.recording.pixels import cell_sums
+
+    assert parked_ends(cell_sums(frames, 8)) == (6, 2)
+    frames, _ = st.recording((24, 40), texture_name="grains", junk_before=0, junk_after=0)
+    assert parked_ends(cell_sums(frames, 8)) == (0, 0)
 
 
 def test_snake_roll_inverts_the_turns():

@@ -16,7 +16,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from intake_tvips.maths.pixel_raster import features, fit_raster, junk_ends, scan_start
+from intake_tvips.maths.pixel_raster import (
+    features,
+    fit_raster,
+    junk_ends,
+    parked_ends,
+    scan_start,
+)
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detect import ScanDetection
 from intake_tvips.recording.pixels import (
@@ -46,13 +52,17 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     else:
         totals = cells.sum(axis=1)
     before, after = junk_ends(totals)
-    z = features(cells[before : head - (after if head == n else 0)])
+    lit = cells[before : head - (after if head == n else 0)]
+    parked = parked_ends(lit)
+    before += parked[0]
+    after += parked[1] if head == n else 0
+    z = features(lit[parked[0] : lit.shape[0] - (parked[1] if head == n else 0)])
     if z is None:
         return _none("no contrast between the frames read (a flat or noise-only sample)", cost)
-    fit = fit_raster(z, before)
+    fit = fit_raster(z, before, n - before - after if before or after else None)
     if fit.nx is None:
         return _none(fit.why, cost)
-    start, why = scan_start(n, fit.nx, before, after)
+    start, why = scan_start(n, fit.nx, (before, after))
     if start is None:
         return _none(f"{fit.notes[0]}; but {why}", cost)
     ny = (n - after - start) // fit.nx
