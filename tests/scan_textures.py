@@ -83,8 +83,9 @@ def recording(
     """``(frames, truth)``: the recorded frames and the sample's transmission.
 
     ``junk``: the frames before and after the scan are ``"blank"`` (beam blanked: a
-    few dark counts) or ``"parked"`` (the probe waits on the first or last position:
-    its pattern again, with fresh noise)."""
+    few dark counts), ``"parked"`` (the probe waits on the first or last position:
+    its pattern again, with fresh noise) or ``"parked_off"`` (the probe waits off the
+    scan: one pattern unlike the scan's, its disc shifted)."""
     rng = np.random.default_rng(seed)
     truth = texture(texture_name, shape, rng)
     n = junk_before + shape[0] * shape[1] + junk_after
@@ -94,7 +95,10 @@ def recording(
     if texture_name == "noise_only":
         frames[grid.reshape(-1)] = patterns(np.ones(grid.size), detector, dose or 50.0, rng)
     before, after = list(range(junk_before)), list(range(n - junk_after, n))
-    if junk == "parked":
+    if junk == "parked_off":  # the probe waits off the scan: a pattern of its own
+        off = np.roll(patterns(np.full(len(before) + len(after), 0.6), detector, dose, rng), 2, -1)
+        frames[before + after] = off
+    elif junk == "parked":
         first, last = truth.reshape(-1)[0], truth.reshape(-1)[grid.reshape(-1).argmax()]
         frames[before] = patterns(np.full(len(before), first), detector, dose, rng)
         frames[after] = patterns(np.full(len(after), last), detector, dose, rng)

@@ -116,7 +116,8 @@ class ScanDetection:
     """What the frame headers say about the scan, and how sure that is.
 
     ``method`` is ``"scan_xy"`` (from the Scan_x/Scan_y fields), ``"rotidx"`` (from the
-    rotator index, RosettaSciIO's ``"auto"`` rule) or ``"none"`` (no scan found).
+    rotator index, RosettaSciIO's ``"auto"`` rule), ``"pixels"`` (from the pixels
+    alone, ``detect_scan(pixels=True)``) or ``"none"`` (no scan found).
     ``confidence`` (0..1): with every header read, the fraction of scan positions whose
     frame's header agrees with the detected raster; from a sample (``sampled``), the
     share of agreeing frames the unanimous sample supports (at 95 %). ``reason`` says
@@ -193,7 +194,10 @@ def detect_scan(
 ) -> ScanDetection:
     """Detect the scan of the recording ``urlpath`` (a URL, or a :class:`Recording` from
     :func:`intake_tvips.open_recording`) from its frame headers; with ``pixels=True``
-    also the hysteresis of a winding scan, from a bounded sample of its pixels
+    also the hysteresis of a winding scan, from a bounded sample of its pixels, and
+    where the headers carry no positions the whole scan (``method="pixels"``: row
+    length, winding, start, rows, hysteresis; :mod:`~.scan_pixels`), still
+    ``method="none"`` where the pixels cannot tell
     (:func:`intake_tvips.estimate_hysteresis`: ``hysteresis_source`` says ``"pixels"``,
     or ``"undecided"`` with 0 kept, and ``hysteresis_confidence`` how sure).
 
@@ -216,6 +220,11 @@ def detect_scan(
         found = detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
     if not pixels:
         return found
+    if found.method == "none":
+        from intake_tvips.recording.scan_pixels import scan_from_pixels
+
+        from_pixels = scan_from_pixels(rec)
+        return replace(from_pixels, reason=f"headers: {found.reason}; {from_pixels.reason}")
     from intake_tvips.recording.pixels import with_pixels
 
     return with_pixels(found, rec)

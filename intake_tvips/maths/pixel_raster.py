@@ -1,0 +1,346 @@
+"""The raster of a scan from per-frame features alone: row length, winding, start frame.
+
+Pure numpy, no I/O. The features are a few numbers per frame in acquisition order (the
+principal components of detector-cell sums, :func:`features`). A scan leaves these traces
+(:mod:`intake_tvips.maths.periodicity`):
+
+* frames one row apart look alike: the frames ``nx`` apart (plain raster, or winding
+  ``"y"``) or ``2 nx`` apart (a snake) are closer than frames at other lags (a dip of the
+  lag profile); a texture running diagonally makes ``nx - 1`` or ``nx + 1`` dip as well;
+* a plain raster breaks once per row (the fly-back): the break's phase is the start,
+  and it tells ``nx`` from its diagonal rivals (they smear the breaks over every phase);
+* a snake mirrors in time at each turn (:func:`~.periodicity.fold_distances`); the
+  hysteresis roll breaks every second row (where the rolled row wraps);
+* winding ``"y"`` alternates two rows of the sample: frames two apart are closer than
+  frames one apart, and pairs break once per row.
+
+Each rival (winding, row length) is scored by how alike the frames it calls vertical
+neighbours are, against frames at random; the best must beat the others clearly, or the
+answer is undecided (``RasterFit.why``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from intake_tvips.maths.periodicity import (
+    dips,
+    lag_profile,
+    leading_run,
+    periodic_events,
+    step_distances,
+)
+
+#: a frame with fewer counts than this share of the median is beam blanked
+BLANK_SHARE = 0.2
+#: a row-period dip must fall below this share of the lags around it
+DIP_DEPTH = 0.75
+#: the winning rival's neighbour distance must be below this share of the next one's
+MARGIN = 0.8
+#: log10 of the chance below which breaks repeating with a row length are believed
+PHASE_LOG10_P = -4.0
+#: rivals of one winding whose fit is within this factor of the best are told apart
+#: by their breaks or by whole rows
+CLOSE = 0.85
+#: ... and a row length one longer or shorter than the best within this factor (a
+#: texture running diagonally makes the wrong one fit better)
+NEAR = 0.6
+#: the breaks' row length must be this many orders of magnitude likelier than the next
+BREAK_MARGIN = 3.0
+#: rows of a scan needed in the frames read
+MIN_ROWS = 8
+#: frames 2 apart must be this much closer than frames 1 apart for winding "y" (and
+#: this much farther for a plain raster)
+Y_RATIO = 1.25
+#: a parked probe's pattern lies farther than this many typical steps from every
+#: scan frame
+PARKED_APART = 4.0
+#: snake rolls (hysteresis) tried, either way
+MAX_ROLL = 12
+#: principal components kept at most
+MAX_COMPONENTS = 6
+
+
+@dataclass(frozen=True)
+class RasterFit:
+    """A raster found in the features: ``nx`` frames a row, ``winding`` (``None``,
+    ``"x"``, ``"y"``), ``start`` (the scan's first frame), ``hysteresis_hint`` (the roll a
+    snake's folds and breaks suggest, ``None`` if not seen), ``confidence`` (0..1),
+    ``notes`` (why, in words). ``nx`` is ``None`` when undecided (``why`` says so)."""
+
+    nx: int | None
+    winding: str | None = None
+    start: int = 0
+    hysteresis_hint: int | None = None
+    confidence: float = 0.0
+    notes: tuple[str, ...] = ()
+    why: str = ""
+
+
+def features(cell_sums: np.ndarray) -> np.ndarray | None:
+    """The principal components of standardized cell sums that rise above the noise
+    (eigenvalues above four times the median one); ``None`` when none do."""
+    std = cell_sums.std(axis=0)
+    z = (cell_sums - cell_sums.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    if z.shape[0] < 3:
+        return None
+    u, sv, _ = np.linalg.svd(z, full_matrices=False)
+    lam = sv**2 / z.shape[0]
+    keep = lam > 4 * max(float(np.median(lam)), 1e-12)
+    keep[MAX_COMPONENTS:] = False
+    return (u * sv)[:, keep] if keep.any() else None
+
+
+def junk_ends(totals: np.ndarray) -> tuple[int, int]:
+    """Blanked frames (few counts) at the start and at the end."""
+    blank = totals < BLANK_SHARE * np.median(totals)
+    return leading_run(blank), leading_run(blank[::-1])
+
+
+def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
+    """Frames at the start and at the end that repeat one pattern unlike every other
+    frame's (a probe parked off the scan), from the standardized detector-cell sums
+    (all of them: the scan's principal components may not see such a pattern): the run
+    (up to ``longest`` frames) set farthest apart from the frames after it, measured as
+    the distance from its mean to the nearest of them (the last ``longest`` frames left
+    out: the probe may wait there on the same spot) over the run's own spread around
+    its mean (or the typical step between frames, if larger); none when that is not
+    ``PARKED_APART`` or more."""
+    std = cells.std(axis=0)
+    z = (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    if z.shape[0] < 4 * longest:
+        longest = z.shape[0] // 4
+    typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
+    return _parked_run(z, longest, typical), _parked_run(z[::-1], longest, typical)
+
+
+def _parked_run(z: np.ndarray, longest: int, typical: float) -> int:
+    """The run at the start of ``z`` set farthest apart from the frames after it (see
+    :func:`parked_ends`), 0 when none is ``PARKED_APART`` times apart."""
+    found, best = 0, PARKED_APART
+    for length in range(1, longest + 1):
+        centre = z[:length].mean(axis=0)
+        inside = z[:length] - centre
+        spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
+        rest = z[length : z.shape[0] - longest] - centre  # the other end may repeat it
+        gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
+        apart = gap / max(spread, typical, 1e-300)
+        if apart >= best:
+            found, best = length, apart
+    return found
+
+
+def fit_raster(z: np.ndarray, offset: int = 0, scan_frames: int | None = None) -> RasterFit:
+    """The raster of the frames whose features are ``z`` (the first of them is frame
+    ``offset`` of the recording; junk frames before it already left out).
+    ``scan_frames``: how many frames lie between blanked ones at both ends, if known
+    (a whole number of rows, unless the scan was cut short)."""
+    n = z.shape[0]
+    max_lag = n // MIN_ROWS
+    if max_lag < 8:
+        return RasterFit(None, why=f"only {n} frames with signal: too few for {MIN_ROWS} rows")
+    profile = lag_profile(z, max_lag)
+    random_pairs = 2 * float((z.var(axis=0)).sum())
+    found = dips(profile, 4, DIP_DEPTH)
+    if not found:
+        return RasterFit(None, why="the frames do not repeat along rows (no row period)")
+    rivals = _rivals(z, profile, found, random_pairs)
+    rivals.sort(key=lambda r: r[0])
+    best, second = rivals[0], _first_other(rivals)
+    if second is not None and best[0] > MARGIN * second[0]:
+        return RasterFit(None, why=_tie(best, second))
+    return _phase(z, best, second, rivals, offset, scan_frames)
+
+
+def _rivals(z, profile, found, random_pairs):
+    """``(neighbour distance / random, winding, nx)`` for every rival the dips suggest."""
+    near_one = profile[1] / max(profile[2], 1e-300)  # < 1: a plain raster; > 1: "y"
+    families = [f for f, ok in ((None, near_one < 1 / Y_RATIO), ("y", near_one > Y_RATIO)) if ok]
+    families = families or [None, "y"]  # frames 1 and 2 apart alike: both stay rivals
+    out = []
+    for lag in found:
+        for nx in {lag - 1, lag, lag + 1}:
+            out += [(profile[nx] / random_pairs, f, nx) for f in families if nx >= 4]
+        for nx in {(lag - 1) // 2, lag // 2, (lag + 1) // 2}:
+            if nx >= 4 and 2 * nx < z.shape[0] // 2:
+                out.append((_snake_fit(z, nx)[0] / random_pairs, "x", nx))
+    return out
+
+
+def _first_other(rivals):
+    """The best rival of another winding, or of a row length that is not a diagonal
+    neighbour of the best's (those are told apart by the breaks)."""
+    top = rivals[0]
+    for r in rivals[1:]:
+        if r[1] != top[1] or (abs(r[2] - top[2]) > 1 and r[2] % top[2] and top[2] % r[2]):
+            return r
+    return None
+
+
+def _snake_fit(z: np.ndarray, nx: int) -> tuple[float, int, int]:
+    """How alike the frames are that a snake of ``nx`` a row puts on neighbouring rows:
+    ``(distance, turns, roll)`` at the best turn phase (``2 start + h - 1``, mod
+    ``2 nx``) and roll ``h``, chosen on every second turn and measured on the others
+    (so that choosing does not flatter the snake against the other rivals)."""
+    period = 2 * nx
+    if z.shape[0] < 2 * period:
+        return float("inf"), 0, 0
+    sums, counts = _fold_table(z, nx)
+    best = (np.inf, 0, 0)
+    rolls = sorted({h % nx for h in range(-min(MAX_ROLL, nx // 2), min(MAX_ROLL, nx // 2) + 1)})
+    for h in rolls:
+        chosen = _fold_means(sums, counts, nx, h)
+        turns = int(np.argmin(chosen[0]))
+        if chosen[0, turns] < best[0]:
+            best = (float(chosen[0, turns]), turns, h)
+    _, turns, h = best
+    held_out = float(_fold_means(sums, counts, nx, h)[1, turns])
+    both = _fold_means(sums.sum(axis=0, keepdims=True), counts.sum(axis=0, keepdims=True), nx, h)
+    return held_out, int(np.argmin(both[0])), h
+
+
+def _fold_table(z: np.ndarray, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances of frame pairs ``(a, b)`` summed by turn parity, ``(a + b) mod 2 nx``
+    and gap ``b - a`` (< ``2 nx``)."""
+    period = 2 * nx
+    sums = np.zeros((2, period, period))
+    counts = np.zeros((2, period, period))
+    for gap in range(1, period):
+        d = step_distances(z, gap)
+        c2 = 2 * np.arange(d.size) + gap
+        flat = ((c2 // period) % 2) * period + c2 % period
+        sums[:, :, gap] += np.bincount(flat, d, 2 * period).reshape(2, period)
+        counts[:, :, gap] += np.bincount(flat, None, 2 * period).reshape(2, period)
+    return sums, counts
+
+
+def _fold_means(sums, counts, nx: int, h: int) -> np.ndarray:
+    """Mean distance of the vertical neighbours of a snake rolled by ``h``, per turn
+    phase: its unwrapped columns fold at the phase with gaps ``h + 1 .. 2 nx - 1 - h``,
+    its ``h`` wrapped ones at the phase ``+ nx`` with gaps ``nx - h + 1 .. nx + h - 1``."""
+    period = 2 * nx
+    gaps = np.arange(period)
+    plain = (gaps >= h + 1) & (gaps <= period - 1 - h)
+    wrapped = (gaps >= nx - h + 1) & (gaps <= nx + h - 1)
+    s = sums[..., plain].sum(-1) + np.roll(sums[..., wrapped].sum(-1), -nx, axis=-1)
+    c = counts[..., plain].sum(-1) + np.roll(counts[..., wrapped].sum(-1), -nx, axis=-1)
+    # a phase's pairs have one parity of gap: the other half of the gaps count nothing
+    return np.where(c > 0, s / np.maximum(c, 1), np.inf)
+
+
+def _tie(a, b) -> str:
+    name = {None: "rows", "x": "snake rows", "y": "rows winding along y"}
+    return (
+        f"{name[a[1]]} of {a[2]} and {name[b[1]]} of {b[2]} frames fit about as well "
+        f"({a[0]:.2f} and {b[0]:.2f} of random pairs)"
+    )
+
+
+def _phase(z, best, second, rivals, offset: int, scan_frames: int | None) -> RasterFit:
+    """The row length settled among the rivals of its winding that fit nearly as well
+    (:func:`_settle`); for a snake also where its turns fold (:func:`snake_roll`)."""
+    winding = best[1]
+    close = sorted(
+        {
+            r[2]
+            for r in rivals
+            if r[1] == winding
+            and (r[0] * CLOSE <= best[0] or (abs(r[2] - best[2]) == 1 and r[0] * NEAR <= best[0]))
+        }
+    )
+    nx, how = _settle(z, winding, close, scan_frames)
+    if nx is None:
+        return RasterFit(None, why=how)
+    if scan_frames and scan_frames % nx:
+        return RasterFit(
+            None,
+            why=f"rows of {nx} frames fit, but the {scan_frames} frames between the "
+            "blanked ones are no whole number of them",
+        )
+    other = _other_breaks(z, winding, nx)
+    if other is not None:
+        return RasterFit(None, why=f"rows of {nx} frames fit, but breaks repeat every {other}")
+    what = {None: "rows", "x": "mirrored rows", "y": "rows winding along y"}[winding]
+    notes = tuple(t for t in (f"{what} of {nx} frames ({best[0]:.2f} of random pairs)", how) if t)
+    conf = _confidence(best, second)
+    if winding != "x":
+        return RasterFit(nx, winding, offset, None, conf, notes)
+    return RasterFit(nx, "x", offset, _snake_fit(z, nx)[2], conf, notes)
+
+
+def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[int | None, str]:
+    """One of ``lengths`` (row lengths whose frames fit nearly as well: a texture
+    running diagonally, or a multiple): the one whose rows break where rows start
+    (plain rasters and winding ``"y"``), else the only one the scan's frames fill with
+    whole rows; ``(None, why)`` when neither tells."""
+    if len(lengths) == 1:
+        return lengths[0], ""
+    if winding != "x":
+        breaks = step_distances(z, 2 if winding == "y" else 1)
+        if winding == "y":
+            breaks = breaks[:-1] + breaks[1:]
+        found = [periodic_events(breaks, p, p) for p in lengths]
+        found = sorted((r for r in found if r is not None), key=lambda r: r.log10_p)
+        top, rest = found[0], found[1:]
+        if top.log10_p <= PHASE_LOG10_P and all(
+            r.log10_p >= top.log10_p + BREAK_MARGIN for r in rest
+        ):
+            return top.period, f"a break every {top.period} frames (chance 1e{top.log10_p:.0f})"
+    whole = [p for p in lengths if scan_frames and scan_frames % p == 0]
+    if len(whole) == 1:
+        return whole[0], f"the {scan_frames} frames between the blanked ones fill whole rows"
+    listed = ", ".join(str(p) for p in lengths)
+    return None, f"rows of {listed} frames fit about as well (a texture running diagonally?)"
+
+
+def _other_breaks(z, winding, nx: int) -> int | None:
+    """A row length, not ``nx`` nor its multiple or divisor, at which the frames break
+    far more regularly than at ``nx`` (slanted lamellae let frames many rows and a
+    column apart look alike: their fly-back breaks still repeat with the rows)."""
+    if winding == "x":
+        return None
+    breaks = step_distances(z, 2 if winding == "y" else 1)
+    if winding == "y":
+        breaks = breaks[:-1] + breaks[1:]
+    top = periodic_events(breaks, 4, breaks.size // MIN_ROWS)
+    if top is None or top.log10_p > 2 * PHASE_LOG10_P:
+        return None
+    if top.period % nx == 0 or nx % top.period == 0:
+        return None
+    own = periodic_events(breaks, nx, nx)
+    return top.period if own is None or own.log10_p > top.log10_p + BREAK_MARGIN else None
+
+
+def snake_roll(turns: int, start: int, nx: int) -> int:
+    """The hysteresis of a snake whose turns fold the frame pairs ``a + b = turns``
+    (mod ``2 nx``) when it starts at ``start``: ``turns = 2 start + h - 1``; in
+    ``-nx/2 .. nx/2``."""
+    h = (turns + 1 - 2 * start) % (2 * nx)
+    return int((h + nx // 2) % nx - nx // 2)
+
+
+def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:
+    """The scan's first frame, from the ends of the recording (``n`` frames, rows of
+    ``nx``): after the ``blank[0]`` blanked frames at the start; or before a whole number
+    of rows ending where the ``blank[1]`` blanked frames at the end begin; or, with no
+    blanked frames, frame 0 when the recording holds whole rows. Frames beyond whole
+    rows with no blanked ones (a parked probe, or a scan cut short) leave it undecided:
+    a snake's turns tell the start only together with its roll, and a parked probe's
+    repeated pattern may be the scan's own first or last one."""
+    if blank[0]:
+        return blank[0], f"frames 0..{blank[0] - 1} before the scan (beam blanked or probe parked)"
+    end = n - blank[1]
+    extra = end % nx
+    if blank[1]:
+        return extra, f"{blank[1]} frames after the scan, {extra} before whole rows"
+    if extra == 0:
+        return 0, "the recording holds whole rows"
+    return None, f"{extra} frames beyond whole rows, before or after the scan (not told apart)"
+
+
+def _confidence(best, second) -> float:
+    """How much better the winner fits than the runner-up: 0 at the margin, 1 at twice."""
+    margin = 1.0 if second is None else 1.0 - best[0] / max(second[0], 1e-300)
+    return float(np.clip((margin - (1 - MARGIN)) / (1 - MARGIN), 0.0, 1.0))

@@ -1,0 +1,102 @@
+"""The whole scan from the pixels, for recordings whose headers carry no positions.
+
+A bounded run of frames from the start of the recording (the hysteresis estimate's
+budget: ``max(3 %, 64 MiB)``, at least ``MIN_HEAD_FRAMES``) and the last ``TAIL_FRAMES``
+are read and reduced to detector-cell sums (:func:`~.pixels.cell_sums`). The row length
+and winding come from :func:`intake_tvips.maths.pixel_raster.fit_raster`, the start from
+the blanked frames at either end (:func:`~intake_tvips.maths.pixel_raster.scan_start`),
+the row count from the frames between, the hysteresis from
+:func:`~.pixels.estimate_hysteresis`. Where the pixels cannot tell, the answer is
+``method="none"`` with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from intake_tvips.maths.pixel_raster import (
+    features,
+    fit_raster,
+    junk_ends,
+    parked_ends,
+    scan_start,
+)
+from intake_tvips.recording.core import Recording
+from intake_tvips.recording.detect import ScanDetection
+from intake_tvips.recording.pixels import (
+    BUDGET_FLOOR,
+    BUDGET_FRACTION,
+    _read_features,
+    estimate_hysteresis,
+)
+
+#: frames read at least from the start (when the recording has them)
+MIN_HEAD_FRAMES = 1024
+#: frames read from the end, for blanked frames after the scan
+TAIL_FRAMES = 64
+
+
+def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetection:
+    """The scan of ``rec`` found from a bounded sample of its pixels (module doc)."""
+    n, record = rec.n_frames, rec.layout.record_bytes
+    budget = max_bytes or max(BUDGET_FRACTION * n * record, BUDGET_FLOOR)
+    head = int(min(n, max(MIN_HEAD_FRAMES, budget // record)))
+    cells, cost = _read_features(rec, np.arange(head))
+    tail_frames = np.arange(max(head, n - TAIL_FRAMES), n)
+    if tail_frames.size:
+        tail, more = _read_features(rec, tail_frames)
+        cost = {k: cost[k] + more[k] for k in cost}
+        totals = np.concatenate([cells.sum(axis=1), tail.sum(axis=1)])
+    else:
+        totals = cells.sum(axis=1)
+    before, after = junk_ends(totals)
+    lit = cells[before : head - (after if head == n else 0)]
+    parked = parked_ends(lit)
+    before += parked[0]
+    after += parked[1] if head == n else 0
+    z = features(lit[parked[0] : lit.shape[0] - (parked[1] if head == n else 0)])
+    if z is None:
+        return _none("no contrast between the frames read (a flat or noise-only sample)", cost)
+    fit = fit_raster(z, before, n - before - after if before or after else None)
+    if fit.nx is None:
+        return _none(fit.why, cost)
+    start, why = scan_start(n, fit.nx, (before, after))
+    if start is None:
+        return _none(f"{fit.notes[0]}; but {why}", cost)
+    ny = (n - after - start) // fit.nx
+    if ny < 2:
+        return _none(f"{fit.notes[0]}; but fewer than 2 rows of them", cost)
+    notes = [*fit.notes, why, f"{ny} rows"]
+    det = ScanDetection(
+        (ny, fit.nx),
+        start,
+        fit.winding,
+        0,
+        "pixels",
+        fit.confidence,
+        "pixels: " + "; ".join(notes) + _cost_note(cost),
+        headers_read=0,
+    )
+    return _with_hysteresis(det, rec) if fit.winding else det
+
+
+def _with_hysteresis(det: ScanDetection, rec: Recording) -> ScanDetection:
+    est = estimate_hysteresis(rec, det.scan_shape, det.scan_start_frame, det.winding_scan_axis)
+    return replace(
+        det,
+        hysteresis=est.hysteresis if est.decided else 0,
+        hysteresis_confidence=est.confidence,
+        hysteresis_source="pixels" if est.decided else "undecided",
+        reason=f"{det.reason}; hysteresis {est.reason}",
+    )
+
+
+def _none(why: str, cost: dict) -> ScanDetection:
+    reason = f"pixels: undecided: {why}{_cost_note(cost)}"
+    return ScanDetection(None, 0, None, 0, "none", 0.0, reason, headers_read=0)
+
+
+def _cost_note(cost: dict) -> str:
+    return f" ({cost['bytes'] / 2**20:.1f} MiB in {cost['requests']} reads)"

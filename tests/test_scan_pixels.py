@@ -1,0 +1,179 @@
+"""The whole scan from the pixels when the headers carry no positions
+(``detect_scan(pixels=True)``, ``method="pixels"``): right where the pixels tell,
+undecided (``method="none"``) where they cannot, never a confident wrong raster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scan_textures as st
+
+import intake_tvips
+from intake_tvips.maths.periodicity import fold_distances, periodic_events, step_distances
+from intake_tvips.maths.pixel_raster import parked_ends, scan_start, snake_roll
+
+
+def _found(tmp_path, shape, **kw):
+    frames, _ = st.recording(shape, **kw)
+    path = st.write(tmp_path / "scan.tvips", frames)
+    return intake_tvips.detect_scan(path, pixels=True)
+
+
+@pytest.mark.parametrize("texture", ["gradient", "diagonal", "particles"])
+def test_plain_raster_with_blanked_frames_is_found(tmp_path, texture):
+    found = _found(
+        tmp_path,
+        (24, 40),
+        texture_name=texture,
+        winding=None,
+        hysteresis=0,
+        junk_before=5,
+        junk_after=3,
+        dose=200.0,
+        seed=3,
+    )
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame) == ((24, 40), 5)
+    assert found.winding_scan_axis is None
+    assert found.confidence > 0.2
+    assert "MiB" in found.reason
+
+
+def test_snake_and_its_hysteresis_are_found(tmp_path):
+    found = _found(
+        tmp_path,
+        (30, 40),
+        texture_name="gradient",
+        winding="x",
+        hysteresis=3,
+        junk_before=2,
+        junk_after=1,
+        dose=None,
+        seed=1,
+    )
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame, found.winding_scan_axis) == ((30, 40), 2, "x")
+    assert found.hysteresis_source == "pixels"
+    assert found.hysteresis == 3
+    kwargs = found.reader_kwargs()
+    assert kwargs["scan_shape"] == (30, 40) and kwargs["hysteresis"] == 3
+
+
+@pytest.mark.parametrize("texture", ["flat", "noise_only"])
+def test_no_contrast_is_undecided(tmp_path, texture):
+    found = _found(
+        tmp_path,
+        (24, 40),
+        texture_name=texture,
+        winding=None,
+        junk_before=5,
+        junk_after=3,
+        dose=200.0,
+        seed=2,
+    )
+    assert found.method == "none"
+    assert found.scan_shape is None
+    assert "undecided" in found.reason
+
+
+def test_a_movie_without_a_scan_is_undecided(tmp_path):
+    rng = np.random.default_rng(0)
+    n, det = 1000, 12
+    drift = np.cumsum(rng.normal(0, 0.05, n))  # slow change, no rows
+    k = np.arange(det) - (det - 1) / 2
+    disc = (np.hypot(*np.meshgrid(k, k)) < 3).astype(float)
+    frames = rng.poisson(100 * (1 + 0.3 * np.sin(drift))[:, None, None] * disc + 2)
+    path = st.write(tmp_path / "movie.tvips", frames.astype(np.uint16))
+    found = intake_tvips.detect_scan(path, pixels=True)
+    assert found.method == "none"
+
+
+def test_parked_probe_with_frames_beyond_whole_rows_is_undecided(tmp_path):
+    # the frames around the scan repeat its patterns: how many lie before it and how
+    # many after, the pixels cannot tell
+    found = _found(
+        tmp_path,
+        (24, 40),
+        texture_name="gradient",
+        winding=None,
+        junk_before=3,
+        junk_after=2,
+        dose=200.0,
+        seed=4,
+        junk="parked",
+    )
+    assert found.method == "none"
+    assert "not told apart" in found.reason
+
+
+def test_scan_start_rules():
+    assert scan_start(1000, 40, (5, 0))[0] == 5
+    assert scan_start(1003, 40, (0, 3))[0] == 0
+    assert scan_start(1000 + 7 + 3, 40, (0, 3))[0] == 7
+    assert scan_start(1200, 40, (0, 0))[0] == 0
+    assert scan_start(1207, 40, (0, 0))[0] is None
+
+
+@pytest.mark.parametrize("dose", [None, 200.0])
+def test_probe_parked_off_the_scan_is_junk(tmp_path, dose):
+    found = _found(
+        tmp_path,
+        (24, 40),
+        texture_name="gradient",
+        winding=None,
+        junk_before=5,
+        junk_after=3,
+        dose=dose,
+        seed=3,
+        junk="parked_off",
+    )
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame) == ((24, 40), 5)
+
+
+def test_parked_ends_find_a_repeated_pattern_unlike_the_scan():
+    frames, _ = st.recording(
+        (24, 40),
+        texture_name="grains",
+        winding=None,
+        junk_before=6,
+        junk_after=2,
+        dose=None,
+        seed=1,
+        junk="parked_off",
+    )
+    from intake_tvips.recording.pixels import cell_sums
+
+    assert parked_ends(cell_sums(frames, 8)) == (6, 2)
+    frames, _ = st.recording((24, 40), texture_name="grains", junk_before=0, junk_after=0)
+    assert parked_ends(cell_sums(frames, 8)) == (0, 0)
+
+
+def test_snake_roll_inverts_the_turns():
+    nx = 40
+    for start in range(0, 5):
+        for h in range(-6, 7):
+            assert snake_roll(2 * start + h - 1, start, nx) == h
+
+
+def test_breaks_of_a_plain_raster_repeat_with_its_rows():
+    rng = np.random.default_rng(1)
+    nx, ny = 37, 30
+    y, x = np.mgrid[0:ny, 0:nx]
+    image = np.stack([x / nx, y / ny], axis=-1).reshape(-1, 2)
+    z = image + rng.normal(0, 0.01, image.shape)
+    found = periodic_events(step_distances(z), 4, 200)
+    assert found.period == nx and found.phase == nx - 1
+    assert found.log10_p < -10
+    noise = periodic_events(step_distances(rng.normal(size=(nx * ny, 2))), 4, 200)
+    assert noise.log10_p > -3
+
+
+def test_folds_of_a_snake_sit_at_its_turns():
+    nx, ny = 20, 12
+    y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    x[0::2] = x[0::2, ::-1]  # the frames of even rows run backwards
+    z = np.stack([x.reshape(-1), y.reshape(-1) * 0.1], axis=-1)
+    folds = fold_distances(z)
+    turn = 2 * nx - 1  # between frames nx - 1 and nx
+    assert folds[turn] < folds[turn - 2] and folds[turn] < folds[turn + 2]
