@@ -24,7 +24,7 @@ from intake_tvips.maths.pixel_raster import (
     scan_start,
 )
 from intake_tvips.recording.core import Recording
-from intake_tvips.recording.detect import ScanDetection
+from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.pixels import (
     BUDGET_FLOOR,
     BUDGET_FRACTION,

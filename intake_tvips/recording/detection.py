@@ -1,0 +1,70 @@
+"""``ScanDetection``: a recording's scan as detection found it (from its headers or its
+pixels), with why and how sure; what :func:`~.detect.detect_scan` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intake_tvips.recording.detect_frames import trusts_positions
+
+
+@dataclass(frozen=True)
+class ScanDetection:
+    """What the frame headers say about the scan, and how sure that is.
+
+    ``method`` is ``"scan_xy"`` (from the Scan_x/Scan_y fields), ``"rotidx"`` (from the
+    rotator index, RosettaSciIO's ``"auto"`` rule), ``"pixels"`` (from the pixels
+    alone, ``detect_scan(pixels=True)``) or ``"none"`` (no scan found).
+    ``confidence`` (0..1): with every header read, the fraction of scan positions whose
+    frame's header agrees with the detected raster; from a sample (``sampled``), the
+    share of agreeing frames the unanimous sample supports (at 95 %). ``reason`` says
+    why, in words. ``use_auto`` is set when only ``scan_shape="auto"`` reproduces the
+    scan (a rotator index with repeated or skipped positions). ``headers_read``: how
+    many frame headers the answer comes from. ``shifted``: with every header read, most
+    frames that disagree sit where the raster puts a frame a few frames away, to the
+    end of the scan (a frame was skipped or repeated: only the rotator index can place
+    the frames after it).
+    """
+
+    scan_shape: tuple[int, int] | None
+    scan_start_frame: int
+    winding_scan_axis: str | None
+    hysteresis: int
+    method: str
+    confidence: float
+    reason: str
+    use_auto: bool = False
+    sampled: bool = False
+    headers_read: int | None = None
+    shifted: bool = False
+    #: how sure the hysteresis is: ``None`` when it was not estimated (0 assumed: the
+    #: headers never carry it), else the pixels' confidence (0..1)
+    hysteresis_confidence: float | None = None
+    #: where the hysteresis comes from: ``"assumed"`` (0) or ``"pixels"``
+    hysteresis_source: str = "assumed"
+    #: the headers cannot tell the winding (the rotator index never can; ``Scan_x``
+    #: alone cannot tell ``None`` from ``"y"``): ``winding_scan_axis`` is assumed, and
+    #: ``scan_shape="auto"`` does not take these positions
+    winding_assumed: bool = False
+
+    @property
+    def positions_trusted(self) -> bool:
+        """Whether ``scan_shape="auto"`` takes this ``Scan_x``/``Scan_y`` raster: a
+        unanimous sample, ``AUTO_SCAN_XY_CONFIDENCE`` of the frames agreeing, or
+        ``AUTO_SCAN_XY_STRAYS`` of them with the others strays (not ``shifted``): a few
+        glitches or a run of frames without positions, which a sample may not see."""
+        trusted = trusts_positions(self.method, self.sampled, self.confidence, self.shifted)
+        return trusted and not self.winding_assumed
+
+    def reader_kwargs(self) -> dict:
+        """Keyword arguments for :func:`intake_tvips.file_reader` that read this scan."""
+        if self.scan_shape is None:
+            return {"scan_shape": None}
+        if self.use_auto:
+            return {"scan_shape": "auto"}
+        return {
+            "scan_shape": tuple(self.scan_shape),
+            "scan_start_frame": self.scan_start_frame,
+            "winding_scan_axis": self.winding_scan_axis,
+            "hysteresis": self.hysteresis,
+        }
