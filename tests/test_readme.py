@@ -262,6 +262,17 @@ def test_the_hysteresis_block(demo, monkeypatch, capsys):
     assert capsys.readouterr().out.split() == shown[0].split()
 
 
+def test_the_scan_from_pixels_block(demo, monkeypatch, capsys):
+    """The demo's frames without positions: the whole scan found from the pixels, as the
+    README's comment shows."""
+    root, _ = demo
+    monkeypatch.chdir(root)
+    code = block_with('found = intake_tvips.detect_scan("stack_000.tvips", pixels=True)', "python")
+    exec(compile(code, "README.md", "exec"), {})
+    shown = [ln.lstrip("# ") for ln in code.splitlines() if ln.startswith("# ")]
+    assert capsys.readouterr().out.split() == shown[-1].split()
+
+
 #: a marker of each README block and what runs it; blocks without a language that are
 #: pictures, not commands, are named as such
 COVERED = {
@@ -278,6 +289,7 @@ COVERED = {
     'open_dataset("reference://"': "test_the_references_blocks",
     "intake_tvips.load_hyperspy(": "test_the_hyperspy_block",
     "est = intake_tvips.estimate_hysteresis(": "test_the_hysteresis_block",
+    'detect_scan("stack_000.tvips", pixels=True)': "test_the_scan_from_pixels_block",
     "ruff check intake_tvips tests benchmarks": ".ci/run (the development commands)",
     "intake-tvips view tvips-demo/data/scan_000.tvips": "test_view_browser.py (the commands)",
 }

@@ -1,4 +1,4 @@
-"""``intake-tvips info``: what a recording holds, from its headers only (no pixels read).
+"""``intake-tvips info``: what a recording holds, from its headers (``--pixels``: and a bounded sample of its pixels).
 
 The scan is detected from a sample of the frame headers (the first and last frames among
 them, so the timing is exact but for the median frame interval, taken over the
@@ -55,6 +55,13 @@ def _hysteresis(scan: dict) -> str:
     return f"{scan['hysteresis']} ({reason})"
 
 
+def _scan_title(scan: dict) -> str:
+    if scan["method"] == "pixels":
+        return "scan (detected from the pixels: the headers carry no positions)"
+    pixels = scan.get("hysteresis_source", "assumed") != "assumed"
+    return "scan (detected from the frame headers" + (" and pixels)" if pixels else ")")
+
+
 def render_info(info: dict) -> str:
     """``info`` as a table for people."""
     w = 16
@@ -95,8 +102,7 @@ def render_info(info: dict) -> str:
     shape = "-" if scan["scan_shape"] is None else " x ".join(map(str, scan["scan_shape"]))
     kwargs = ", ".join(f"{k}={v!r}" for k, v in scan["reader_kwargs"].items())
     lines += _rows(
-        "scan (detected from the frame headers"
-        + (" and pixels)" if scan.get("hysteresis_source", "assumed") != "assumed" else ")"),
+        _scan_title(scan),
         [
             ("method", scan["method"]),
             ("shape", shape),
@@ -136,7 +142,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--pixels",
         action="store_true",
-        help="estimate the hysteresis of a winding scan from a bounded sample of its pixels",
+        help="estimate the hysteresis of a winding scan from a bounded sample of its pixels "
+        "(and the whole scan, where the headers carry no positions)",
     )
     progress_arguments(p)
     p.set_defaults(function=run)

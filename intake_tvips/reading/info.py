@@ -7,7 +7,7 @@ import numpy as np
 from intake_tvips.reading.metadata import json_safe
 from intake_tvips.recording.core import Recording, open_recording
 from intake_tvips.recording.detect import detect_scan, headers_and_scan
-from intake_tvips.recording.pixels import with_pixels
+from intake_tvips.recording.scan_pixels import detect_with_pixels
 
 #: series header fields not worth showing (``dummy`` is padding)
 _HIDDEN_HEADER_FIELDS = {"dummy"}
@@ -56,7 +56,8 @@ def recording_info(
     pixels: bool = False,
 ) -> dict:
     """What the recording ``urlpath`` holds, from its headers (and with ``pixels=True`` a
-    bounded sample of pixels for the hysteresis).
+    bounded sample of pixels for the hysteresis, or the whole scan where the headers
+    carry no positions).
 
     Parameters
     ----------
@@ -95,7 +96,7 @@ def recording_info(
     else:
         found = detect_scan(headers=headers)
     if pixels:
-        found = with_pixels(found, rec)
+        found = detect_with_pixels(found, rec)
     layout = rec.layout
     parts = [
         {"url": rec.parts.url(i), "bytes": int(size), "frames": int(count)}

@@ -159,14 +159,9 @@ def detect_scan(
         found = detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
     if not pixels:
         return found
-    if found.method == "none":
-        from intake_tvips.recording.scan_pixels import scan_from_pixels
+    from intake_tvips.recording.scan_pixels import detect_with_pixels
 
-        from_pixels = scan_from_pixels(rec)
-        return replace(from_pixels, reason=f"headers: {found.reason}; {from_pixels.reason}")
-    from intake_tvips.recording.pixels import with_pixels
-
-    return with_pixels(found, rec)
+    return detect_with_pixels(found, rec)
 
 
 def detect_scan_of(rec, *, exhaustive: bool = False, progress: bool = False) -> ScanDetection:

@@ -30,12 +30,23 @@ from intake_tvips.recording.pixels import (
     BUDGET_FRACTION,
     _read_features,
     estimate_hysteresis,
+    with_pixels,
 )
 
 #: frames read at least from the start (when the recording has them)
 MIN_HEAD_FRAMES = 1024
 #: frames read from the end, for blanked frames after the scan
 TAIL_FRAMES = 64
+
+
+def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
+    """A header detection completed by the pixels: the whole scan where the headers
+    found none (:func:`scan_from_pixels`, the headers' reason kept in front), else the
+    hysteresis of a winding scan (:func:`~.pixels.with_pixels`)."""
+    if found.method != "none":
+        return with_pixels(found, rec)
+    from_pixels = scan_from_pixels(rec)
+    return replace(from_pixels, reason=f"headers: {found.reason}; {from_pixels.reason}")
 
 
 def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetection:
