@@ -182,23 +182,22 @@ def _first_other(rivals):
 def _snake_fit(z: np.ndarray, nx: int) -> tuple[float, int, int]:
     """How alike the frames are that a snake of ``nx`` a row puts on neighbouring rows:
     ``(distance, turns, roll)`` at the best turn phase (``2 start + h - 1``, mod
-    ``2 nx``) and roll ``h``, chosen on every second turn and measured on the others
-    (so that choosing does not flatter the snake against the other rivals)."""
+    ``2 nx``) and roll ``h``; the distance of phase and roll chosen on every second
+    turn and measured on the others, both ways (so that choosing does not flatter the
+    snake against the other rivals)."""
     period = 2 * nx
     if z.shape[0] < 2 * period:
         return float("inf"), 0, 0
     sums, counts = _fold_table(z, nx)
-    best = (np.inf, 0, 0)
     rolls = sorted({h % nx for h in range(-min(MAX_ROLL, nx // 2), min(MAX_ROLL, nx // 2) + 1)})
-    for h in rolls:
-        chosen = _fold_means(sums, counts, nx, h)
-        turns = int(np.argmin(chosen[0]))
-        if chosen[0, turns] < best[0]:
-            best = (float(chosen[0, turns]), turns, h)
-    _, turns, h = best
-    held_out = float(_fold_means(sums, counts, nx, h)[1, turns])
-    both = _fold_means(sums.sum(axis=0, keepdims=True), counts.sum(axis=0, keepdims=True), nx, h)
-    return held_out, int(np.argmin(both[0])), h
+    means = np.stack([_fold_means(sums, counts, nx, h) for h in rolls])  # (roll, parity, turn)
+    held_out = 0.0
+    for half in (0, 1):  # chosen on one half of the turns, measured on the other
+        roll, turns = np.unravel_index(np.argmin(means[:, half]), means[:, half].shape)
+        held_out += 0.5 * float(means[roll, 1 - half, turns])
+    both = means.mean(axis=1)
+    roll, turns = np.unravel_index(np.argmin(both), both.shape)
+    return held_out, int(turns), int(rolls[roll])
 
 
 def _fold_table(z: np.ndarray, nx: int) -> tuple[np.ndarray, np.ndarray]:

@@ -132,13 +132,15 @@ def detect_scan(
     pixels: bool = False,
 ) -> ScanDetection:
     """Detect the scan of the recording ``urlpath`` (a URL, or a :class:`Recording` from
-    :func:`intake_tvips.open_recording`) from its frame headers; with ``pixels=True``
-    also the hysteresis of a winding scan, from a bounded sample of its pixels, and
-    where the headers carry no positions the whole scan (``method="pixels"``: row
-    length, winding, start, rows, hysteresis; :mod:`~.scan_pixels`), still
-    ``method="none"`` where the pixels cannot tell
-    (:func:`intake_tvips.estimate_hysteresis`: ``hysteresis_source`` says ``"pixels"``,
-    or ``"undecided"`` with 0 kept, and ``hysteresis_confidence`` how sure).
+    :func:`intake_tvips.open_recording`) from its frame headers.
+
+    With ``pixels=True`` the pixels complete it: the hysteresis of a winding scan from a
+    bounded sample of them (:func:`intake_tvips.estimate_hysteresis`;
+    ``hysteresis_source`` says ``"pixels"``, or ``"undecided"`` with 0 kept, and
+    ``hysteresis_confidence`` how sure); and where the headers carry no positions, the
+    whole scan (``method="pixels"``: row length, winding, start, rows, hysteresis; see
+    :mod:`intake_tvips.recording.scan_pixels`), still ``method="none"`` where the pixels
+    cannot tell.
 
     By default from a sample of the headers (a few hundred of them, see the module
     docstring); when the sample cannot decide, and with ``exhaustive=True``, from every
