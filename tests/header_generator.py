@@ -8,7 +8,7 @@ tests/test_detect_rows.py and benchmarks/detect_sweep.py.
 from __future__ import annotations
 
 import numpy as np
-from tvips_factory import PARKED, WALKS, walk_positions
+from tvips_factory import draw_scan, expressible_truth, parked_positions, walk_positions
 
 from intake_tvips.maths.scan import ScanMap, frame_grid
 
@@ -60,26 +60,15 @@ def generated_headers(rng: np.random.Generator) -> dict:
     winding)`` the reader reproduces the scan with, ``None`` when no winding expresses
     the walk), ``geometry`` (``(shape, start)``, always) and ``case`` (words)."""
     pick = rng.integers
-    ny = int(rng.choice([1, 2, 3, pick(4, 40)]))
-    nx = int(rng.choice([1, 2, 3, pick(4, 40)]))
-    if ny * nx < 2:
-        nx = 2
-    walk = WALKS[pick(len(WALKS))]
-    before = int(rng.choice([0, 1, 2, pick(3, 30), pick(30, 300)]))
-    after = int(rng.choice([0, 1, 2, pick(3, 30), pick(30, 300)]))
-    park_before, park_after = PARKED[pick(3)], PARKED[pick(3)]
+    ny, nx, walk, before, after, park_before, park_after = draw_scan(rng)
     positions = POSITIONS[pick(len(POSITIONS))]
     rotator = ROTATORS[pick(len(ROTATORS))]
     x, y = walk_positions((ny, nx), walk)
     x_scan = x.copy()
     if positions == "x_only":
         y = np.zeros_like(y)
-    spot = {"origin": (0, 0), "first": (x[0], y[0]), "last": (x[-1], y[-1])}
-    n = before + ny * nx + after
-    sx, sy = np.zeros(n, np.float64), np.zeros(n, np.float64)
-    sx[:before], sy[:before] = spot[park_before]
-    sx[before : before + ny * nx], sy[before : before + ny * nx] = x, y
-    sx[before + ny * nx :], sy[before + ny * nx :] = spot[park_after]
+    sx, sy = parked_positions(x, y, before, after, (park_before, park_after), np.float64)
+    n = sx.size
     r = _rotator(rotator, rng, before, ny, nx, n, x_scan)
     words = _corrupt(rng, r, sx, sy)
     if positions == "zeros":
@@ -91,10 +80,7 @@ def generated_headers(rng: np.random.Generator) -> dict:
     table["frame"], table["rotidx"] = np.arange(n), r.astype(np.uint32)
     if positions != "absent":
         table["Scan_x"], table["Scan_y"] = sx, sy
-    expressible = walk in (None, "x", "y")
-    if walk in ("columns", "x_odd", "y_odd") and (nx == 1 or ny == 1):
-        expressible, walk = True, None  # one row or one column: the same frames in order
-    truth = ((ny, nx), before, walk) if expressible else None
+    truth, walk = expressible_truth(ny, nx, walk, before)
     case = (
         f"{ny} x {nx} walked {walk}, {before} frames parked at {park_before} before, "
         f"{after} at {park_after} after; positions {positions}, rotator {rotator}"

@@ -12,26 +12,19 @@ import intake_tvips
 from intake_tvips.maths.periodicity import fold_distances, periodic_events, step_distances
 from intake_tvips.maths.pixel_raster import parked_ends, scan_start, snake_roll
 
+#: the generated recording's settings unless a test says otherwise
+DEFAULTS = dict(winding=None, hysteresis=0, junk_before=5, junk_after=3, dose=200.0, seed=3)
 
-def _found(tmp_path, shape, **kw):
-    frames, _ = st.recording(shape, **kw)
+
+def _found(tmp_path, shape=(24, 40), **kw):
+    frames, _ = st.recording(shape, **{**DEFAULTS, **kw})
     path = st.write(tmp_path / "scan.tvips", frames)
     return intake_tvips.detect_scan(path, pixels=True)
 
 
 @pytest.mark.parametrize("texture", ["gradient", "diagonal", "particles"])
 def test_plain_raster_with_blanked_frames_is_found(tmp_path, texture):
-    found = _found(
-        tmp_path,
-        (24, 40),
-        texture_name=texture,
-        winding=None,
-        hysteresis=0,
-        junk_before=5,
-        junk_after=3,
-        dose=200.0,
-        seed=3,
-    )
+    found = _found(tmp_path, texture_name=texture)
     assert found.method == "pixels", found.reason
     assert (found.scan_shape, found.scan_start_frame) == ((24, 40), 5)
     assert found.winding_scan_axis is None
@@ -41,16 +34,9 @@ def test_plain_raster_with_blanked_frames_is_found(tmp_path, texture):
 
 def test_snake_and_its_hysteresis_are_found(tmp_path):
     found = _found(
-        tmp_path,
-        (30, 40),
-        texture_name="gradient",
-        winding="x",
-        hysteresis=3,
-        junk_before=2,
-        junk_after=1,
-        dose=None,
-        seed=1,
-    )
+        tmp_path, (30, 40), texture_name="gradient", winding="x", hysteresis=3,
+        junk_before=2, junk_after=1, dose=None, seed=1,
+    )  # fmt: skip
     assert found.method == "pixels", found.reason
     assert (found.scan_shape, found.scan_start_frame, found.winding_scan_axis) == ((30, 40), 2, "x")
     assert found.hysteresis_source == "pixels"
@@ -61,16 +47,7 @@ def test_snake_and_its_hysteresis_are_found(tmp_path):
 
 @pytest.mark.parametrize("texture", ["flat", "noise_only"])
 def test_no_contrast_is_undecided(tmp_path, texture):
-    found = _found(
-        tmp_path,
-        (24, 40),
-        texture_name=texture,
-        winding=None,
-        junk_before=5,
-        junk_after=3,
-        dose=200.0,
-        seed=2,
-    )
+    found = _found(tmp_path, texture_name=texture, seed=2)
     assert found.method == "none"
     assert found.scan_shape is None
     assert "undecided" in found.reason
@@ -92,15 +69,7 @@ def test_parked_probe_with_frames_beyond_whole_rows_is_undecided(tmp_path):
     # the frames around the scan repeat its patterns: how many lie before it and how
     # many after, the pixels cannot tell
     found = _found(
-        tmp_path,
-        (24, 40),
-        texture_name="gradient",
-        winding=None,
-        junk_before=3,
-        junk_after=2,
-        dose=200.0,
-        seed=4,
-        junk="parked",
+        tmp_path, texture_name="gradient", junk_before=3, junk_after=2, seed=4, junk="parked"
     )
     assert found.method == "none"
     assert "not told apart" in found.reason
@@ -116,17 +85,7 @@ def test_scan_start_rules():
 
 @pytest.mark.parametrize("dose", [None, 200.0])
 def test_probe_parked_off_the_scan_is_junk(tmp_path, dose):
-    found = _found(
-        tmp_path,
-        (24, 40),
-        texture_name="gradient",
-        winding=None,
-        junk_before=5,
-        junk_after=3,
-        dose=dose,
-        seed=3,
-        junk="parked_off",
-    )
+    found = _found(tmp_path, texture_name="gradient", dose=dose, junk="parked_off")
     assert found.method == "pixels", found.reason
     assert (found.scan_shape, found.scan_start_frame) == ((24, 40), 5)
 

@@ -144,14 +144,9 @@ def walk_positions(shape, walk) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def generated_scan(rng: np.random.Generator) -> dict:
-    """Scan_x/Scan_y of a recording as a scan generator writes it: junk frames with the
-    probe parked (at (0, 0), at the scan's first or last position) before and after a
-    scan of few or many rows and columns, walked per :data:`WALKS`.
-
-    Returns ``scan_x``, ``scan_y`` (float32 per frame), ``truth`` (``(shape, start,
-    winding)`` the reader reproduces it with, or ``None`` when no winding expresses the
-    walk) and ``case`` (words)."""
+def draw_scan(rng: np.random.Generator) -> tuple:
+    """``(ny, nx, walk, before, after, park_before, park_after)`` drawn as scan
+    generators vary them: few or many rows and columns, junk runs short or long."""
     pick = rng.integers
     ny = int(rng.choice([1, 2, 3, pick(4, 40)]))
     nx = int(rng.choice([1, 2, 3, pick(4, 40)]))
@@ -160,19 +155,43 @@ def generated_scan(rng: np.random.Generator) -> dict:
     walk = WALKS[pick(len(WALKS))]
     before = int(rng.choice([0, 1, 2, pick(3, 30), pick(30, 300)]))
     after = int(rng.choice([0, 1, 2, pick(3, 30), pick(30, 300)]))
-    park_before, park_after = PARKED[pick(3)], PARKED[pick(3)]
-    x, y = walk_positions((ny, nx), walk)
+    return ny, nx, walk, before, after, PARKED[pick(3)], PARKED[pick(3)]
+
+
+def parked_positions(x, y, before: int, after: int, parked: tuple[str, str], dtype):
+    """Per frame Scan_x, Scan_y: ``before`` frames parked at ``parked[0]`` (``"origin"``,
+    the scan's ``"first"`` or ``"last"`` position), the scan's ``x, y``, ``after`` frames
+    parked at ``parked[1]``."""
     spot = {"origin": (0, 0), "first": (x[0], y[0]), "last": (x[-1], y[-1])}
-    n = before + ny * nx + after
-    sx, sy = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    sx[:before], sy[:before] = spot[park_before]
-    sx[before : before + ny * nx], sy[before : before + ny * nx] = x, y
-    sx[before + ny * nx :], sy[before + ny * nx :] = spot[park_after]
+    n = before + x.size + after
+    sx, sy = np.zeros(n, dtype), np.zeros(n, dtype)
+    sx[:before], sy[:before] = spot[parked[0]]
+    sx[before : before + x.size], sy[before : before + x.size] = x, y
+    sx[before + x.size :], sy[before + x.size :] = spot[parked[1]]
+    return sx, sy
+
+
+def expressible_truth(ny: int, nx: int, walk, before: int):
+    """``(truth, walk)``: ``((ny, nx), before, winding)`` the reader reproduces the walk
+    with, ``None`` when no winding expresses it (one row or column: frames in order)."""
     expressible = walk in (None, "x", "y")
     if walk in ("columns", "x_odd", "y_odd") and (nx == 1 or ny == 1):
-        expressible, walk = True, None  # one row or one column: the same frames in order
-    winding = walk
-    truth = ((ny, nx), before, winding) if expressible else None
+        expressible, walk = True, None
+    return (((ny, nx), before, walk) if expressible else None), walk
+
+
+def generated_scan(rng: np.random.Generator) -> dict:
+    """Scan_x/Scan_y of a recording as a scan generator writes it: junk frames with the
+    probe parked (at (0, 0), at the scan's first or last position) before and after a
+    scan of few or many rows and columns, walked per :data:`WALKS`.
+
+    Returns ``scan_x``, ``scan_y`` (float32 per frame), ``truth`` (``(shape, start,
+    winding)`` the reader reproduces it with, or ``None`` when no winding expresses the
+    walk) and ``case`` (words)."""
+    ny, nx, walk, before, after, park_before, park_after = draw_scan(rng)
+    x, y = walk_positions((ny, nx), walk)
+    sx, sy = parked_positions(x, y, before, after, (park_before, park_after), np.float32)
+    truth, walk = expressible_truth(ny, nx, walk, before)
     case = (
         f"{ny} x {nx} walked {walk}, {before} frames parked at {park_before} before, "
         f"{after} at {park_after} after"
