@@ -201,15 +201,17 @@ def _snake_fit(z: np.ndarray, nx: int) -> tuple[float, int, int]:
 
 
 def _fold_table(z: np.ndarray, nx: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distances of frame pairs ``(a, b)`` summed by turn parity, ``(a + b) mod 2 nx``
-    and gap ``b - a`` (< ``2 nx``)."""
+    """Distances of frame pairs ``(a, b)`` summed by half, ``(a + b) mod 2 nx`` and gap
+    ``b - a`` (< ``2 nx``). The halves alternate every two turns, so that each holds
+    turns of both kinds (a backward row into a forward one, and back): a roll one off
+    shears the two kinds opposite ways, which on a diagonal texture flatters one kind."""
     period = 2 * nx
     sums = np.zeros((2, period, period))
     counts = np.zeros((2, period, period))
     for gap in range(1, period):
         d = step_distances(z, gap)
         c2 = 2 * np.arange(d.size) + gap
-        flat = ((c2 // period) % 2) * period + c2 % period
+        flat = ((c2 // (2 * period)) % 2) * period + c2 % period  # halves: pairs of turns
         sums[:, :, gap] += np.bincount(flat, d, 2 * period).reshape(2, period)
         counts[:, :, gap] += np.bincount(flat, None, 2 * period).reshape(2, period)
     return sums, counts
@@ -225,8 +227,9 @@ def _fold_means(sums, counts, nx: int, h: int) -> np.ndarray:
     wrapped = (gaps >= nx - h + 1) & (gaps <= nx + h - 1)
     s = sums[..., plain].sum(-1) + np.roll(sums[..., wrapped].sum(-1), -nx, axis=-1)
     c = counts[..., plain].sum(-1) + np.roll(counts[..., wrapped].sum(-1), -nx, axis=-1)
-    # a phase's pairs have one parity of gap: the other half of the gaps count nothing
-    return np.where(c > 0, s / np.maximum(c, 1), np.inf)
+    # the turns fold at 2 start + h - 1: phases of the other parity belong to other rolls
+    possible = (np.arange(period) - h + 1) % 2 == 0
+    return np.where((c > 0) & possible, s / np.maximum(c, 1), np.inf)
 
 
 def _tie(a, b) -> str:
