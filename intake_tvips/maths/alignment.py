@@ -21,7 +21,7 @@ lines leave the tests weak: the answer is then undecided, never a confident gues
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +33,13 @@ SEGMENT = 8
 MIN_CHANNEL_CORRELATION = 0.1
 #: fewer segments than this never decide (the test has too little to go on)
 MIN_SEGMENTS = 6
+#: signal components (combinations of the feature channels) scored at most
+MAX_COMPONENTS = 4
+#: feature directions with less than this share of the largest variance are left out
+WHITEN_FLOOR = 1e-4
+#: running means of this many positions are scored too (1: the frames themselves); the
+#: longer ones find smooth textures under noise, the frames sharp ones
+SCALES = (1, 8)
 #: the hysteresis is decided at this confidence or more; below, undecided
 DECIDE_CONFIDENCE = 0.9
 
@@ -79,6 +86,42 @@ def channel_weights(odd_lines: np.ndarray) -> tuple[np.ndarray, float]:
     return (w / total if total > 0 else w), signal
 
 
+def signal_components(odd_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(projection, weights, signal)``: the feature combinations that carry the sample.
+
+    ``odd_lines``: ``(lines, positions, channels)``, standardized. The combinations are
+    the max-autocorrelation factors: unit-variance projections ordered by the correlation
+    of their values at neighbouring positions (the sample changes smoothly along a line,
+    noise does not). Summing the channels coherently before squaring lets the noise of
+    many detector cells cancel, which a weighted sum of per-channel squares cannot.
+    ``projection`` ``(channels, k)`` keeps at most :data:`MAX_COMPONENTS` with a
+    correlation of at least ``MIN_CHANNEL_CORRELATION``, ``weights`` (sum 1) are those
+    correlations, ``signal`` the largest (0 without any).
+    """
+    n_ch = odd_lines.shape[-1]
+    x = odd_lines.reshape(-1, n_ch)
+    x = x - x.mean(axis=0)
+    a = odd_lines[:, :-1].reshape(-1, n_ch) - x.mean(axis=0)
+    b = odd_lines[:, 1:].reshape(-1, n_ch) - x.mean(axis=0)
+    empty = (np.zeros((n_ch, 0)), np.zeros(0), 0.0)
+    if a.shape[0] < 2:
+        return empty
+    var, basis = np.linalg.eigh(x.T @ x / x.shape[0])
+    keep = var > WHITEN_FLOOR * max(float(var.max()), 0.0)
+    if not keep.any() or var.max() <= 0:
+        return empty
+    white = basis[:, keep] / np.sqrt(var[keep])
+    lag = (a.T @ b + b.T @ a) / (2 * a.shape[0])
+    corr, rot = np.linalg.eigh(white.T @ lag @ white)
+    order = np.argsort(corr)[::-1][:MAX_COMPONENTS]
+    corr, proj = corr[order], (white @ rot)[:, order]
+    good = corr >= MIN_CHANNEL_CORRELATION
+    signal = float(max(corr[0], 0.0))
+    if not good.any():
+        return np.zeros((n_ch, 0)), np.zeros(0), signal
+    return proj[:, good], corr[good] / corr[good].sum(), signal
+
+
 def triplet_scores(lines: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Residuals of the midpoint interpolation, per candidate and position.
 
@@ -105,17 +148,25 @@ def segment_means(scores: np.ndarray, valid: np.ndarray, segment: int = SEGMENT)
     return means.reshape(n_cand, n_trip * k)
 
 
-def paired_confidence(seg: np.ndarray, best: int, looks: int = 1) -> tuple[float, int | None]:
+def paired_confidence(
+    scores: np.ndarray, valid: np.ndarray, best: int, looks: int = 1, segment: int = SEGMENT
+) -> tuple[float, int | None]:
     """One minus the Bonferroni-corrected p-value that ``best`` beats every other
     candidate (one-sided Wilcoxon signed-rank test over the segments, robust to the few
-    large differences that edges make), and the weakest rival."""
-    n_cand, n = seg.shape
+    large differences that edges make), and the weakest rival.
+
+    ``scores``/``valid``: ``(candidates, triplets, positions)``. Each rival is compared
+    with ``best`` on the positions valid for both (a texture whose contrast varies
+    along the lines would otherwise favour the candidate that leaves out its strongest
+    part)."""
+    n_cand = scores.shape[0]
     if n_cand == 1:
         return 1.0, None
-    if n < MIN_SEGMENTS:
-        return 0.0, None
-    diff = np.delete(seg - seg[best], best, axis=0)
     rivals = np.delete(np.arange(n_cand), best)
+    both = valid[rivals] & valid[best]
+    diff = segment_means(scores[rivals] - scores[best], both, segment)
+    if (np.isfinite(diff).sum(axis=1) < MIN_SEGMENTS).any():
+        return 0.0, None
     z = np.array([_signed_rank_z(d[np.isfinite(d)]) for d in diff])
     weakest = int(np.argmin(z))
     p = 0.5 * math.erfc(float(z[weakest]) / math.sqrt(2))
@@ -167,16 +218,52 @@ def align(
     )
     mean, std = both.mean(axis=0), both.std(axis=0)
     scale = np.where(std > 0, std, 1.0)
-    weights, signal = channel_weights((odd_lines - mean) / scale)
+    proj, weights, signal = signal_components((odd_lines - mean) / scale)
     if not weights.any():
         return Alignment(candidates, None, 0.0, np.zeros(len(candidates)), None, 0, 0.0, signal)
-    used = weights > 0  # channels without signal weigh nothing: leave them out
-    scores = triplet_scores((lines[..., used] - mean[used]) / scale[used], weights[used])
-    seg = segment_means(scores, valid)
+    feats = ((lines - mean) / scale) @ proj
+    found = [
+        _align_at(feats, valid, weights, candidates, width, looks * len(SCALES), signal)
+        for width in SCALES
+    ]
+    return combine(found)
+
+
+def combine(found: list[Alignment]) -> Alignment:
+    """One answer from the alignments of several scales: undecided when two decide on
+    different values, else the most confident (each is already corrected for all)."""
+    decided = [f for f in found if f.decided]
+    if len({f.best for f in decided}) > 1:
+        first = max(decided, key=lambda f: f.confidence)
+        return replace(first, confidence=0.0, runner_up=min(decided, key=_conf).best)
+    return max(decided or found, key=_conf)
+
+
+def _conf(found: Alignment) -> float:
+    return found.confidence
+
+
+def _align_at(
+    feats: np.ndarray,
+    valid: np.ndarray,
+    weights: np.ndarray,
+    candidates: np.ndarray,
+    width: int,
+    looks: int,
+    signal: float,
+) -> Alignment:
+    """:func:`align` on the running means of ``width`` positions (1: the frames)."""
+    if width > 1:
+        feats, valid = smooth_along(feats, valid, width)
+    segment = max(SEGMENT, 2 * width)
+    scores = triplet_scores(feats, weights)
+    seg = segment_means(scores, valid, segment)
     with np.errstate(invalid="ignore"):
         totals = np.nanmean(seg, axis=1)
+    if not np.isfinite(totals).any():
+        return Alignment(candidates, None, 0.0, totals, None, 0, 0.0, signal)
     best = int(np.nanargmin(totals))
-    confidence, rival = paired_confidence(seg, best, looks)
+    confidence, rival = paired_confidence(scores, valid, best, looks, segment)
     if best in (0, len(candidates) - 1) and len(candidates) > 2:
         confidence = 0.0
     votes = float((np.nan_to_num(seg, nan=np.inf).argmin(axis=0) == best).mean())
@@ -190,6 +277,19 @@ def align(
         votes,
         signal,
     )
+
+
+def smooth_along(
+    feats: np.ndarray, valid: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Running means of ``width`` positions along the lines (``feats``: ``(candidates,
+    triplets, 3, positions, k)``), and where they are valid: every position averaged is
+    (``valid``: ``(candidates, triplets, positions)``). A smooth texture keeps its
+    slope while the noise drops by ``width``."""
+    c = np.cumsum(np.pad(feats, [(0, 0)] * 3 + [(1, 0), (0, 0)]), axis=3)
+    means = (c[:, :, :, width:] - c[:, :, :, :-width]) / width
+    v = np.cumsum(np.pad(valid, [(0, 0), (0, 0), (1, 0)]).astype(np.int64), axis=2)
+    return means, (v[:, :, width:] - v[:, :, :-width]) == width
 
 
 @dataclass(frozen=True)
