@@ -279,9 +279,7 @@ def _align_at(
     )
 
 
-def smooth_along(
-    feats: np.ndarray, valid: np.ndarray, width: int
-) -> tuple[np.ndarray, np.ndarray]:
+def smooth_along(feats: np.ndarray, valid: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Running means of ``width`` positions along the lines (``feats``: ``(candidates,
     triplets, 3, positions, k)``), and where they are valid: every position averaged is
     (``valid``: ``(candidates, triplets, positions)``). A smooth texture keeps its
