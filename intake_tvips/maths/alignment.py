@@ -207,9 +207,9 @@ def align(
     ``(candidates, triplets, positions)``, where a candidate's roll does not wrap a
     line around (only those positions are compared). The best candidate at the edge of
     the range tried is undecided (the truth may lie beyond it). ``looks``: how many
-    times the caller has asked on growing samples (this one included): the p-value is
-    multiplied by it too, so that looking again and again cannot make a chance
-    decision.
+    looks at growing samples the caller may take in all: the p-value is multiplied by
+    it too (Bonferroni over the looks), so that looking again and again cannot make a
+    chance decision.
     """
     candidates = np.asarray(candidates)
     # every candidate shows the same frames, rearranged: the first one's stand for all
@@ -355,12 +355,14 @@ def plan_triplets(
     window: int,
     triplets: int,
     round_: int = 0,
+    skip: int | None = None,
 ) -> TripletPlan | str:
     """The triplets of a sample, or the reason there can be none (a string).
 
     Middles prefer wound lines (0, 2, ... with both neighbours), spread evenly over the
-    scan; ``round_`` picks other lines for a second look. Triplets with a frame outside
-    the recording (for any candidate) are dropped.
+    scan; ``round_`` picks other lines for a second look, after the first ``skip``
+    triplets of the order (default ``round_ * triplets``: rounds of equal size).
+    Triplets with a frame outside the recording (for any candidate) are dropped.
     """
     n_lines, length = line_length(shape, winding)
     if n_lines < 3:
@@ -370,11 +372,12 @@ def plan_triplets(
         return f"lines of {length} positions: too short to try a shift"
     window = min(window, length)
     candidates = np.arange(-max_shift, max_shift + 1)
-    middles = _middles(n_lines, triplets, round_)
+    skip = round_ * triplets if skip is None else skip
+    middles = _middles(n_lines, triplets, skip)
     if middles.size == 0:
         return "every line was already sampled"
     room = length - window
-    golden = (np.arange(middles.size) + round_ * triplets) * 0.6180339887 % 1.0
+    golden = (np.arange(middles.size) + skip) * 0.6180339887 % 1.0
     offsets = np.floor(golden * (room + 1)).astype(np.int64)
     plan = TripletPlan(shape, start, winding, candidates, middles, offsets, window)
     frames = plan.frames()
@@ -384,12 +387,12 @@ def plan_triplets(
     return TripletPlan(shape, start, winding, candidates, middles[inside], offsets[inside], window)
 
 
-def _middles(n_lines: int, count: int, round_: int) -> np.ndarray:
+def _middles(n_lines: int, count: int, skip: int) -> np.ndarray:
     """``count`` middle lines spread over the scan, wound (even) ones first; round
     ``r`` takes the lines halfway between those of the rounds before."""
     wound, odd = np.arange(2, n_lines - 1, 2), np.arange(1, n_lines - 1, 2)
     pool = np.concatenate([wound[_spread_order(wound.size)], odd[_spread_order(odd.size)]])
-    return np.sort(pool[round_ * count : (round_ + 1) * count])
+    return np.sort(pool[skip : skip + count])
 
 
 def _spread_order(n: int) -> np.ndarray:

@@ -26,10 +26,14 @@ from intake_tvips.recording.detect_reason import HYSTERESIS_ASSUMED
 MAX_SHIFT = 12
 #: positions of each sampled line compared (fewer on short lines)
 WINDOW = 48
-#: triplets of lines read per round
+#: triplets of lines read in the first round; each later round reads as many as all
+#: rounds before it (8, 8, 16, 32, 64: the sample doubles, so that few looks are taken)
 TRIPLETS_PER_ROUND = 8
-#: rounds at most (each reads new lines, spread between those of earlier rounds)
-MAX_ROUNDS = 16
+#: rounds at most (each reads new lines, spread between those of earlier rounds); every
+#: look is paid for in advance: the p-values are multiplied by MAX_ROUNDS (Bonferroni
+#: over all the looks an estimate may take), so looking again cannot make a chance
+#: decision
+MAX_ROUNDS = 5
 #: after the first round, reads stop at this share of the recording's bytes ...
 BUDGET_FRACTION = 0.03
 #: ... or at this many bytes, whichever is more (a small recording may be read more)
@@ -99,7 +103,8 @@ def estimate_hysteresis(
     negative value rolls the other way; ``file_reader`` takes it as it is).
 
     Reads :data:`TRIPLETS_PER_ROUND` triplets of neighbouring lines (a window of
-    ``window`` positions each), then more rounds while undecided, up to ``max_bytes``
+    ``window`` positions each), then more rounds (each doubling the sample) while
+    undecided, up to ``max_bytes``
     (default: :data:`BUDGET_FRACTION` of the recording, at least the first round).
     Returns a :class:`HysteresisEstimate`; its ``hysteresis`` is ``None`` when the
     sample cannot tell (no contrast, a periodic texture, too few lines): never a
@@ -144,8 +149,9 @@ class _Estimator:
                 self.rec.n_frames,
                 max_shift=self.max_shift,
                 window=self.window,
-                triplets=TRIPLETS_PER_ROUND,
+                triplets=TRIPLETS_PER_ROUND * max(1, 2 ** (round_ - 1)),
                 round_=round_,
+                skip=TRIPLETS_PER_ROUND * (2**round_ // 2 if round_ else 0),
             )
             if isinstance(plan, str):
                 why = plan
@@ -189,8 +195,7 @@ class _Estimator:
         odd = [frames[0][tuple(p.T)] for p in self._odd_pairs()]
         odd_lines = self.features[np.searchsorted(self.have, np.stack(odd))]
         valid = np.concatenate([p.valid() for p in self.plans], axis=1)
-        looks = len(self.plans)
-        return align(lines, self.plans[0].candidates, odd_lines, valid, looks)
+        return align(lines, self.plans[0].candidates, odd_lines, valid, MAX_ROUNDS)
 
     def _odd_pairs(self) -> list[np.ndarray]:
         """``(triplet, line)`` of every unmoving line, triplets counted over all plans."""
@@ -286,13 +291,14 @@ def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict
 
 def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
     """``(n, cells * cells)`` float sums of each frame over a grid of detector cells
-    (edge pixels that do not divide are left out)."""
+    covering every pixel (cells of a detector that ``cells`` does not divide differ by
+    at most one pixel per side)."""
     n, dy, dx = frames.shape[0], frames.shape[-2], frames.shape[-1]
-    cy, cx = dy // cells, dx // cells
-    rows = frames[:, : cy * cells, : cx * cells].reshape(n, cells, cy, cx * cells)
-    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # cy * 65535 fits
-    bands = np.add.reduce(rows, axis=2, dtype=acc)  # (n, cells, cx * cells)
-    sums = np.add.reduce(bands.reshape(n, cells, cells, cx), axis=3, dtype=np.uint64)
+    ey = np.linspace(0, dy, cells + 1).astype(np.int64)[:-1]
+    ex = np.linspace(0, dx, cells + 1).astype(np.int64)[:-1]
+    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # a band of 65535s fits
+    bands = np.add.reduceat(frames, ey, axis=1, dtype=acc)  # (n, cells, dx)
+    sums = np.add.reduceat(bands, ex, axis=2, dtype=np.uint64)
     return sums.reshape(n, cells * cells).astype(np.float64)
 
 
