@@ -8,12 +8,17 @@ wound lines (0, 2, 4, ...) show other frames; the odd lines do not move.
 
 The score of ``h`` on a triplet is how far the middle line lies from the mean of its two
 neighbours (the residual of a midpoint interpolation, which a slanted edge does not bias,
-unlike a comparison with one neighbour), summed over feature channels weighted by how
-much of each channel is signal rather than noise (its correlation between neighbouring
-positions of the odd lines, which no ``h`` moves). The triplets are cut into segments,
-nearly independent samples of the score; the chosen ``h`` must beat every other
-candidate by a paired t-test over the segments, and the confidence is one minus the
-Bonferroni-corrected p-value of the weakest of those tests. A flat or noise-only sample,
+unlike a comparison with one neighbour), in a few *signal components*: combinations of
+the feature channels whose values at neighbouring positions of the odd lines (which no
+``h`` moves) correlate most (max-autocorrelation factors, among the principal
+components), weighted by that correlation. The residuals are scored on the frames and
+on running means along the lines (:data:`SCALES`: a smooth texture keeps its slope
+while the noise drops). The triplets are cut into segments, nearly independent samples
+of the score; the chosen ``h`` must beat every other candidate, each compared on the
+positions valid for both, by a one-sided signed-rank test over the segments, and the
+confidence is one minus the p-value of the weakest of those tests, Bonferroni-corrected
+for the candidates, the scales and the looks the caller may take. Scales that decide on
+different values leave the answer undecided. A flat or noise-only sample,
 a periodic texture (two rolls fit equally) or a texture that does not change along the
 lines leave the tests weak: the answer is then undecided, never a confident guess.
 """
@@ -35,6 +40,12 @@ MIN_CHANNEL_CORRELATION = 0.1
 MIN_SEGMENTS = 6
 #: signal components (combinations of the feature channels) scored at most
 MAX_COMPONENTS = 4
+#: the factors are sought among this many principal components (the directions of most
+#: variance): fewer directions, less chance for noise to look smooth
+PRINCIPAL = 8
+#: a factor counts when its correlation is at least this many times sqrt(directions /
+#: samples), the size noise alone reaches
+CHANCE_CORRELATION = 2.0
 #: feature directions with less than this share of the largest variance are left out
 WHITEN_FLOOR = 1e-4
 #: running means of this many positions are scored too (1: the frames themselves); the
@@ -108,6 +119,7 @@ def signal_components(odd_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
         return empty
     var, basis = np.linalg.eigh(x.T @ x / x.shape[0])
     keep = var > WHITEN_FLOOR * max(float(var.max()), 0.0)
+    keep &= np.arange(var.size) >= var.size - PRINCIPAL  # the directions of most variance
     if not keep.any() or var.max() <= 0:
         return empty
     white = basis[:, keep] / np.sqrt(var[keep])
@@ -115,7 +127,8 @@ def signal_components(odd_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
     corr, rot = np.linalg.eigh(white.T @ lag @ white)
     order = np.argsort(corr)[::-1][:MAX_COMPONENTS]
     corr, proj = corr[order], (white @ rot)[:, order]
-    good = corr >= MIN_CHANNEL_CORRELATION
+    floor = max(MIN_CHANNEL_CORRELATION, CHANCE_CORRELATION * math.sqrt(keep.sum() / a.shape[0]))
+    good = corr >= floor
     signal = float(max(corr[0], 0.0))
     if not good.any():
         return np.zeros((n_ch, 0)), np.zeros(0), signal
@@ -253,15 +266,18 @@ def _align_at(
     signal: float,
 ) -> Alignment:
     """:func:`align` on the running means of ``width`` positions (1: the frames)."""
+    none = Alignment(candidates, None, 0.0, np.full(len(candidates), np.nan), None, 0, 0.0, signal)
+    if feats.shape[3] < width + SEGMENT:  # lines too short for this scale
+        return none
     if width > 1:
         feats, valid = smooth_along(feats, valid, width)
     segment = max(SEGMENT, 2 * width)
     scores = triplet_scores(feats, weights)
     seg = segment_means(scores, valid, segment)
-    with np.errstate(invalid="ignore"):
-        totals = np.nanmean(seg, axis=1)
+    counts = np.isfinite(seg).sum(axis=1)
+    totals = np.where(counts > 0, np.nansum(seg, axis=1) / np.maximum(counts, 1), np.nan)
     if not np.isfinite(totals).any():
-        return Alignment(candidates, None, 0.0, totals, None, 0, 0.0, signal)
+        return none
     best = int(np.nanargmin(totals))
     confidence, rival = paired_confidence(scores, valid, best, looks, segment)
     if best in (0, len(candidates) - 1) and len(candidates) > 2:
