@@ -27,7 +27,7 @@ from intake_tvips.maths.alignment import (
     signal_components,
     smooth_along,
 )
-from intake_tvips.recording.pixels import BUDGET_FLOOR, BUDGET_FRACTION
+from intake_tvips.recording.pixels import BUDGET_FLOOR, BUDGET_FRACTION, cell_sums
 
 
 def _write(tmp_path, name="r", **kw):
@@ -192,6 +192,15 @@ def test_scales_that_disagree_are_undecided():
     assert not combine([found(1, 0.99), found(2, 0.95)]).decided
     assert combine([found(1, 0.99), found(2, 0.5)]).best == 1
     assert combine([found(1, 0.5), found(1, 0.97)]).confidence == 0.97
+
+
+def test_cell_sums_cover_every_pixel():
+    """A detector that the grid does not divide: cells differ by a pixel, none is lost."""
+    frames = np.random.default_rng(2).integers(0, 65535, (3, 12, 13), dtype=np.uint16)
+    sums = cell_sums(frames, 8).reshape(3, 8, 8)
+    np.testing.assert_array_equal(sums.sum(axis=(1, 2)), frames.sum(axis=(1, 2)))
+    np.testing.assert_array_equal(sums[:, 0, 0], frames[:, :1, :1].sum(axis=(1, 2)))
+    np.testing.assert_array_equal(sums[:, -1, -1], frames[:, 10:, 11:].sum(axis=(1, 2)))
 
 
 def test_no_winding_and_too_few_lines(tmp_path):

@@ -51,6 +51,9 @@ WHITEN_FLOOR = 1e-4
 #: running means of this many positions are scored too (1: the frames themselves); the
 #: longer ones find smooth textures under noise, the frames sharp ones
 SCALES = (1, 8)
+#: score differences smaller than this are ties (the features are standardized: a real
+#: difference is many orders larger)
+TIE = 1e-9
 #: the hysteresis is decided at this confidence or more; below, undecided
 DECIDE_CONFIDENCE = 0.9
 
@@ -178,6 +181,7 @@ def paired_confidence(
     rivals = np.delete(np.arange(n_cand), best)
     both = valid[rivals] & valid[best]
     diff = segment_means(scores[rivals] - scores[best], both, segment)
+    diff[np.abs(diff) < TIE] = 0.0  # rounding, not evidence (e.g. a period averaged out)
     if (np.isfinite(diff).sum(axis=1) < MIN_SEGMENTS).any():
         return 0.0, None
     z = np.array([_signed_rank_z(d[np.isfinite(d)]) for d in diff])
