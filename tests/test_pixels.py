@@ -21,10 +21,8 @@ from intake_tvips import estimate_hysteresis, file_reader
 from intake_tvips.maths.alignment import (
     Alignment,
     align,
-    channel_weights,
     combine,
     plan_triplets,
-    signal_components,
     smooth_along,
 )
 from intake_tvips.recording.pixels import BUDGET_FLOOR, BUDGET_FRACTION, cell_sums
@@ -155,24 +153,6 @@ def test_truth_beyond_the_range_tried_is_undecided(tmp_path, texture, winding, h
     found = estimate_hysteresis(path, shape, 3, winding, max_shift=12)
     assert found.hysteresis is None, found
     assert found.reason.startswith("undecided")
-
-
-def test_signal_components_find_the_sample_under_noise():
-    """A smooth profile spread over 16 noisy channels: the first component is its
-    direction (the noise of the channels cancels), noise alone gives a weak signal."""
-    rng = np.random.default_rng(5)
-    profile = np.sin(np.linspace(0, 6, 200))[None, :, None].repeat(6, axis=0)
-    direction = rng.normal(size=16)
-    noisy = profile * direction + rng.normal(scale=3.0, size=(6, 200, 16))
-    std = (noisy - noisy.mean(axis=(0, 1))) / noisy.std(axis=(0, 1))
-    proj, weights, signal = signal_components(std)
-    assert signal > 2 * channel_weights(std)[1]  # well above the best single channel
-    assert signal > 0.4 and weights.sum() == pytest.approx(1.0)
-    first = proj[:, 0] * noisy.std(axis=(0, 1))  # back to the raw channels
-    cos = abs(first @ direction) / np.linalg.norm(first) / np.linalg.norm(direction)
-    assert cos > 0.9
-    _, _, blind = signal_components(rng.normal(size=(6, 200, 16)))
-    assert blind < 0.25
 
 
 def test_running_means_are_valid_only_where_every_frame_is():

@@ -8,10 +8,9 @@ wound lines (0, 2, 4, ...) show other frames; the odd lines do not move.
 
 The score of ``h`` on a triplet is how far the middle line lies from the mean of its two
 neighbours (the residual of a midpoint interpolation, which a slanted edge does not bias,
-unlike a comparison with one neighbour), in a few *signal components*: combinations of
-the feature channels whose values at neighbouring positions of the odd lines (which no
-``h`` moves) correlate most (max-autocorrelation factors, among the principal
-components), weighted by that correlation. The residuals are scored on the frames and
+unlike a comparison with one neighbour), summed over feature channels weighted by how
+much of each channel is signal rather than noise (its correlation between neighbouring
+positions of the odd lines, which no ``h`` moves). The residuals are scored on the frames and
 on running means along the lines (:data:`SCALES`: a smooth texture keeps its slope
 while the noise drops). The triplets are cut into segments, nearly independent samples
 of the score; the chosen ``h`` must beat every other candidate, each compared on the
@@ -38,16 +37,6 @@ SEGMENT = 8
 MIN_CHANNEL_CORRELATION = 0.1
 #: fewer segments than this never decide (the test has too little to go on)
 MIN_SEGMENTS = 6
-#: signal components (combinations of the feature channels) scored at most
-MAX_COMPONENTS = 4
-#: the factors are sought among this many principal components (the directions of most
-#: variance): fewer directions, less chance for noise to look smooth
-PRINCIPAL = 8
-#: a factor counts when its correlation is at least this many times sqrt(directions /
-#: samples), the size noise alone reaches
-CHANCE_CORRELATION = 2.0
-#: feature directions with less than this share of the largest variance are left out
-WHITEN_FLOOR = 1e-4
 #: running means of this many positions are scored too (1: the frames themselves); the
 #: longer ones find smooth textures under noise, the frames sharp ones
 SCALES = (1, 8)
@@ -98,44 +87,6 @@ def channel_weights(odd_lines: np.ndarray) -> tuple[np.ndarray, float]:
     w = np.where(corr >= MIN_CHANNEL_CORRELATION, corr, 0.0)
     total = w.sum()
     return (w / total if total > 0 else w), signal
-
-
-def signal_components(odd_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(projection, weights, signal)``: the feature combinations that carry the sample.
-
-    ``odd_lines``: ``(lines, positions, channels)``, standardized. The combinations are
-    the max-autocorrelation factors: unit-variance projections ordered by the correlation
-    of their values at neighbouring positions (the sample changes smoothly along a line,
-    noise does not). Summing the channels coherently before squaring lets the noise of
-    many detector cells cancel, which a weighted sum of per-channel squares cannot.
-    ``projection`` ``(channels, k)`` keeps at most :data:`MAX_COMPONENTS` with a
-    correlation of at least ``MIN_CHANNEL_CORRELATION``, ``weights`` (sum 1) are those
-    correlations, ``signal`` the largest (0 without any).
-    """
-    n_ch = odd_lines.shape[-1]
-    x = odd_lines.reshape(-1, n_ch)
-    x = x - x.mean(axis=0)
-    a = odd_lines[:, :-1].reshape(-1, n_ch) - x.mean(axis=0)
-    b = odd_lines[:, 1:].reshape(-1, n_ch) - x.mean(axis=0)
-    empty = (np.zeros((n_ch, 0)), np.zeros(0), 0.0)
-    if a.shape[0] < 2:
-        return empty
-    var, basis = np.linalg.eigh(x.T @ x / x.shape[0])
-    keep = var > WHITEN_FLOOR * max(float(var.max()), 0.0)
-    keep &= np.arange(var.size) >= var.size - PRINCIPAL  # the directions of most variance
-    if not keep.any() or var.max() <= 0:
-        return empty
-    white = basis[:, keep] / np.sqrt(var[keep])
-    lag = (a.T @ b + b.T @ a) / (2 * a.shape[0])
-    corr, rot = np.linalg.eigh(white.T @ lag @ white)
-    order = np.argsort(corr)[::-1][:MAX_COMPONENTS]
-    corr, proj = corr[order], (white @ rot)[:, order]
-    floor = max(MIN_CHANNEL_CORRELATION, CHANCE_CORRELATION * math.sqrt(keep.sum() / a.shape[0]))
-    good = corr >= floor
-    signal = float(max(corr[0], 0.0))
-    if not good.any():
-        return np.zeros((n_ch, 0)), np.zeros(0), signal
-    return proj[:, good], corr[good] / corr[good].sum(), signal
 
 
 def triplet_scores(lines: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -235,10 +186,12 @@ def align(
     )
     mean, std = both.mean(axis=0), both.std(axis=0)
     scale = np.where(std > 0, std, 1.0)
-    proj, weights, signal = signal_components((odd_lines - mean) / scale)
+    weights, signal = channel_weights((odd_lines - mean) / scale)
     if not weights.any():
         return Alignment(candidates, None, 0.0, np.zeros(len(candidates)), None, 0, 0.0, signal)
-    feats = ((lines - mean) / scale) @ proj
+    used = weights > 0  # channels without signal weigh nothing: leave them out
+    feats = (lines[..., used] - mean[used]) / scale[used]
+    weights = weights[used]
     found = [
         _align_at(feats, valid, weights, candidates, width, looks * len(SCALES), signal)
         for width in SCALES
