@@ -155,6 +155,26 @@ def test_truth_beyond_the_range_tried_is_undecided(tmp_path, texture, winding, h
     assert found.reason.startswith("undecided")
 
 
+def test_a_periodic_alias_of_a_truth_beyond_the_range_is_not_answered(tmp_path):
+    """Diagonal waves of period ~18: a truth of 19 fits as well as 1 within the range
+    answered; scored over the guard band, 19 wins and lies beyond: undecided (it
+    answered 1 with confidence 0.9999 without the guard band)."""
+    shape = (32, 96)
+    path, _, _ = _write(
+        tmp_path,
+        shape=shape,
+        texture_name="diagonal",
+        hysteresis=19,
+        junk_before=0,
+        junk_after=1,
+        dose=None,
+        seed=3,
+    )
+    found = estimate_hysteresis(path, shape, 0, "x", max_shift=12)
+    assert found.hysteresis is None, found
+    assert "beyond the range answered" in found.reason
+
+
 def test_running_means_are_valid_only_where_every_frame_is():
     feats = np.arange(10.0)[None, None, None, :, None].repeat(3, axis=2)
     valid = np.ones((1, 1, 10), dtype=bool)

@@ -166,6 +166,7 @@ def align(
     odd_lines: np.ndarray,
     valid: np.ndarray,
     looks: int = 1,
+    answer_shift: int | None = None,
 ) -> Alignment:
     """Choose the candidate hysteresis whose placement of the lines fits best.
 
@@ -177,7 +178,10 @@ def align(
     the range tried is undecided (the truth may lie beyond it). ``looks``: how many
     looks at growing samples the caller may take in all: the p-value is multiplied by
     it too (Bonferroni over the looks), so that looking again and again cannot make a
-    chance decision.
+    chance decision. ``answer_shift``: only a best candidate within ``-answer_shift ..
+    answer_shift`` is an answer; the candidates beyond are a guard band (a periodic
+    texture fits a truth beyond the range and its alias within equally well: with the
+    truth in the guard band the two tie, where without it the alias would win).
     """
     candidates = np.asarray(candidates)
     # every candidate shows the same frames, rearranged: the first one's stand for all
@@ -196,7 +200,10 @@ def align(
         _align_at(feats, valid, weights, candidates, width, looks * len(SCALES), signal)
         for width in SCALES
     ]
-    return combine(found)
+    found = combine(found)
+    if answer_shift is not None and found.best is not None and abs(found.best) > answer_shift:
+        found = replace(found, confidence=0.0)
+    return found
 
 
 def combine(found: list[Alignment]) -> Alignment:

@@ -24,6 +24,9 @@ from intake_tvips.recording.detect_reason import HYSTERESIS_ASSUMED
 
 #: candidate hysteresis values tried: -MAX_SHIFT .. MAX_SHIFT (fewer on short lines)
 MAX_SHIFT = 12
+#: candidates up to GUARD * max_shift are scored, answers only up to max_shift: a truth
+#: beyond the range then ties with its alias in a periodic texture instead of losing
+GUARD = 2
 #: positions of each sampled line compared (fewer on short lines)
 WINDOW = 48
 #: triplets of lines read in the first round; each later round reads as many as all
@@ -99,8 +102,9 @@ def estimate_hysteresis(
     ``urlpath`` is a URL (any fsspec URL, with ``storage_options``) or a recording from
     :func:`intake_tvips.open_recording`; ``scan_shape`` ``(ny, nx)``, ``scan_start_frame``
     and ``winding_scan_axis`` (``"x"`` or ``"y"``) are the scan's, as for
-    :func:`intake_tvips.file_reader`. Values ``-max_shift .. max_shift`` are tried (a
-    negative value rolls the other way; ``file_reader`` takes it as it is).
+    :func:`intake_tvips.file_reader`. Values ``-max_shift .. max_shift`` are answered
+    (a negative value rolls the other way; ``file_reader`` takes it as it is); twice
+    that range is scored (:data:`GUARD`; less on short lines).
 
     Reads :data:`TRIPLETS_PER_ROUND` triplets of neighbouring lines (a window of
     ``window`` positions each), then more rounds (each doubling the sample) while
@@ -147,7 +151,7 @@ class _Estimator:
                 self.start,
                 self.winding,
                 self.rec.n_frames,
-                max_shift=self.max_shift,
+                max_shift=GUARD * self.max_shift,
                 window=self.window,
                 triplets=TRIPLETS_PER_ROUND * max(1, 2 ** (round_ - 1)),
                 round_=round_,
@@ -195,7 +199,8 @@ class _Estimator:
         odd = [frames[0][tuple(p.T)] for p in self._odd_pairs()]
         odd_lines = self.features[np.searchsorted(self.have, np.stack(odd))]
         valid = np.concatenate([p.valid() for p in self.plans], axis=1)
-        return align(lines, self.plans[0].candidates, odd_lines, valid, MAX_ROUNDS)
+        cands = self.plans[0].candidates
+        return align(lines, cands, odd_lines, valid, MAX_ROUNDS, self.max_shift)
 
     def _odd_pairs(self) -> list[np.ndarray]:
         """``(triplet, line)`` of every unmoving line, triplets counted over all plans."""
@@ -221,7 +226,7 @@ class _Estimator:
         return HysteresisEstimate(
             found.best if found.decided else None,
             float(found.confidence),
-            describe(found, lines, self.winding, why),
+            describe(found, lines, self.winding, why, self.max_shift),
             candidates=(int(cands[0]), int(cands[-1])),
             runner_up=found.runner_up,
             scores=tuple(float(s) for s in found.scores),
@@ -249,7 +254,9 @@ def with_pixels(found, rec: Recording):
     )
 
 
-def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
+def describe(
+    found: Alignment, lines: int, winding: str, why: str = "", answer_shift: int | None = None
+) -> str:
     """The reason of an estimate, in words."""
     what = f"{lines} scan {'rows' if winding == 'x' else 'columns'}"
     conf = f"confidence {found.confidence:.2f}"
@@ -259,6 +266,11 @@ def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
         return f"{found.best}, from the pixels of {what}, {conf}"
     rival = f" and {found.runner_up}" if found.runner_up is not None else ""
     tail = f"; {why}" if why else ""
+    if answer_shift is not None and abs(found.best) > answer_shift:
+        return (
+            f"undecided: the best fit in the pixels of {what}, {found.best}, lies beyond the "
+            f"range answered (-{answer_shift}..{answer_shift}){tail}"
+        )
     return (
         f"undecided: {found.best}{rival} fit about as well in the pixels of {what} ({conf}){tail}"
     )
