@@ -201,6 +201,10 @@ def test_cell_sums_cover_every_pixel():
     np.testing.assert_array_equal(sums.sum(axis=(1, 2)), frames.sum(axis=(1, 2)))
     np.testing.assert_array_equal(sums[:, 0, 0], frames[:, :1, :1].sum(axis=(1, 2)))
     np.testing.assert_array_equal(sums[:, -1, -1], frames[:, 10:, 11:].sum(axis=(1, 2)))
+    even = frames[:, :8, :8]  # cells of one pixel: the reshaping path
+    np.testing.assert_array_equal(cell_sums(even, 8), even.reshape(3, 64))
+    big = frames[:, :12, :12].repeat(2, axis=1).repeat(2, axis=2)  # 24 x 24: cells of 3
+    np.testing.assert_array_equal(cell_sums(big, 8)[:, 0], big[:, :3, :3].sum(axis=(1, 2)))
 
 
 def test_no_winding_and_too_few_lines(tmp_path):

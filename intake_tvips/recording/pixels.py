@@ -306,9 +306,14 @@ def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
     covering every pixel (cells of a detector that ``cells`` does not divide differ by
     at most one pixel per side)."""
     n, dy, dx = frames.shape[0], frames.shape[-2], frames.shape[-1]
+    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # a band of 65535s fits
+    if dy % cells == 0 and dx % cells == 0:  # equal cells: reshaping is faster
+        rows = frames.reshape(n, cells, dy // cells, dx)
+        bands = np.add.reduce(rows, axis=2, dtype=acc)
+        sums = np.add.reduce(bands.reshape(n, cells, cells, dx // cells), axis=3, dtype=np.uint64)
+        return sums.reshape(n, cells * cells).astype(np.float64)
     ey = np.linspace(0, dy, cells + 1).astype(np.int64)[:-1]
     ex = np.linspace(0, dx, cells + 1).astype(np.int64)[:-1]
-    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # a band of 65535s fits
     bands = np.add.reduceat(frames, ey, axis=1, dtype=acc)  # (n, cells, dx)
     sums = np.add.reduceat(bands, ex, axis=2, dtype=np.uint64)
     return sums.reshape(n, cells * cells).astype(np.float64)
