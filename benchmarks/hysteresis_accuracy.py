@@ -2,6 +2,7 @@
 
     python benchmarks/hysteresis_accuracy.py                 # 192 cases, about 3 min
     python benchmarks/hysteresis_accuracy.py --cases 480 --sizes 32,64,128
+    python benchmarks/hysteresis_accuracy.py --hysteresis 14-20   # beyond the range tried
 
 Each case is a recording of ``tests/scan_textures.py``: a texture (particles, grains,
 lamellae, diagonal waves, a smooth gradient, the demo's smiley; flat and noise-only ones
@@ -30,12 +31,12 @@ import scan_textures as st  # noqa: E402
 from intake_tvips import estimate_hysteresis  # noqa: E402
 
 
-def one_case(i: int, rng, sizes, work: Path) -> tuple[str, str, str]:
+def one_case(i: int, rng, sizes, work: Path, hyst=(0, 8)) -> tuple[str, str, str]:
     textures = st.TEXTURES + st.BLIND_TEXTURES
     tex = textures[i % len(textures)]
     dose = st.DOSES[(i // len(textures)) % len(st.DOSES)]
     winding = "xy"[(i // (len(textures) * len(st.DOSES))) % 2]
-    h = int(rng.integers(0, 9))
+    h = int(rng.integers(hyst[0], hyst[1] + 1))
     shape = tuple(int(v) for v in rng.choice(sizes, 2))
     before, after = int(rng.integers(0, 6)), int(rng.integers(0, 4))
     frames, _ = st.recording(
@@ -68,14 +69,21 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=192)
     ap.add_argument("--sizes", default="32,48,64,96,128", help="scan sizes per axis")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--hysteresis",
+        default="0-8",
+        help="range of the true values; e.g. 14-20 lies beyond the range tried (-12..12): "
+        "every answer must be undecided",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    hyst = tuple(int(v) for v in args.hysteresis.split("-"))
     rng = np.random.default_rng(args.seed)
     table = collections.defaultdict(collections.Counter)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp))
+            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp), hyst)
             table[(tex, dose)][verdict] += 1
     print(f"{args.cases} cases, sizes {sizes}, {time.perf_counter() - t0:.0f} s\n")
     print("| texture | dose | right | undecided | wrong |\n|---|---|---|---|---|")

@@ -18,8 +18,14 @@ import yaml
 
 import intake_tvips
 from intake_tvips import estimate_hysteresis, file_reader
-from intake_tvips.maths.alignment import align, plan_triplets
-from intake_tvips.recording.pixels import BUDGET_FLOOR, BUDGET_FRACTION
+from intake_tvips.maths.alignment import (
+    Alignment,
+    align,
+    combine,
+    plan_triplets,
+    smooth_along,
+)
+from intake_tvips.recording.pixels import BUDGET_FLOOR, BUDGET_FRACTION, cell_sums
 
 
 def _write(tmp_path, name="r", **kw):
@@ -96,6 +102,109 @@ def test_best_at_the_edge_of_the_range_is_undecided(tmp_path):
     assert found.hysteresis is None
     wide = estimate_hysteresis(path, (48, 64), 3, "x", max_shift=12)
     assert wide.hysteresis == 9
+
+
+@pytest.mark.parametrize(
+    "texture, dose, winding, h, shape, before, seed",
+    [
+        # lamellae whose edges move ~3 positions per line: the frames alone saw 2-5 alike
+        ("stripes", None, "y", 8, (48, 64), 1, 26),
+        ("stripes", 200.0, "y", 2, (32, 96), 4, 34),
+        # a smooth gradient under noise: the running means see its slope
+        ("gradient", 200.0, "x", 3, (64, 48), 0, 12),
+        ("gradient", 200.0, "x", 0, (128, 64), 2, 60),
+    ],
+)
+def test_shallow_stripes_and_noisy_gradients_are_decided(
+    tmp_path, texture, dose, winding, h, shape, before, seed
+):
+    """Cases of the accuracy benchmark (seed 1) that were undecided before the signal
+    components and the second scale."""
+    path, _, _ = _write(
+        tmp_path,
+        shape=shape,
+        texture_name=texture,
+        winding=winding,
+        hysteresis=h,
+        junk_before=before,
+        dose=dose,
+        seed=seed,
+    )
+    found = estimate_hysteresis(path, shape, before, winding)
+    assert found.hysteresis == h, found
+    assert found.confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    "texture, winding, h, dose",
+    [
+        ("grains", "x", 14, 200.0),
+        ("particles", "y", 17, None),
+        ("smiley", "x", 20, 20.0),
+        ("diagonal", "y", 15, 200.0),
+    ],
+)
+def test_truth_beyond_the_range_tried_is_undecided(tmp_path, texture, winding, h, dose):
+    """With contrast but the truth outside -12..12 no candidate fits: never an answer."""
+    shape = (64, 96) if winding == "x" else (96, 64)
+    path, _, _ = _write(
+        tmp_path, shape=shape, texture_name=texture, winding=winding, hysteresis=h, dose=dose
+    )
+    found = estimate_hysteresis(path, shape, 3, winding, max_shift=12)
+    assert found.hysteresis is None, found
+    assert found.reason.startswith("undecided")
+
+
+def test_a_periodic_alias_of_a_truth_beyond_the_range_is_not_answered(tmp_path):
+    """Diagonal waves of period ~18: a truth of 19 fits as well as 1 within the range
+    answered; scored over the guard band, 19 wins and lies beyond: undecided (it
+    answered 1 with confidence 0.9999 without the guard band)."""
+    shape = (32, 96)
+    path, _, _ = _write(
+        tmp_path,
+        shape=shape,
+        texture_name="diagonal",
+        hysteresis=19,
+        junk_before=0,
+        junk_after=1,
+        dose=None,
+        seed=3,
+    )
+    found = estimate_hysteresis(path, shape, 0, "x", max_shift=12)
+    assert found.hysteresis is None, found
+    assert "beyond the range answered" in found.reason
+
+
+def test_running_means_are_valid_only_where_every_frame_is():
+    feats = np.arange(10.0)[None, None, None, :, None].repeat(3, axis=2)
+    valid = np.ones((1, 1, 10), dtype=bool)
+    valid[0, 0, 6] = False
+    means, ok = smooth_along(feats, valid, 3)
+    np.testing.assert_allclose(means[0, 0, 0, :, 0], np.arange(1.0, 9.0))
+    assert ok[0, 0].tolist() == [True, True, True, True, False, False, False, True]
+
+
+def test_scales_that_disagree_are_undecided():
+    def found(best, conf):
+        cands = np.arange(-3, 4)
+        return Alignment(cands, best, conf, np.zeros(7), None, 10, 1.0, 1.0)
+
+    assert not combine([found(1, 0.99), found(2, 0.95)]).decided
+    assert combine([found(1, 0.99), found(2, 0.5)]).best == 1
+    assert combine([found(1, 0.5), found(1, 0.97)]).confidence == 0.97
+
+
+def test_cell_sums_cover_every_pixel():
+    """A detector that the grid does not divide: cells differ by a pixel, none is lost."""
+    frames = np.random.default_rng(2).integers(0, 65535, (3, 12, 13), dtype=np.uint16)
+    sums = cell_sums(frames, 8).reshape(3, 8, 8)
+    np.testing.assert_array_equal(sums.sum(axis=(1, 2)), frames.sum(axis=(1, 2)))
+    np.testing.assert_array_equal(sums[:, 0, 0], frames[:, :1, :1].sum(axis=(1, 2)))
+    np.testing.assert_array_equal(sums[:, -1, -1], frames[:, 10:, 11:].sum(axis=(1, 2)))
+    even = frames[:, :8, :8]  # cells of one pixel: the reshaping path
+    np.testing.assert_array_equal(cell_sums(even, 8), even.reshape(3, 64))
+    big = frames[:, :12, :12].repeat(2, axis=1).repeat(2, axis=2)  # 24 x 24: cells of 3
+    np.testing.assert_array_equal(cell_sums(big, 8)[:, 0], big[:, :3, :3].sum(axis=(1, 2)))
 
 
 def test_no_winding_and_too_few_lines(tmp_path):

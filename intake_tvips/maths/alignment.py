@@ -10,10 +10,14 @@ The score of ``h`` on a triplet is how far the middle line lies from the mean of
 neighbours (the residual of a midpoint interpolation, which a slanted edge does not bias,
 unlike a comparison with one neighbour), summed over feature channels weighted by how
 much of each channel is signal rather than noise (its correlation between neighbouring
-positions of the odd lines, which no ``h`` moves). The triplets are cut into segments,
-nearly independent samples of the score; the chosen ``h`` must beat every other
-candidate by a paired t-test over the segments, and the confidence is one minus the
-Bonferroni-corrected p-value of the weakest of those tests. A flat or noise-only sample,
+positions of the odd lines, which no ``h`` moves). The residuals are scored on the frames and
+on running means along the lines (:data:`SCALES`: a smooth texture keeps its slope
+while the noise drops). The triplets are cut into segments, nearly independent samples
+of the score; the chosen ``h`` must beat every other candidate, each compared on the
+positions valid for both, by a one-sided signed-rank test over the segments, and the
+confidence is one minus the p-value of the weakest of those tests, Bonferroni-corrected
+for the candidates, the scales and the looks the caller may take. Scales that decide on
+different values leave the answer undecided. A flat or noise-only sample,
 a periodic texture (two rolls fit equally) or a texture that does not change along the
 lines leave the tests weak: the answer is then undecided, never a confident guess.
 """
@@ -21,7 +25,7 @@ lines leave the tests weak: the answer is then undecided, never a confident gues
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +37,12 @@ SEGMENT = 8
 MIN_CHANNEL_CORRELATION = 0.1
 #: fewer segments than this never decide (the test has too little to go on)
 MIN_SEGMENTS = 6
+#: running means of this many positions are scored too (1: the frames themselves); the
+#: longer ones find smooth textures under noise, the frames sharp ones
+SCALES = (1, 8)
+#: score differences smaller than this are ties (the features are standardized: a real
+#: difference is many orders larger)
+TIE = 1e-9
 #: the hysteresis is decided at this confidence or more; below, undecided
 DECIDE_CONFIDENCE = 0.9
 
@@ -105,17 +115,26 @@ def segment_means(scores: np.ndarray, valid: np.ndarray, segment: int = SEGMENT)
     return means.reshape(n_cand, n_trip * k)
 
 
-def paired_confidence(seg: np.ndarray, best: int, looks: int = 1) -> tuple[float, int | None]:
+def paired_confidence(
+    scores: np.ndarray, valid: np.ndarray, best: int, looks: int = 1, segment: int = SEGMENT
+) -> tuple[float, int | None]:
     """One minus the Bonferroni-corrected p-value that ``best`` beats every other
     candidate (one-sided Wilcoxon signed-rank test over the segments, robust to the few
-    large differences that edges make), and the weakest rival."""
-    n_cand, n = seg.shape
+    large differences that edges make), and the weakest rival.
+
+    ``scores``/``valid``: ``(candidates, triplets, positions)``. Each rival is compared
+    with ``best`` on the positions valid for both (a texture whose contrast varies
+    along the lines would otherwise favour the candidate that leaves out its strongest
+    part)."""
+    n_cand = scores.shape[0]
     if n_cand == 1:
         return 1.0, None
-    if n < MIN_SEGMENTS:
-        return 0.0, None
-    diff = np.delete(seg - seg[best], best, axis=0)
     rivals = np.delete(np.arange(n_cand), best)
+    both = valid[rivals] & valid[best]
+    diff = segment_means(scores[rivals] - scores[best], both, segment)
+    diff[np.abs(diff) < TIE] = 0.0  # rounding, not evidence (e.g. a period averaged out)
+    if (np.isfinite(diff).sum(axis=1) < MIN_SEGMENTS).any():
+        return 0.0, None
     z = np.array([_signed_rank_z(d[np.isfinite(d)]) for d in diff])
     weakest = int(np.argmin(z))
     p = 0.5 * math.erfc(float(z[weakest]) / math.sqrt(2))
@@ -147,6 +166,7 @@ def align(
     odd_lines: np.ndarray,
     valid: np.ndarray,
     looks: int = 1,
+    answer_shift: int | None = None,
 ) -> Alignment:
     """Choose the candidate hysteresis whose placement of the lines fits best.
 
@@ -156,9 +176,12 @@ def align(
     ``(candidates, triplets, positions)``, where a candidate's roll does not wrap a
     line around (only those positions are compared). The best candidate at the edge of
     the range tried is undecided (the truth may lie beyond it). ``looks``: how many
-    times the caller has asked on growing samples (this one included): the p-value is
-    multiplied by it too, so that looking again and again cannot make a chance
-    decision.
+    looks at growing samples the caller may take in all: the p-value is multiplied by
+    it too (Bonferroni over the looks), so that looking again and again cannot make a
+    chance decision. ``answer_shift``: only a best candidate within ``-answer_shift ..
+    answer_shift`` is an answer; the candidates beyond are a guard band (a periodic
+    texture fits a truth beyond the range and its alias within equally well: with the
+    truth in the guard band the two tie, where without it the alias would win).
     """
     candidates = np.asarray(candidates)
     # every candidate shows the same frames, rearranged: the first one's stand for all
@@ -171,12 +194,56 @@ def align(
     if not weights.any():
         return Alignment(candidates, None, 0.0, np.zeros(len(candidates)), None, 0, 0.0, signal)
     used = weights > 0  # channels without signal weigh nothing: leave them out
-    scores = triplet_scores((lines[..., used] - mean[used]) / scale[used], weights[used])
-    seg = segment_means(scores, valid)
-    with np.errstate(invalid="ignore"):
-        totals = np.nanmean(seg, axis=1)
+    feats = (lines[..., used] - mean[used]) / scale[used]
+    weights = weights[used]
+    found = [
+        _align_at(feats, valid, weights, candidates, width, looks * len(SCALES), signal)
+        for width in SCALES
+    ]
+    found = combine(found)
+    if answer_shift is not None and found.best is not None and abs(found.best) > answer_shift:
+        found = replace(found, confidence=0.0)
+    return found
+
+
+def combine(found: list[Alignment]) -> Alignment:
+    """One answer from the alignments of several scales: undecided when two decide on
+    different values, else the most confident (each is already corrected for all)."""
+    decided = [f for f in found if f.decided]
+    if len({f.best for f in decided}) > 1:
+        first = max(decided, key=lambda f: f.confidence)
+        return replace(first, confidence=0.0, runner_up=min(decided, key=_conf).best)
+    return max(decided or found, key=_conf)
+
+
+def _conf(found: Alignment) -> float:
+    return found.confidence
+
+
+def _align_at(
+    feats: np.ndarray,
+    valid: np.ndarray,
+    weights: np.ndarray,
+    candidates: np.ndarray,
+    width: int,
+    looks: int,
+    signal: float,
+) -> Alignment:
+    """:func:`align` on the running means of ``width`` positions (1: the frames)."""
+    none = Alignment(candidates, None, 0.0, np.full(len(candidates), np.nan), None, 0, 0.0, signal)
+    if feats.shape[3] < width + SEGMENT:  # lines too short for this scale
+        return none
+    if width > 1:
+        feats, valid = smooth_along(feats, valid, width)
+    segment = max(SEGMENT, 2 * width)
+    scores = triplet_scores(feats, weights)
+    seg = segment_means(scores, valid, segment)
+    counts = np.isfinite(seg).sum(axis=1)
+    totals = np.where(counts > 0, np.nansum(seg, axis=1) / np.maximum(counts, 1), np.nan)
+    if not np.isfinite(totals).any():
+        return none
     best = int(np.nanargmin(totals))
-    confidence, rival = paired_confidence(seg, best, looks)
+    confidence, rival = paired_confidence(scores, valid, best, looks, segment)
     if best in (0, len(candidates) - 1) and len(candidates) > 2:
         confidence = 0.0
     votes = float((np.nan_to_num(seg, nan=np.inf).argmin(axis=0) == best).mean())
@@ -190,6 +257,17 @@ def align(
         votes,
         signal,
     )
+
+
+def smooth_along(feats: np.ndarray, valid: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Running means of ``width`` positions along the lines (``feats``: ``(candidates,
+    triplets, 3, positions, k)``), and where they are valid: every position averaged is
+    (``valid``: ``(candidates, triplets, positions)``). A smooth texture keeps its
+    slope while the noise drops by ``width``."""
+    c = np.cumsum(np.pad(feats, [(0, 0)] * 3 + [(1, 0), (0, 0)]), axis=3)
+    means = (c[:, :, :, width:] - c[:, :, :, :-width]) / width
+    v = np.cumsum(np.pad(valid, [(0, 0), (0, 0), (1, 0)]).astype(np.int64), axis=2)
+    return means, (v[:, :, width:] - v[:, :, :-width]) == width
 
 
 @dataclass(frozen=True)
@@ -257,12 +335,14 @@ def plan_triplets(
     window: int,
     triplets: int,
     round_: int = 0,
+    skip: int | None = None,
 ) -> TripletPlan | str:
     """The triplets of a sample, or the reason there can be none (a string).
 
     Middles prefer wound lines (0, 2, ... with both neighbours), spread evenly over the
-    scan; ``round_`` picks other lines for a second look. Triplets with a frame outside
-    the recording (for any candidate) are dropped.
+    scan; ``round_`` picks other lines for a second look, after the first ``skip``
+    triplets of the order (default ``round_ * triplets``: rounds of equal size).
+    Triplets with a frame outside the recording (for any candidate) are dropped.
     """
     n_lines, length = line_length(shape, winding)
     if n_lines < 3:
@@ -272,11 +352,12 @@ def plan_triplets(
         return f"lines of {length} positions: too short to try a shift"
     window = min(window, length)
     candidates = np.arange(-max_shift, max_shift + 1)
-    middles = _middles(n_lines, triplets, round_)
+    skip = round_ * triplets if skip is None else skip
+    middles = _middles(n_lines, triplets, skip)
     if middles.size == 0:
         return "every line was already sampled"
     room = length - window
-    golden = (np.arange(middles.size) + round_ * triplets) * 0.6180339887 % 1.0
+    golden = (np.arange(middles.size) + skip) * 0.6180339887 % 1.0
     offsets = np.floor(golden * (room + 1)).astype(np.int64)
     plan = TripletPlan(shape, start, winding, candidates, middles, offsets, window)
     frames = plan.frames()
@@ -286,12 +367,12 @@ def plan_triplets(
     return TripletPlan(shape, start, winding, candidates, middles[inside], offsets[inside], window)
 
 
-def _middles(n_lines: int, count: int, round_: int) -> np.ndarray:
+def _middles(n_lines: int, count: int, skip: int) -> np.ndarray:
     """``count`` middle lines spread over the scan, wound (even) ones first; round
     ``r`` takes the lines halfway between those of the rounds before."""
     wound, odd = np.arange(2, n_lines - 1, 2), np.arange(1, n_lines - 1, 2)
     pool = np.concatenate([wound[_spread_order(wound.size)], odd[_spread_order(odd.size)]])
-    return np.sort(pool[round_ * count : (round_ + 1) * count])
+    return np.sort(pool[skip : skip + count])
 
 
 def _spread_order(n: int) -> np.ndarray:

@@ -24,12 +24,19 @@ from intake_tvips.recording.detect_reason import HYSTERESIS_ASSUMED
 
 #: candidate hysteresis values tried: -MAX_SHIFT .. MAX_SHIFT (fewer on short lines)
 MAX_SHIFT = 12
+#: candidates up to GUARD * max_shift are scored, answers only up to max_shift: a truth
+#: beyond the range then ties with its alias in a periodic texture instead of losing
+GUARD = 2
 #: positions of each sampled line compared (fewer on short lines)
 WINDOW = 48
-#: triplets of lines read per round
+#: triplets of lines read in the first round; each later round reads as many as all
+#: rounds before it (8, 8, 16, 32, 64: the sample doubles, so that few looks are taken)
 TRIPLETS_PER_ROUND = 8
-#: rounds at most (each reads new lines, spread between those of earlier rounds)
-MAX_ROUNDS = 16
+#: rounds at most (each reads new lines, spread between those of earlier rounds); every
+#: look is paid for in advance: the p-values are multiplied by MAX_ROUNDS (Bonferroni
+#: over all the looks an estimate may take), so looking again cannot make a chance
+#: decision
+MAX_ROUNDS = 5
 #: after the first round, reads stop at this share of the recording's bytes ...
 BUDGET_FRACTION = 0.03
 #: ... or at this many bytes, whichever is more (a small recording may be read more)
@@ -95,11 +102,13 @@ def estimate_hysteresis(
     ``urlpath`` is a URL (any fsspec URL, with ``storage_options``) or a recording from
     :func:`intake_tvips.open_recording`; ``scan_shape`` ``(ny, nx)``, ``scan_start_frame``
     and ``winding_scan_axis`` (``"x"`` or ``"y"``) are the scan's, as for
-    :func:`intake_tvips.file_reader`. Values ``-max_shift .. max_shift`` are tried (a
-    negative value rolls the other way; ``file_reader`` takes it as it is).
+    :func:`intake_tvips.file_reader`. Values ``-max_shift .. max_shift`` are answered
+    (a negative value rolls the other way; ``file_reader`` takes it as it is); twice
+    that range is scored (:data:`GUARD`; less on short lines).
 
     Reads :data:`TRIPLETS_PER_ROUND` triplets of neighbouring lines (a window of
-    ``window`` positions each), then more rounds while undecided, up to ``max_bytes``
+    ``window`` positions each), then more rounds (each doubling the sample) while
+    undecided, up to ``max_bytes``
     (default: :data:`BUDGET_FRACTION` of the recording, at least the first round).
     Returns a :class:`HysteresisEstimate`; its ``hysteresis`` is ``None`` when the
     sample cannot tell (no contrast, a periodic texture, too few lines): never a
@@ -142,10 +151,11 @@ class _Estimator:
                 self.start,
                 self.winding,
                 self.rec.n_frames,
-                max_shift=self.max_shift,
+                max_shift=GUARD * self.max_shift,
                 window=self.window,
-                triplets=TRIPLETS_PER_ROUND,
+                triplets=TRIPLETS_PER_ROUND * max(1, 2 ** (round_ - 1)),
                 round_=round_,
+                skip=TRIPLETS_PER_ROUND * (2**round_ // 2 if round_ else 0),
             )
             if isinstance(plan, str):
                 why = plan
@@ -189,8 +199,8 @@ class _Estimator:
         odd = [frames[0][tuple(p.T)] for p in self._odd_pairs()]
         odd_lines = self.features[np.searchsorted(self.have, np.stack(odd))]
         valid = np.concatenate([p.valid() for p in self.plans], axis=1)
-        looks = len(self.plans)
-        return align(lines, self.plans[0].candidates, odd_lines, valid, looks)
+        cands = self.plans[0].candidates
+        return align(lines, cands, odd_lines, valid, MAX_ROUNDS, self.max_shift)
 
     def _odd_pairs(self) -> list[np.ndarray]:
         """``(triplet, line)`` of every unmoving line, triplets counted over all plans."""
@@ -216,7 +226,7 @@ class _Estimator:
         return HysteresisEstimate(
             found.best if found.decided else None,
             float(found.confidence),
-            describe(found, lines, self.winding, why),
+            describe(found, lines, self.winding, why, self.max_shift),
             candidates=(int(cands[0]), int(cands[-1])),
             runner_up=found.runner_up,
             scores=tuple(float(s) for s in found.scores),
@@ -244,7 +254,9 @@ def with_pixels(found, rec: Recording):
     )
 
 
-def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
+def describe(
+    found: Alignment, lines: int, winding: str, why: str = "", answer_shift: int | None = None
+) -> str:
     """The reason of an estimate, in words."""
     what = f"{lines} scan {'rows' if winding == 'x' else 'columns'}"
     conf = f"confidence {found.confidence:.2f}"
@@ -254,6 +266,11 @@ def describe(found: Alignment, lines: int, winding: str, why: str = "") -> str:
         return f"{found.best}, from the pixels of {what}, {conf}"
     rival = f" and {found.runner_up}" if found.runner_up is not None else ""
     tail = f"; {why}" if why else ""
+    if answer_shift is not None and abs(found.best) > answer_shift:
+        return (
+            f"undecided: the best fit in the pixels of {what}, {found.best}, lies beyond the "
+            f"range answered (-{answer_shift}..{answer_shift}){tail}"
+        )
     return (
         f"undecided: {found.best}{rival} fit about as well in the pixels of {what} ({conf}){tail}"
     )
@@ -286,13 +303,19 @@ def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict
 
 def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
     """``(n, cells * cells)`` float sums of each frame over a grid of detector cells
-    (edge pixels that do not divide are left out)."""
+    covering every pixel (cells of a detector that ``cells`` does not divide differ by
+    at most one pixel per side)."""
     n, dy, dx = frames.shape[0], frames.shape[-2], frames.shape[-1]
-    cy, cx = dy // cells, dx // cells
-    rows = frames[:, : cy * cells, : cx * cells].reshape(n, cells, cy, cx * cells)
-    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # cy * 65535 fits
-    bands = np.add.reduce(rows, axis=2, dtype=acc)  # (n, cells, cx * cells)
-    sums = np.add.reduce(bands.reshape(n, cells, cells, cx), axis=3, dtype=np.uint64)
+    acc = np.uint64 if frames.dtype.itemsize > 2 else np.uint32  # a band of 65535s fits
+    if dy % cells == 0 and dx % cells == 0:  # equal cells: reshaping is faster
+        rows = frames.reshape(n, cells, dy // cells, dx)
+        bands = np.add.reduce(rows, axis=2, dtype=acc)
+        sums = np.add.reduce(bands.reshape(n, cells, cells, dx // cells), axis=3, dtype=np.uint64)
+        return sums.reshape(n, cells * cells).astype(np.float64)
+    ey = np.linspace(0, dy, cells + 1).astype(np.int64)[:-1]
+    ex = np.linspace(0, dx, cells + 1).astype(np.int64)[:-1]
+    bands = np.add.reduceat(frames, ey, axis=1, dtype=acc)  # (n, cells, dx)
+    sums = np.add.reduceat(bands, ex, axis=2, dtype=np.uint64)
     return sums.reshape(n, cells * cells).astype(np.float64)
 
 
