@@ -1,4 +1,5 @@
-"""``intake-tvips info``: what a recording holds, from its headers (``--pixels``: and a bounded sample of its pixels).
+"""``intake-tvips info``: what a recording holds, from its headers (``--pixels``: and a
+bounded sample of its pixels).
 
 The scan is detected from a sample of the frame headers (the first and last frames among
 them, so the timing is exact but for the median frame interval, taken over the
