@@ -75,6 +75,13 @@ def test_parked_probe_with_frames_beyond_whole_rows_is_undecided(tmp_path):
     assert "not told apart" in found.reason
 
 
+@pytest.mark.parametrize("frames", [1, 2, 5, 40])
+def test_too_few_frames_are_undecided(tmp_path, frames):
+    stack, _ = st.recording((1, frames), texture_name="grains", junk_before=0, junk_after=0)
+    found = intake_tvips.detect_scan(st.write(tmp_path / "few.tvips", stack), pixels=True)
+    assert found.method == "none" and found.scan_shape is None
+
+
 def test_scan_start_rules():
     assert scan_start(1000, 40, (5, 0))[0] == 5
     assert scan_start(1003, 40, (0, 3))[0] == 0

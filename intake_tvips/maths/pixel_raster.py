@@ -7,16 +7,21 @@ principal components of detector-cell sums, :func:`features`). A scan leaves the
 * frames one row apart look alike: the frames ``nx`` apart (plain raster, or winding
   ``"y"``) or ``2 nx`` apart (a snake) are closer than frames at other lags (a dip of the
   lag profile); a texture running diagonally makes ``nx - 1`` or ``nx + 1`` dip as well;
-* a plain raster breaks once per row (the fly-back): the break's phase is the start,
-  and it tells ``nx`` from its diagonal rivals (they smear the breaks over every phase);
-* a snake mirrors in time at each turn (:func:`~.periodicity.fold_distances`); the
-  hysteresis roll breaks every second row (where the rolled row wraps);
+* a plain raster breaks once per row (the fly-back), which tells ``nx`` from its
+  diagonal rivals (they smear the breaks over every phase); a vertical edge of the
+  sample breaks every row too, so the breaks' phase is not trusted for the start;
+* a snake mirrors in time at each turn: the frames ``a`` and ``b`` with
+  ``a + b = 2 start + h - 1`` (mod ``2 nx``) sit on neighbouring rows at one column
+  (``h`` the roll, its wrapped columns folding ``nx`` later);
 * winding ``"y"`` alternates two rows of the sample: frames two apart are closer than
   frames one apart, and pairs break once per row.
 
 Each rival (winding, row length) is scored by how alike the frames it calls vertical
 neighbours are, against frames at random; the best must beat the others clearly, or the
-answer is undecided (``RasterFit.why``).
+answer is undecided (``RasterFit.why``). The start comes from the junk frames around the
+scan (:func:`junk_ends`, :func:`parked_ends`, :func:`scan_start`), never from a guess.
+Rows longer than ``MAX_ROW`` positions are not looked for, and at most ``MAX_FRAMES``
+frames are used (the cost stays bounded whatever the budget read).
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ Y_RATIO = 1.25
 PARKED_APART = 4.0
 #: snake rolls (hysteresis) tried, either way
 MAX_ROLL = 12
+#: the longest rows looked for
+MAX_ROW = 1024
+#: frames used at most (16 rows of ``MAX_ROW``)
+MAX_FRAMES = 16 * MAX_ROW
 #: principal components kept at most
 MAX_COMPONENTS = 6
 
@@ -125,6 +134,8 @@ def _parked_run(z: np.ndarray, longest: int, typical: float) -> int:
         inside = z[:length] - centre
         spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
         rest = z[length : z.shape[0] - longest] - centre  # the other end may repeat it
+        if rest.shape[0] == 0:
+            break
         gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
         apart = gap / max(spread, typical, 1e-300)
         if apart >= best:
@@ -137,8 +148,9 @@ def fit_raster(z: np.ndarray, offset: int = 0, scan_frames: int | None = None) -
     ``offset`` of the recording; junk frames before it already left out).
     ``scan_frames``: how many frames lie between blanked ones at both ends, if known
     (a whole number of rows, unless the scan was cut short)."""
+    z = z[:MAX_FRAMES]
     n = z.shape[0]
-    max_lag = n // MIN_ROWS
+    max_lag = min(n // MIN_ROWS, 2 * MAX_ROW + 1)
     if max_lag < 8:
         return RasterFit(None, why=f"only {n} frames with signal: too few for {MIN_ROWS} rows")
     profile = lag_profile(z, max_lag)
@@ -146,8 +158,9 @@ def fit_raster(z: np.ndarray, offset: int = 0, scan_frames: int | None = None) -
     found = dips(profile, 4, DIP_DEPTH)
     if not found:
         return RasterFit(None, why="the frames do not repeat along rows (no row period)")
-    rivals = _rivals(z, profile, found, random_pairs)
-    rivals.sort(key=lambda r: r[0])
+    rivals = sorted(_rivals(z, profile, found, random_pairs), key=lambda r: r[0])
+    if not rivals:
+        return RasterFit(None, why=f"no row length from 4 to {MAX_ROW} frames repeats")
     best, second = rivals[0], _first_other(rivals)
     if second is not None and best[0] > MARGIN * second[0]:
         return RasterFit(None, why=_tie(best, second))
@@ -162,9 +175,9 @@ def _rivals(z, profile, found, random_pairs):
     out = []
     for lag in found:
         for nx in {lag - 1, lag, lag + 1}:
-            out += [(profile[nx] / random_pairs, f, nx) for f in families if nx >= 4]
+            out += [(profile[nx] / random_pairs, f, nx) for f in families if 4 <= nx <= MAX_ROW]
         for nx in {(lag - 1) // 2, lag // 2, (lag + 1) // 2}:
-            if nx >= 4 and 2 * nx < z.shape[0] // 2:
+            if 4 <= nx <= MAX_ROW and 2 * nx < z.shape[0] // 2:
                 out.append((_snake_fit(z, nx)[0] / random_pairs, "x", nx))
     return out
 
@@ -306,7 +319,7 @@ def _other_breaks(z, winding, nx: int) -> int | None:
     breaks = step_distances(z, 2 if winding == "y" else 1)
     if winding == "y":
         breaks = breaks[:-1] + breaks[1:]
-    top = periodic_events(breaks, 4, breaks.size // MIN_ROWS)
+    top = periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
     if top is None or top.log10_p > 2 * PHASE_LOG10_P:
         return None
     if top.period % nx == 0 or nx % top.period == 0:
