@@ -128,6 +128,16 @@ def run_once(url, opts, max_bytes):
     return seconds, found, rec, rec_runs.runs
 
 
+def _union_bytes(runs) -> int:
+    """The bytes of ``runs`` counted once (ranges read twice overlap)."""
+    total, end = 0, {}
+    for part, lo, hi in sorted(runs):
+        lo = max(lo, end.get(part, lo))
+        total += max(0, hi - lo)
+        end[part] = max(end.get(part, 0), hi)
+    return total
+
+
 def _spread(v) -> str:
     return f"{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})"
 
@@ -143,9 +153,10 @@ def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
         loads.append(os.getloadavg()[0])
     total = rec.n_frames * rec.layout.record_bytes
     nbytes = sum(hi - lo for _, lo, hi in runs)
+    unique = _union_bytes(runs)
     right = (found.scan_shape, found.scan_start_frame, found.winding_scan_axis, found.hysteresis)
     ok = right == (shape, START, "x", HYST) and found.method == "pixels"
-    verdict = "right" if ok else "NOT the truth"
+    verdict = "right" if ok else "undecided" if found.method == "none" else "WRONG"
     print(
         f"\n{label}: {found.method} {right} confidence {found.confidence:.2f} hysteresis "
         f"{found.hysteresis_source} ({found.hysteresis_confidence}); {verdict}\n"
@@ -154,9 +165,9 @@ def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
     )
     ratio = statistics.median(times) / statistics.median(base)
     return (
-        f"| {label} | {'right' if ok else 'wrong'}: {right[0]}, start {right[1]}, "
+        f"| {label} | {verdict}: {right[0]}, start {right[1]}, "
         f"winding {right[2]}, hysteresis {right[3]} | {nbytes / 2**20:.1f} MiB "
-        f"({100 * nbytes / total:.2f} %) | {len(runs)} | {_spread(times)} | {_spread(base)} "
+        f"({100 * nbytes / total:.2f} %; {unique / 2**20:.1f} distinct) | {len(runs)} | {_spread(times)} | {_spread(base)} "
         f"| {ratio:.1f} | {min(loads):.1f}-{max(loads):.1f} |"
     )
 
@@ -194,7 +205,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=128, help="scan rows (128: 1 GiB)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument(
-        "--budgets", default="0,256", help="max_bytes in MiB to run with (0: the default)"
+        "--budgets", default="0,128,256", help="max_bytes in MiB to run with (0: the default)"
     )
     ap.add_argument("--keep", action="store_true", help="keep the recording in --work")
     args = ap.parse_args()
