@@ -167,7 +167,8 @@ def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
     return (
         f"| {label} | {verdict}: {right[0]}, start {right[1]}, "
         f"winding {right[2]}, hysteresis {right[3]} | {nbytes / 2**20:.1f} MiB "
-        f"({100 * nbytes / total:.2f} %; {unique / 2**20:.1f} distinct) | {len(runs)} | {_spread(times)} | {_spread(base)} "
+        f"({100 * nbytes / total:.2f} %; {unique / 2**20:.1f} distinct) | {len(runs)} "
+        f"| {_spread(times)} | {_spread(base)} "
         f"| {ratio:.1f} | {min(loads):.1f}-{max(loads):.1f} |"
     )
 
