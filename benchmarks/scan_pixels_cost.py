@@ -1,0 +1,240 @@
+"""What ``scan_from_pixels`` (the whole scan from the pixels) costs on a 1 GiB recording:
+bytes, requests and seconds, local and on S3 (moto on 127.0.0.1), against plain reads of
+the same byte ranges.
+
+    python benchmarks/scan_pixels_cost.py                  # 1 GiB, 5 rounds
+    python benchmarks/scan_pixels_cost.py --rows 64 --repeat 3 --keep
+
+The recording: a 128 x 256 winding-x scan (hysteresis 3, particles, 50 counts per
+bright-field pixel) of 128 x 128 uint16 frames, as in ``hysteresis_cost.py``, but with 5
+BLANK frames before and 3 after it (beam blanked: Poisson(0.5) counts per pixel, so that
+the start can be found), in parts of 64 MiB, written into ``--work`` (default
+/tmp/tvips-scanpix, deleted at the end unless ``--keep``) from a dask array. Per round,
+interleaved:
+
+* ``scan_from_pixels``: ``open_recording(url)`` and ``scan_from_pixels(rec, max_bytes)``
+  (the head and tail reads, then the hysteresis estimate), with each of ``--budgets``
+  (0: its default, ``max(3 %, 64 MiB)``);
+* ``baseline``: the byte ranges it read (recorded from its reads), read by plain means: local
+  ``os.preadv`` of each range into one buffer; on S3 obstore's ``get_ranges`` (one call
+  per part, all ranges in flight). The baseline is all at once; scan_from_pixels reads in
+  stages, each depending on the last.
+
+Prints what it decided, the MiB read (% of the recording), requests, medians and min-max
+of the seconds, the ratio scan_from_pixels / baseline, and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import scan_textures as st  # noqa: E402
+from hysteresis_cost import plain_local, plain_s3  # noqa: E402
+from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
+from tvips_factory import reference_grid  # noqa: E402
+
+import intake_tvips  # noqa: E402
+from intake_tvips.recording import pixels, scan_pixels  # noqa: E402
+
+START, AFTER, HYST, DETECTOR, WIDTH = 5, 3, 3, 128, 256
+
+
+def frames_array(shape):
+    """The recording as a dask array whose blocks are synthesized on demand."""
+    import dask.array as da
+
+    truth = st.texture("particles", shape, np.random.default_rng(7))
+    n = START + shape[0] * shape[1] + AFTER
+    grid = reference_grid(shape, START, "x", HYST).reshape(-1)
+    where = np.full(n, -1)
+    where[grid] = np.arange(grid.size)
+
+    def block(block_id=None, block_info=None):
+        lo, hi = block_info[None]["array-location"][0]
+        pos = where[lo:hi]
+        rng = np.random.default_rng(lo)
+        t = truth.reshape(-1)[np.maximum(pos, 0)]
+        out = st.patterns(t, DETECTOR, 50.0, rng)
+        blank = pos < 0
+        out[blank] = rng.poisson(0.5, size=(int(blank.sum()), DETECTOR, DETECTOR))
+        return out
+
+    full = (1024,) * (n // 1024) + ((n % 1024,) if n % 1024 else ())
+    chunks = (full, (DETECTOR,), (DETECTOR,))
+    return da.map_blocks(block, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), "u2"))
+
+
+def write(work: Path, shape) -> str:
+    """Write the recording into ``work`` (unless there); the first part's path."""
+    first = work / "scan_000.tvips"
+    if not first.exists():
+        data = frames_array(shape)
+        axes = [
+            {"name": n, "size": s, "scale": 1, "offset": 0, "units": u, "navigate": n == "t"}
+            for n, s, u in (("t", data.shape[0], "s"), ("y", DETECTOR, "nm"), ("x", DETECTOR, "nm"))
+        ]
+        intake_tvips.file_writer(
+            str(work / "scan.tvips"),
+            {"data": data, "axes": axes, "metadata": {}},
+            max_file_size=64 * 2**20,
+            show_progressbar=False,
+        )
+    return str(first)
+
+
+class Recorder:
+    """Wraps ``_read_features`` where scan_pixels and pixels call it, and keeps the byte
+    ranges each batch's read plans (what the baseline reads again)."""
+
+    def __init__(self):
+        self.runs: list[tuple[int, int, int]] = []
+        self.original = pixels._read_features
+
+    def __call__(self, rec, frames):
+        rb = rec.layout.record_bytes
+        for batch in pixels._batches(frames, rec):
+            for r in pixels._read_task(rec, batch).block.plan().ranges:
+                self.runs.append((r.part, r.start, r.stop(rb)))
+        return self.original(rec, frames)
+
+    def __enter__(self):
+        pixels._read_features = scan_pixels._read_features = self
+        return self
+
+    def __exit__(self, *exc):
+        pixels._read_features = scan_pixels._read_features = self.original
+
+
+def run_once(url, opts, max_bytes):
+    """``(seconds, detection, recording, runs)`` of one scan_from_pixels."""
+    with Recorder() as rec_runs:
+        t0 = time.perf_counter()
+        rec = intake_tvips.open_recording(url, opts)
+        found = scan_pixels.scan_from_pixels(rec, max_bytes)
+        seconds = time.perf_counter() - t0
+    return seconds, found, rec, rec_runs.runs
+
+
+def _union_bytes(runs) -> int:
+    """The bytes of ``runs`` counted once (ranges read twice overlap)."""
+    total, end = 0, {}
+    for part, lo, hi in sorted(runs):
+        lo = max(lo, end.get(part, lo))
+        total += max(0, hi - lo)
+        end[part] = max(end.get(part, 0), hi)
+    return total
+
+
+def _spread(v) -> str:
+    return f"{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})"
+
+
+def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
+    """Interleaved rounds of scan_from_pixels and its baseline; one Markdown row."""
+    label += f", budget {max_bytes // 2**20} MiB" if max_bytes else ", default budget"
+    times, base, loads = [], [], []
+    for _ in range(repeat):
+        seconds, found, rec, runs = run_once(url, opts, max_bytes)
+        times.append(seconds)
+        base.append(baseline(rec, runs))
+        loads.append(os.getloadavg()[0])
+    total = rec.n_frames * rec.layout.record_bytes
+    nbytes = sum(hi - lo for _, lo, hi in runs)
+    unique = _union_bytes(runs)
+    right = (found.scan_shape, found.scan_start_frame, found.winding_scan_axis, found.hysteresis)
+    ok = right == (shape, START, "x", HYST) and found.method == "pixels"
+    verdict = "right" if ok else "undecided" if found.method == "none" else "WRONG"
+    print(
+        f"\n{label}: {found.method} {right} confidence {found.confidence:.2f} hysteresis "
+        f"{found.hysteresis_source} ({found.hysteresis_confidence}); {verdict}\n"
+        f"  reason: {found.reason}",
+        file=sys.stderr,
+    )
+    ratio = statistics.median(times) / statistics.median(base)
+    return (
+        f"| {label} | {verdict}: {right[0]}, start {right[1]}, "
+        f"winding {right[2]}, hysteresis {right[3]} | {nbytes / 2**20:.1f} MiB "
+        f"({100 * nbytes / total:.2f} %; {unique / 2**20:.1f} distinct) | {len(runs)} "
+        f"| {_spread(times)} | {_spread(base)} "
+        f"| {ratio:.1f} | {min(loads):.1f}-{max(loads):.1f} |"
+    )
+
+
+def on_moto(work: Path, shape, repeat, budgets) -> list[str]:
+    """Upload the parts to moto and measure there."""
+    import obstore.store
+
+    proc, endpoint = start_s3()
+    try:
+        opts = s3_options(endpoint)
+        client = s3_client(endpoint)
+        client.create_bucket(Bucket="tvips")
+        for p in sorted(work.glob("scan_*.tvips")):
+            client.upload_file(str(p), "tvips", p.name)
+        store = obstore.store.S3Store(
+            "tvips",
+            endpoint=endpoint,
+            access_key_id=opts["key"],
+            secret_access_key=opts["secret"],
+            region="us-east-1",
+            client_options={"allow_http": True},
+        )
+        url = "s3://tvips/scan_000.tvips"
+        plain = lambda rec, runs: plain_s3(store, rec, runs)  # noqa: E731
+        return [measure("S3 (moto)", url, opts, plain, repeat, shape, b) for b in budgets]
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", default="/tmp/tvips-scanpix")
+    ap.add_argument("--rows", type=int, default=128, help="scan rows (128: 1 GiB)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--budgets", default="0,128,256", help="max_bytes in MiB to run with (0: the default)"
+    )
+    ap.add_argument("--keep", action="store_true", help="keep the recording in --work")
+    args = ap.parse_args()
+    shape = (args.rows, WIDTH)
+    work = Path(args.work) / f"rows{args.rows}"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        url = write(work, shape)
+        parts = sorted(work.glob("scan_*.tvips"))
+        size = sum(p.stat().st_size for p in parts)
+        print(
+            f"recording: {size / 2**30:.2f} GiB in {len(parts)} parts "
+            f"({time.perf_counter() - t0:.0f} s to write or find)\n"
+        )
+        budgets = [int(b) * 2**20 or None for b in args.budgets.split(",")]
+        rows = [measure("local", url, None, plain_local, args.repeat, shape, b) for b in budgets]
+        rows += on_moto(work, shape, args.repeat, budgets)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(
+        "| where | decided | bytes (% of the recording) | requests | scan_from_pixels s "
+        "| plain reads of the same ranges s | ratio | load average (1 min) |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
