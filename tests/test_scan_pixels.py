@@ -10,7 +10,14 @@ import scan_textures as st
 
 import intake_tvips
 from intake_tvips.maths.periodicity import fold_distances, periodic_events, step_distances
-from intake_tvips.maths.pixel_raster import parked_ends, scan_start, snake_roll
+from intake_tvips.maths.pixel_raster import (
+    PLAIN_ALTERNATION,
+    Y_ALTERNATION,
+    alternation,
+    parked_ends,
+    scan_start,
+    snake_roll,
+)
 
 #: the generated recording's settings unless a test says otherwise
 DEFAULTS = dict(winding=None, hysteresis=0, junk_before=5, junk_after=3, dose=200.0, seed=3)
@@ -43,6 +50,35 @@ def test_snake_and_its_hysteresis_are_found(tmp_path):
     assert found.hysteresis == 3
     kwargs = found.reader_kwargs()
     assert kwargs["scan_shape"] == (30, 40) and kwargs["hysteresis"] == 3
+
+
+@pytest.mark.parametrize("hysteresis", [0, 3, 7])
+def test_winding_y_is_never_taken_for_a_plain_raster(tmp_path, hysteresis):
+    # a texture changing little along y made these look plain (confidence 1.0) before
+    # the steps' alternation was measured
+    found = _found(
+        tmp_path, (24, 24), texture_name="gradient", winding="y", hysteresis=hysteresis,
+        junk_before=3, junk_after=0, dose=None,
+    )  # fmt: skip
+    if hysteresis < 7:  # at 7 the alternation is between plain's and y's: undecided
+        assert found.method == "pixels", found.reason
+    if found.method == "pixels":
+        assert (found.scan_shape, found.scan_start_frame) == ((24, 24), 3)
+        assert found.winding_scan_axis == "y"
+        assert found.hysteresis_source != "pixels" or found.hysteresis == hysteresis
+
+
+def test_alternation_of_the_steps():
+    rng = np.random.default_rng(0)
+    ny, nx = 40, 30
+    y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    image = np.stack([np.sin(x / 5) + 0.5 * y / ny, np.cos(y / 7)], axis=-1)
+    plain = image.reshape(-1, 2) + rng.normal(0, 0.01, (ny * nx, 2))
+    bands = image.copy()
+    bands[:, 0::2] = image[::-1, 0::2]  # every second column reversed along y
+    wound = bands.reshape(-1, 2) + rng.normal(0, 0.01, (ny * nx, 2))
+    assert alternation(plain, nx) < PLAIN_ALTERNATION
+    assert alternation(wound, nx) > Y_ALTERNATION
 
 
 @pytest.mark.parametrize("texture", ["flat", "noise_only"])

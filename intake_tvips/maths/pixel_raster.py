@@ -13,8 +13,9 @@ principal components of detector-cell sums, :func:`features`). A scan leaves the
 * a snake mirrors in time at each turn: the frames ``a`` and ``b`` with
   ``a + b = 2 start + h - 1`` (mod ``2 nx``) sit on neighbouring rows at one column
   (``h`` the roll, its wrapped columns folding ``nx`` later);
-* winding ``"y"`` alternates two rows of the sample: frames two apart are closer than
-  frames one apart, and pairs break once per row.
+* winding ``"y"`` alternates two rows of the sample, far apart at the scan's start: the
+  steps from frame to frame alternate in direction from column to column, and pairs
+  of frames two apart break once per row.
 
 Each rival (winding, row length) is scored by how alike the frames it calls vertical
 neighbours are, against frames at random; the best must beat the others clearly, or the
@@ -56,9 +57,10 @@ NEAR = 0.6
 BREAK_MARGIN = 3.0
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
-#: frames 2 apart must be this much closer than frames 1 apart for winding "y" (and
-#: this much farther for a plain raster)
-Y_RATIO = 1.25
+#: the steps' alternation (:func:`alternation`) above which rows wind along y, and
+#: below which they are plain
+Y_ALTERNATION = 3.0
+PLAIN_ALTERNATION = 2.0
 #: a parked probe's pattern lies farther than this many typical steps from every
 #: scan frame
 PARKED_APART = 4.0
@@ -169,17 +171,55 @@ def fit_raster(z: np.ndarray, offset: int = 0, scan_frames: int | None = None) -
 
 def _rivals(z, profile, found, random_pairs):
     """``(neighbour distance / random, winding, nx)`` for every rival the dips suggest."""
-    near_one = profile[1] / max(profile[2], 1e-300)  # < 1: a plain raster; > 1: "y"
-    families = [f for f, ok in ((None, near_one < 1 / Y_RATIO), ("y", near_one > Y_RATIO)) if ok]
-    families = families or [None, "y"]  # frames 1 and 2 apart alike: both stay rivals
     out = []
     for lag in found:
         for nx in {lag - 1, lag, lag + 1}:
-            out += [(profile[nx] / random_pairs, f, nx) for f in families if 4 <= nx <= MAX_ROW]
+            if 4 <= nx <= MAX_ROW:
+                out += [(profile[nx] / random_pairs, f, nx) for f in _families(z, nx)]
         for nx in {(lag - 1) // 2, lag // 2, (lag + 1) // 2}:
             if 4 <= nx <= MAX_ROW and 2 * nx < z.shape[0] // 2:
                 out.append((_snake_fit(z, nx)[0] / random_pairs, "x", nx))
     return out
+
+
+def _families(z: np.ndarray, nx: int) -> list:
+    """The windings that rows of ``nx`` frames, alike one row apart, may have: ``None``
+    (a plain raster) or ``"y"`` (every second column reversed along y: consecutive
+    frames alternate between two rows of the sample far apart at the scan's start, so
+    the steps from frame to frame alternate in direction from column to column), by
+    :func:`alternation`; both where it cannot tell."""
+    q = alternation(z, nx)
+    if q < PLAIN_ALTERNATION:
+        return [None]
+    return ["y"] if q > Y_ALTERNATION else [None, "y"]
+
+
+def alternation(z: np.ndarray, nx: int) -> float:
+    """How much the mean step from frame to frame, per column of a block of rows,
+    alternates from one column to the next (``|M_c - M_c+1|²`` over ``|M_c + M_c+1|²``,
+    the column with the largest step, a row's break, and the one before left out), at
+    most over blocks of a quarter of the rows (winding ``"y"`` alternates most where
+    its two rows of the sample lie far apart, which a hysteresis roll moves): about 1 or
+    less for a plain raster, large for winding ``"y"``."""
+    steps = z[1:] - z[:-1]
+    rows = steps.shape[0] // nx
+    block = max(2, rows // 4)
+    return max(
+        (_alternation(steps[first * nx : (first + block) * nx], nx)
+         for first in range(0, rows - block + 1, block)),
+        default=1.0,
+    )  # fmt: skip
+
+
+def _alternation(steps: np.ndarray, nx: int) -> float:
+    mean = steps.reshape(-1, nx, steps.shape[-1]).mean(axis=0)
+    after = np.roll(mean, -1, axis=0)
+    keep = np.ones(nx, dtype=bool)
+    top = int(np.argmax(np.einsum("ij,ij->i", mean, mean)))
+    keep[[top, (top - 1) % nx]] = False
+    apart = float(((mean - after) ** 2)[keep].sum())
+    together = float(((mean + after) ** 2)[keep].sum())
+    return apart / max(together, 1e-300)
 
 
 def _first_other(rivals):

@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from intake_tvips.maths.pixel_raster import (
+    MAX_FRAMES,
     features,
     fit_raster,
     junk_ends,
@@ -37,6 +38,8 @@ from intake_tvips.recording.pixels import (
 MIN_HEAD_FRAMES = 1024
 #: frames read from the end, for blanked frames after the scan
 TAIL_FRAMES = 64
+#: the run read from the start grows while undecided, up to this many first budgets
+GROWTH = 4
 
 
 def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
@@ -50,47 +53,87 @@ def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
 
 
 def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetection:
-    """The scan of ``rec`` found from a bounded sample of its pixels (module doc)."""
+    """The scan of ``rec`` found from a bounded sample of its pixels (module doc).
+
+    ``max_bytes``: the first read's budget (default ``max(3 %, 64 MiB)``); while the
+    rows cannot be told from the frames read (rows longer than a few of those frames
+    hold), the run read from the start doubles, up to ``GROWTH`` times that budget and
+    ``MAX_FRAMES`` frames."""
     n, record = rec.n_frames, rec.layout.record_bytes
     budget = max_bytes or max(BUDGET_FRACTION * n * record, BUDGET_FLOOR)
     head = int(min(n, max(MIN_HEAD_FRAMES, budget // record)))
-    cells, cost = _read_features(rec, np.arange(head))
-    tail_frames = np.arange(max(head, n - TAIL_FRAMES), n)
-    if tail_frames.size:
-        tail, more = _read_features(rec, tail_frames)
-        cost = {k: cost[k] + more[k] for k in cost}
-        totals = np.concatenate([cells.sum(axis=1), tail.sum(axis=1)])
-    else:
-        totals = cells.sum(axis=1)
-    before, after = junk_ends(totals)
-    lit = cells[before : head - (after if head == n else 0)]
-    parked = parked_ends(lit)
-    before += parked[0]
-    after += parked[1] if head == n else 0
-    z = features(lit[parked[0] : lit.shape[0] - (parked[1] if head == n else 0)])
-    if z is None:
-        return _none("no contrast between the frames read (a flat or noise-only sample)", cost)
-    fit = fit_raster(z, before, n - before - after if before or after else None)
-    if fit.nx is None:
-        return _none(fit.why, cost)
-    start, why = scan_start(n, fit.nx, (before, after))
-    if start is None:
-        return _none(f"{fit.notes[0]}; but {why}", cost)
+    largest = int(min(n, max(head, min(GROWTH * budget // record, MAX_FRAMES))))
+    sample = _Sample(rec)
+    while True:
+        sample.read(head)
+        found = _fit(sample, n)
+        if not isinstance(found, str) or head >= largest:
+            break
+        head = min(2 * head, largest)
+    if isinstance(found, str):
+        return _none(found, sample.cost)
+    fit, start, after, why = found
     ny = (n - after - start) // fit.nx
     if ny < 2:
-        return _none(f"{fit.notes[0]}; but fewer than 2 rows of them", cost)
+        return _none(f"{fit.notes[0]}; but fewer than 2 rows of them", sample.cost)
     notes = [*fit.notes, why, f"{ny} rows"]
+    reason = "pixels: " + "; ".join(notes) + _cost_note(sample.cost)
     det = ScanDetection(
-        (ny, fit.nx),
-        start,
-        fit.winding,
-        0,
-        "pixels",
-        fit.confidence,
-        "pixels: " + "; ".join(notes) + _cost_note(cost),
-        headers_read=0,
+        (ny, fit.nx), start, fit.winding, 0, "pixels", fit.confidence, reason, headers_read=0
     )
     return _with_hysteresis(det, rec) if fit.winding else det
+
+
+class _Sample:
+    """Detector-cell sums of the frames read from the start of ``rec``, the totals of
+    its last ``TAIL_FRAMES`` and what reading them cost."""
+
+    def __init__(self, rec: Recording):
+        self.rec = rec
+        self.cells = np.zeros((0, 0))
+        self.tail = np.zeros(0)
+        self.cost = {"requests": 0, "bytes": 0}
+
+    def read(self, head: int) -> None:
+        """Read the frames from the start up to ``head`` (those not read yet), and the
+        tail frames after them."""
+        n = self.rec.n_frames
+        new = np.arange(self.cells.shape[0], head)
+        if new.size:
+            more, cost = _read_features(self.rec, new)
+            self.cells = np.concatenate([self.cells.reshape(0, more.shape[1]), more])
+            self._add(cost)
+        tail = np.arange(max(head, n - TAIL_FRAMES), n)
+        if tail.size and tail.size != self.tail.size:
+            cells, cost = _read_features(self.rec, tail)
+            self.tail = cells.sum(axis=1)
+            self._add(cost)
+        elif not tail.size:
+            self.tail = np.zeros(0)
+
+    def _add(self, cost: dict) -> None:
+        self.cost = {k: self.cost[k] + cost[k] for k in self.cost}
+
+
+def _fit(sample: _Sample, n: int):
+    """``(fit, start, frames after the scan, why the start)`` or why not (a string)."""
+    head = sample.cells.shape[0]
+    before, after = junk_ends(np.concatenate([sample.cells.sum(axis=1), sample.tail]))
+    whole = head == n  # the end of the scan is among the frames read
+    lit = sample.cells[before : head - (after if whole else 0)]
+    parked = parked_ends(lit)
+    before += parked[0]
+    after += parked[1] if whole else 0
+    z = features(lit[parked[0] : lit.shape[0] - (parked[1] if whole else 0)])
+    if z is None:
+        return "no contrast between the frames read (a flat or noise-only sample)"
+    fit = fit_raster(z, before, n - before - after if before or after else None)
+    if fit.nx is None:
+        return fit.why
+    start, why = scan_start(n, fit.nx, (before, after))
+    if start is None:
+        return f"{fit.notes[0]}; but {why}"
+    return fit, start, after, why
 
 
 def _with_hysteresis(det: ScanDetection, rec: Recording) -> ScanDetection:
