@@ -16,7 +16,6 @@ from intake_tvips.maths.pixel_raster import (
     alternation,
     parked_ends,
     scan_start,
-    snake_roll,
 )
 
 #: the generated recording's settings unless a test says otherwise
@@ -149,13 +148,6 @@ def test_parked_ends_find_a_repeated_pattern_unlike_the_scan():
     assert parked_ends(cell_sums(frames, 8)) == (6, 2)
     frames, _ = st.recording((24, 40), texture_name="grains", junk_before=0, junk_after=0)
     assert parked_ends(cell_sums(frames, 8)) == (0, 0)
-
-
-def test_snake_roll_inverts_the_turns():
-    nx = 40
-    for start in range(0, 5):
-        for h in range(-6, 7):
-            assert snake_roll(2 * start + h - 1, start, nx) == h
 
 
 def test_breaks_of_a_plain_raster_repeat_with_its_rows():

@@ -77,14 +77,14 @@ MAX_COMPONENTS = 6
 @dataclass(frozen=True)
 class RasterFit:
     """A raster found in the features: ``nx`` frames a row, ``winding`` (``None``,
-    ``"x"``, ``"y"``), ``start`` (the scan's first frame), ``hysteresis_hint`` (the roll a
-    snake's folds and breaks suggest, ``None`` if not seen), ``confidence`` (0..1),
-    ``notes`` (why, in words). ``nx`` is ``None`` when undecided (``why`` says so)."""
+    ``"x"``, ``"y"``), ``roll`` (a snake's roll its turns fit best, modulo ``nx``: a
+    hint, the hysteresis estimate decides), ``confidence`` (0..1: how clearly the winner
+    beats the runner-up), ``notes`` (why, in words). ``nx`` is ``None`` when undecided
+    (``why`` says so)."""
 
     nx: int | None
     winding: str | None = None
-    start: int = 0
-    hysteresis_hint: int | None = None
+    roll: int | None = None
     confidence: float = 0.0
     notes: tuple[str, ...] = ()
     why: str = ""
@@ -145,9 +145,9 @@ def _parked_run(z: np.ndarray, longest: int, typical: float) -> int:
     return found
 
 
-def fit_raster(z: np.ndarray, offset: int = 0, scan_frames: int | None = None) -> RasterFit:
-    """The raster of the frames whose features are ``z`` (the first of them is frame
-    ``offset`` of the recording; junk frames before it already left out).
+def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
+    """The raster of the frames whose features are ``z`` (junk frames before the scan
+    already left out).
     ``scan_frames``: how many frames lie between blanked ones at both ends, if known
     (a whole number of rows, unless the scan was cut short)."""
     z = z[:MAX_FRAMES]
@@ -166,7 +166,7 @@ def fit_raster(z: np.ndarray, offset: int = 0, scan_frames: int | None = None) -
     best, second = rivals[0], _first_other(rivals)
     if second is not None and best[0] > MARGIN * second[0]:
         return RasterFit(None, why=_tie(best, second))
-    return _phase(z, best, second, rivals, offset, scan_frames)
+    return _winner(z, best, second, rivals, scan_frames)
 
 
 def _rivals(z, profile, found, random_pairs):
@@ -293,9 +293,9 @@ def _tie(a, b) -> str:
     )
 
 
-def _phase(z, best, second, rivals, offset: int, scan_frames: int | None) -> RasterFit:
+def _winner(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
     """The row length settled among the rivals of its winding that fit nearly as well
-    (:func:`_settle`); for a snake also where its turns fold (:func:`snake_roll`)."""
+    (:func:`_settle`); for a snake also the roll its turns fit best."""
     winding = best[1]
     close = sorted(
         {
@@ -321,8 +321,8 @@ def _phase(z, best, second, rivals, offset: int, scan_frames: int | None) -> Ras
     notes = tuple(t for t in (f"{what} of {nx} frames ({best[0]:.2f} of random pairs)", how) if t)
     conf = _confidence(best, second)
     if winding != "x":
-        return RasterFit(nx, winding, offset, None, conf, notes)
-    return RasterFit(nx, "x", offset, _snake_fit(z, nx)[2], conf, notes)
+        return RasterFit(nx, winding, None, conf, notes)
+    return RasterFit(nx, "x", _snake_fit(z, nx)[2], conf, notes)
 
 
 def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[int | None, str]:
@@ -366,14 +366,6 @@ def _other_breaks(z, winding, nx: int) -> int | None:
         return None
     own = periodic_events(breaks, nx, nx)
     return top.period if own is None or own.log10_p > top.log10_p + BREAK_MARGIN else None
-
-
-def snake_roll(turns: int, start: int, nx: int) -> int:
-    """The hysteresis of a snake whose turns fold the frame pairs ``a + b = turns``
-    (mod ``2 nx``) when it starts at ``start``: ``turns = 2 start + h - 1``; in
-    ``-nx/2 .. nx/2``."""
-    h = (turns + 1 - 2 * start) % (2 * nx)
-    return int((h + nx // 2) % nx - nx // 2)
 
 
 def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:

@@ -127,7 +127,7 @@ def _fit(sample: _Sample, n: int):
     z = features(lit[parked[0] : lit.shape[0] - (parked[1] if whole else 0)])
     if z is None:
         return "no contrast between the frames read (a flat or noise-only sample)"
-    fit = fit_raster(z, before, n - before - after if before or after else None)
+    fit = fit_raster(z, n - before - after if before or after else None)
     if fit.nx is None:
         return fit.why
     start, why = scan_start(n, fit.nx, (before, after))
