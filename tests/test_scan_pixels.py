@@ -17,6 +17,7 @@ from intake_tvips.maths.pixel_raster import (
     parked_ends,
     scan_start,
 )
+from intake_tvips.recording.scan_pixels import scan_from_pixels
 
 #: the generated recording's settings unless a test says otherwise
 DEFAULTS = dict(winding=None, hysteresis=0, junk_before=5, junk_after=3, dose=200.0, seed=3)
@@ -36,6 +37,17 @@ def test_plain_raster_with_blanked_frames_is_found(tmp_path, texture):
     assert found.winding_scan_axis is None
     assert found.confidence > 0.2
     assert "MiB" in found.reason
+
+
+def test_rows_longer_than_the_first_read_allows_are_found(tmp_path):
+    # 1024 frames hold 5 rows of 200: the run read from the start doubles until 8 do
+    frames, _ = st.recording(
+        (12, 200), texture_name="grains", winding=None, junk_before=4, junk_after=2, seed=5
+    )
+    rec = intake_tvips.open_recording(st.write(tmp_path / "wide.tvips", frames))
+    found = scan_from_pixels(rec, max_bytes=1024 * rec.layout.record_bytes)
+    assert (found.method, found.scan_shape, found.scan_start_frame) == ("pixels", (12, 200), 4)
+    assert "in 3 reads" in found.reason  # the head read twice, the tail once
 
 
 def test_snake_and_its_hysteresis_are_found(tmp_path):

@@ -58,9 +58,11 @@ BREAK_MARGIN = 3.0
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the steps' alternation (:func:`alternation`) above which rows wind along y, and
-#: below which they are plain
-Y_ALTERNATION = 3.0
-PLAIN_ALTERNATION = 2.0
+#: below which they are plain (where the noise hides both: 1)
+Y_ALTERNATION = 2.0
+PLAIN_ALTERNATION = 1.25
+#: ... and below which a plain raster is sure (between: its confidence at most a half)
+SURE_PLAIN = 0.7
 #: a parked probe's pattern lies farther than this many typical steps from every
 #: scan frame
 PARKED_APART = 4.0
@@ -195,30 +197,37 @@ def _families(z: np.ndarray, nx: int) -> list:
 
 
 def alternation(z: np.ndarray, nx: int) -> float:
-    """How much the mean step from frame to frame, per column of a block of rows,
-    alternates from one column to the next (``|M_c - M_c+1|²`` over ``|M_c + M_c+1|²``,
-    the column with the largest step, a row's break, and the one before left out), at
-    most over blocks of a quarter of the rows (winding ``"y"`` alternates most where
-    its two rows of the sample lie far apart, which a hysteresis roll moves): about 1 or
-    less for a plain raster, large for winding ``"y"``."""
+    """How much the mean step from frame to frame alternates from one column to the
+    next: ``|M_c - M'_c+1|²`` over ``|M_c + M'_c+1|²``, with ``M`` the mean steps per
+    column over every second row of a block and ``M'`` over the others (disjoint frames:
+    noise weighs alike above and below, about 1 where it hides all), the column with
+    the largest step (a row's break) and the one before left out; at most over blocks
+    of a quarter of the rows (winding ``"y"`` alternates most where its two rows of the
+    sample lie far apart, which a hysteresis roll moves). Small for a plain raster's
+    smooth rows, large for winding ``"y"``."""
     steps = z[1:] - z[:-1]
     rows = steps.shape[0] // nx
-    block = max(2, rows // 4)
+    if rows < 4:
+        return 1.0
+    block = max(4, rows // 4)
     return max(
-        (_alternation(steps[first * nx : (first + block) * nx], nx)
-         for first in range(0, rows - block + 1, block)),
-        default=1.0,
-    )  # fmt: skip
+        _alternation(steps[first * nx : (first + block) * nx].reshape(block, nx, -1))
+        for first in range(0, rows - block + 1, block)
+    )
 
 
-def _alternation(steps: np.ndarray, nx: int) -> float:
-    mean = steps.reshape(-1, nx, steps.shape[-1]).mean(axis=0)
-    after = np.roll(mean, -1, axis=0)
-    keep = np.ones(nx, dtype=bool)
-    top = int(np.argmax(np.einsum("ij,ij->i", mean, mean)))
-    keep[[top, (top - 1) % nx]] = False
-    apart = float(((mean - after) ** 2)[keep].sum())
-    together = float(((mean + after) ** 2)[keep].sum())
+def _alternation(grid: np.ndarray) -> float:
+    """:func:`alternation` of one block: ``(rows, nx, features)`` steps."""
+    even, odd = grid[0::2].mean(axis=0), grid[1::2].mean(axis=0)
+    both = even + odd
+    keep = np.ones(grid.shape[1], dtype=bool)
+    top = int(np.argmax(np.einsum("ij,ij->i", both, both)))
+    keep[[top, (top - 1) % keep.size]] = False
+    apart = together = 0.0
+    for first, second in ((even, odd), (odd, even)):
+        after = np.roll(second, -1, axis=0)
+        apart += float(((first - after) ** 2)[keep].sum())
+        together += float(((first + after) ** 2)[keep].sum())
     return apart / max(together, 1e-300)
 
 
@@ -320,6 +329,9 @@ def _winner(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
     what = {None: "rows", "x": "mirrored rows", "y": "rows winding along y"}[winding]
     notes = tuple(t for t in (f"{what} of {nx} frames ({best[0]:.2f} of random pairs)", how) if t)
     conf = _confidence(best, second)
+    if winding is None and alternation(z, nx) > SURE_PLAIN:
+        conf = min(conf, 0.5)
+        notes += ("winding y not ruled out (the steps barely alternate either way)",)
     if winding != "x":
         return RasterFit(nx, winding, None, conf, notes)
     return RasterFit(nx, "x", _snake_fit(z, nx)[2], conf, notes)

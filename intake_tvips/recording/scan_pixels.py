@@ -101,7 +101,7 @@ class _Sample:
         new = np.arange(self.cells.shape[0], head)
         if new.size:
             more, cost = _read_features(self.rec, new)
-            self.cells = np.concatenate([self.cells.reshape(0, more.shape[1]), more])
+            self.cells = np.concatenate([self.cells, more]) if self.cells.size else more
             self._add(cost)
         tail = np.arange(max(head, n - TAIL_FRAMES), n)
         if tail.size and tail.size != self.tail.size:
