@@ -61,7 +61,7 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     ``MAX_FRAMES`` frames."""
     n, record = rec.n_frames, rec.layout.record_bytes
     budget = max_bytes or max(BUDGET_FRACTION * n * record, BUDGET_FLOOR)
-    head = int(min(n, max(MIN_HEAD_FRAMES, budget // record)))
+    head = int(min(n, MAX_FRAMES, max(MIN_HEAD_FRAMES, budget // record)))
     largest = int(min(n, max(head, min(GROWTH * budget // record, MAX_FRAMES))))
     sample = _Sample(rec)
     while True:
