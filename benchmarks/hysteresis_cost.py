@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent))
 
 import scan_textures as st  # noqa: E402
-from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
+from moto_s3 import start_s3, uploaded  # noqa: E402
 from tvips_factory import reference_grid  # noqa: E402
 
 import intake_tvips  # noqa: E402
@@ -185,21 +185,7 @@ def main() -> None:
     measure("local", url, None, plain_local, args.repeat)
     proc, endpoint = start_s3()
     try:
-        import obstore.store
-
-        opts = s3_options(endpoint)
-        client = s3_client(endpoint)
-        client.create_bucket(Bucket="tvips")
-        for p in sorted(work.glob("hyst_*.tvips")):
-            client.upload_file(str(p), "tvips", p.name)
-        store = obstore.store.S3Store(
-            "tvips",
-            endpoint=endpoint,
-            access_key_id=opts["key"],
-            secret_access_key=opts["secret"],
-            region="us-east-1",
-            client_options={"allow_http": True},
-        )
+        opts, store = uploaded(endpoint, sorted(work.glob("hyst_*.tvips")))
         measure(
             "S3 (moto)",
             "s3://tvips/hyst_000.tvips",

@@ -34,3 +34,25 @@ def s3_options(endpoint: str, pool: int | None = None) -> dict:
     if pool:
         opts["config_kwargs"] = {"max_pool_connections": pool}
     return opts
+
+
+def uploaded(endpoint: str, files, bucket: str = "tvips"):
+    """``files`` uploaded into a new ``bucket`` of the server: ``(s3fs options, an
+    obstore S3Store of the bucket)`` (the store for plain ``obstore.get_ranges``
+    baselines)."""
+    import obstore.store
+
+    opts = s3_options(endpoint)
+    client = s3_client(endpoint)
+    client.create_bucket(Bucket=bucket)
+    for p in files:
+        client.upload_file(str(p), bucket, Path(p).name)
+    store = obstore.store.S3Store(
+        bucket,
+        endpoint=endpoint,
+        access_key_id=opts["key"],
+        secret_access_key=opts["secret"],
+        region="us-east-1",
+        client_options={"allow_http": True},
+    )
+    return opts, store

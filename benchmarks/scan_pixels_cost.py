@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 
 import scan_textures as st  # noqa: E402
 from hysteresis_cost import plain_local, plain_s3  # noqa: E402
-from moto_s3 import s3_client, s3_options, start_s3  # noqa: E402
+from moto_s3 import start_s3, uploaded  # noqa: E402
 from tvips_factory import reference_grid  # noqa: E402
 
 import intake_tvips  # noqa: E402
@@ -175,23 +175,9 @@ def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
 
 def on_moto(work: Path, shape, repeat, budgets) -> list[str]:
     """Upload the parts to moto and measure there."""
-    import obstore.store
-
     proc, endpoint = start_s3()
     try:
-        opts = s3_options(endpoint)
-        client = s3_client(endpoint)
-        client.create_bucket(Bucket="tvips")
-        for p in sorted(work.glob("scan_*.tvips")):
-            client.upload_file(str(p), "tvips", p.name)
-        store = obstore.store.S3Store(
-            "tvips",
-            endpoint=endpoint,
-            access_key_id=opts["key"],
-            secret_access_key=opts["secret"],
-            region="us-east-1",
-            client_options={"allow_http": True},
-        )
+        opts, store = uploaded(endpoint, sorted(work.glob("scan_*.tvips")))
         url = "s3://tvips/scan_000.tvips"
         plain = lambda rec, runs: plain_s3(store, rec, runs)  # noqa: E731
         return [measure("S3 (moto)", url, opts, plain, repeat, shape, b) for b in budgets]
