@@ -43,22 +43,27 @@ from intake_tvips.recording.pixels import _Estimator  # noqa: E402
 SHAPE, START, HYST, DETECTOR = (128, 256), 3, 3, 128
 
 
-def frames_array(shape):
-    """The recording as a dask array whose blocks are synthesized on demand."""
+def frames_array(shape, start: int = START, after: int = 2, blank: bool = False):
+    """The recording as a dask array whose blocks are synthesized on demand: ``start``
+    junk frames, the scan, ``after`` junk frames; junk of the probe at a transmission of
+    0.05 (``blank``: the beam blanked, a few dark counts)."""
     import dask.array as da
 
-    rng = np.random.default_rng(7)
-    truth = st.texture("particles", shape, rng)
-    n = START + shape[0] * shape[1] + 2
-    grid = reference_grid(shape, START, "x", HYST).reshape(-1)
+    truth = st.texture("particles", shape, np.random.default_rng(7))
+    n = start + shape[0] * shape[1] + after
+    grid = reference_grid(shape, start, "x", HYST).reshape(-1)
     where = np.full(n, -1)
     where[grid] = np.arange(grid.size)
 
     def block(block_id=None, block_info=None):
         lo, hi = block_info[None]["array-location"][0]
         pos = where[lo:hi]
+        rng = np.random.default_rng(lo)
         t = np.where(pos >= 0, truth.reshape(-1)[np.maximum(pos, 0)], 0.05)
-        return st.patterns(t, DETECTOR, 50.0, np.random.default_rng(lo))
+        out = st.patterns(t, DETECTOR, 50.0, rng)
+        if blank:
+            out[pos < 0] = rng.poisson(0.5, size=(int((pos < 0).sum()), DETECTOR, DETECTOR))
+        return out
 
     chunks = ((1024,) * (n // 1024) + ((n % 1024,) if n % 1024 else ()), (DETECTOR,), (DETECTOR,))
     return da.map_blocks(block, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), "u2"))

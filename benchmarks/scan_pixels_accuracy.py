@@ -85,17 +85,12 @@ def one_case(i: int, rng, sizes, work: Path) -> dict:
     h = int(rng.integers(0, 9)) if winding else 0
     shape = tuple(int(v) for v in rng.choice(sizes, 2))
     before, after = int(rng.integers(0, 8)), int(rng.integers(0, 5))
+    seed = int(rng.integers(2**31))
+    junk_frames = {"junk_before": before, "junk_after": after, "junk": junk}
     frames, _ = st.recording(
-        shape,
-        texture_name=tex,
-        winding=winding,
-        hysteresis=h,
-        junk_before=before,
-        junk_after=after,
-        dose=dose,
-        seed=int(rng.integers(2**31)),
-        junk=junk,
-    )
+        shape, texture_name=tex, winding=winding, hysteresis=h, dose=dose, seed=seed,
+        **junk_frames,
+    )  # fmt: skip
     t0 = time.perf_counter()
     found = _detect(work, f"case{i}", frames)
     seconds = time.perf_counter() - t0

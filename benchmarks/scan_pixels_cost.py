@@ -34,17 +34,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-import scan_textures as st  # noqa: E402
-from hysteresis_cost import plain_local, plain_s3  # noqa: E402
+from hysteresis_cost import frames_array, plain_local, plain_s3  # noqa: E402
 from moto_s3 import start_s3, uploaded  # noqa: E402
-from tvips_factory import reference_grid  # noqa: E402
 
 import intake_tvips  # noqa: E402
 from intake_tvips.recording import pixels, scan_pixels  # noqa: E402
@@ -52,36 +48,11 @@ from intake_tvips.recording import pixels, scan_pixels  # noqa: E402
 START, AFTER, HYST, DETECTOR, WIDTH = 5, 3, 3, 128, 256
 
 
-def frames_array(shape):
-    """The recording as a dask array whose blocks are synthesized on demand."""
-    import dask.array as da
-
-    truth = st.texture("particles", shape, np.random.default_rng(7))
-    n = START + shape[0] * shape[1] + AFTER
-    grid = reference_grid(shape, START, "x", HYST).reshape(-1)
-    where = np.full(n, -1)
-    where[grid] = np.arange(grid.size)
-
-    def block(block_id=None, block_info=None):
-        lo, hi = block_info[None]["array-location"][0]
-        pos = where[lo:hi]
-        rng = np.random.default_rng(lo)
-        t = truth.reshape(-1)[np.maximum(pos, 0)]
-        out = st.patterns(t, DETECTOR, 50.0, rng)
-        blank = pos < 0
-        out[blank] = rng.poisson(0.5, size=(int(blank.sum()), DETECTOR, DETECTOR))
-        return out
-
-    full = (1024,) * (n // 1024) + ((n % 1024,) if n % 1024 else ())
-    chunks = (full, (DETECTOR,), (DETECTOR,))
-    return da.map_blocks(block, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), "u2"))
-
-
 def write(work: Path, shape) -> str:
     """Write the recording into ``work`` (unless there); the first part's path."""
     first = work / "scan_000.tvips"
     if not first.exists():
-        data = frames_array(shape)
+        data = frames_array(shape, START, AFTER, blank=True)
         axes = [
             {"name": n, "size": s, "scale": 1, "offset": 0, "units": u, "navigate": n == "t"}
             for n, s, u in (("t", data.shape[0], "s"), ("y", DETECTOR, "nm"), ("x", DETECTOR, "nm"))
