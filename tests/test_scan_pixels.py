@@ -9,7 +9,7 @@ import pytest
 import scan_textures as st
 
 import intake_tvips
-from intake_tvips.maths.periodicity import fold_distances, periodic_events, step_distances
+from intake_tvips.maths.periodicity import periodic_events, step_distances
 from intake_tvips.maths.pixel_raster import (
     PLAIN_ALTERNATION,
     Y_ALTERNATION,
@@ -175,11 +175,17 @@ def test_breaks_of_a_plain_raster_repeat_with_its_rows():
     assert noise.log10_p > -3
 
 
-def test_folds_of_a_snake_sit_at_its_turns():
+@pytest.mark.parametrize("roll", [0, 3])
+def test_folds_of_a_snake_sit_at_its_turns(roll):
+    from tvips_factory import reference_grid
+
+    from intake_tvips.maths.pixel_raster import _snake_fit
+
     nx, ny = 20, 12
     y, x = np.mgrid[0:ny, 0:nx].astype(float)
-    x[0::2] = x[0::2, ::-1]  # the frames of even rows run backwards
-    z = np.stack([x.reshape(-1), y.reshape(-1) * 0.1], axis=-1)
-    folds = fold_distances(z)
-    turn = 2 * nx - 1  # between frames nx - 1 and nx
-    assert folds[turn] < folds[turn - 2] and folds[turn] < folds[turn + 2]
+    image = np.stack([np.sin(x / 3), y * 0.1], axis=-1).reshape(-1, 2)
+    z = np.zeros_like(image)
+    z[reference_grid((ny, nx), 0, "x", roll).reshape(-1)] = image  # frames in time order
+    distance, turns, found = _snake_fit(z, nx)
+    assert (turns, found) == ((roll - 1) % (2 * nx), roll)  # turns at 2 start + h - 1
+    assert distance == pytest.approx(0.1**2)  # frames one row apart: y differs by 0.1

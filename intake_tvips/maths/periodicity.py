@@ -6,9 +6,10 @@ detector-cell sums, weighted by their signal). A raster scan leaves three kinds 
 * **breaks** (:func:`step_distances`): consecutive frames of a plain raster are
   neighbours on the sample except across the fly-back from a row's end to the next row's
   start, once per row;
-* **folds** (:func:`fold_distances`): a snake (rows alternately backwards) turns at each
-  row's end, so the frames ``T - 1 - j`` and ``T + j`` around a turn ``T`` sit on
-  neighbouring rows at the same column: a mirror in time, once per row;
+* **folds**: a snake (rows alternately backwards) turns at each row's end, so the frames
+  ``T - 1 - j`` and ``T + j`` around a turn ``T`` sit on neighbouring rows at the same
+  column: a mirror in time, once per row (fitted with the snake's roll in
+  :mod:`intake_tvips.maths.pixel_raster`);
 * **pair breaks** (``step_distances(lag=2)``): a scan winding along y (RosettaSciIO's
   rule: every second column reversed along y) alternates two rows of the sample, so
   frames two apart are neighbours except across a row's end.
@@ -27,8 +28,6 @@ import numpy as np
 
 #: at least this many periods must be seen to call a period
 MIN_PERIODS = 4
-#: pairs of frames averaged on each side of a candidate turn
-FOLD_PAIRS = 6
 
 
 @dataclass(frozen=True)
@@ -52,27 +51,6 @@ def step_distances(features: np.ndarray, lag: int = 1) -> np.ndarray:
     """``||f[k + lag] - f[k]||²`` for every ``k`` (``lag`` fewer than frames)."""
     diff = features[lag:] - features[:-lag]
     return np.einsum("ij,ij->i", diff, diff)
-
-
-def fold_distances(features: np.ndarray, pairs: int = FOLD_PAIRS) -> np.ndarray:
-    """How unlike a mirror in time the frames are around each turn point.
-
-    Entry ``c`` is for the turn between frames ``c // 2`` and ``(c + 1) // 2`` (odd
-    ``c``: between two frames; even ``c``: on frame ``c / 2``), the mean distance of the
-    ``pairs`` frame pairs ``(a, b)`` with ``a + b = c`` nearest to it; ``inf`` where the
-    pairs run off the frames."""
-    n = features.shape[0]
-    out = np.full(2 * n - 1, np.inf)
-    total = np.zeros(2 * n - 1)
-    for j in range(pairs):
-        for odd in (1, 0):  # a + b odd: b - a = 2j + 1; even: b - a = 2j + 2
-            gap = 2 * j + 1 if odd else 2 * j + 2
-            a = np.arange(0, n - gap)
-            d = features[a + gap] - features[a]
-            total[2 * a + gap] += np.einsum("ij,ij->i", d, d)
-    lo, hi = 2 * pairs, 2 * (n - 1) - 2 * pairs  # every pair inside the frames
-    out[lo : hi + 1] = total[lo : hi + 1] / pairs
-    return out
 
 
 def periodic_events(

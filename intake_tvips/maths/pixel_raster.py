@@ -172,7 +172,8 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
 
 
 def _rivals(z, profile, found, random_pairs):
-    """``(neighbour distance / random, winding, nx)`` for every rival the dips suggest."""
+    """``(neighbour distance / random, winding, nx)`` for every rival the dips suggest;
+    a snake's also with the roll its turns fit best."""
     out = []
     for lag in found:
         for nx in {lag - 1, lag, lag + 1}:
@@ -180,7 +181,8 @@ def _rivals(z, profile, found, random_pairs):
                 out += [(profile[nx] / random_pairs, f, nx) for f in _families(z, nx)]
         for nx in {(lag - 1) // 2, lag // 2, (lag + 1) // 2}:
             if 4 <= nx <= MAX_ROW and 2 * nx < z.shape[0] // 2:
-                out.append((_snake_fit(z, nx)[0] / random_pairs, "x", nx))
+                distance, _, roll = _snake_fit(z, nx)
+                out.append((distance / random_pairs, "x", nx, roll))
     return out
 
 
@@ -334,7 +336,8 @@ def _winner(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
         notes += ("winding y not ruled out (the steps barely alternate either way)",)
     if winding != "x":
         return RasterFit(nx, winding, None, conf, notes)
-    return RasterFit(nx, "x", _snake_fit(z, nx)[2], conf, notes)
+    roll = next(r[3] for r in rivals if r[1] == "x" and r[2] == nx)  # fitted with the rivals
+    return RasterFit(nx, "x", roll, conf, notes)
 
 
 def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[int | None, str]:
