@@ -10,13 +10,8 @@ import scan_textures as st
 
 import intake_tvips
 from intake_tvips.maths.periodicity import periodic_events, step_distances
-from intake_tvips.maths.pixel_raster import (
-    PLAIN_ALTERNATION,
-    Y_ALTERNATION,
-    alternation,
-    parked_ends,
-    scan_start,
-)
+from intake_tvips.maths.pixel_raster import PLAIN_ALTERNATION, Y_ALTERNATION, alternation
+from intake_tvips.maths.scan_ends import parked_ends, scan_start
 from intake_tvips.recording.scan_pixels import scan_from_pixels
 
 #: the generated recording's settings unless a test says otherwise

@@ -20,7 +20,7 @@ principal components of detector-cell sums, :func:`features`). A scan leaves the
 Each rival (winding, row length) is scored by how alike the frames it calls vertical
 neighbours are, against frames at random; the best must beat the others clearly, or the
 answer is undecided (``RasterFit.why``). The start comes from the junk frames around the
-scan (:func:`junk_ends`, :func:`parked_ends`, :func:`scan_start`), never from a guess.
+scan (:mod:`intake_tvips.maths.scan_ends`), never from a guess.
 Rows longer than ``MAX_ROW`` positions are not looked for, and at most ``MAX_FRAMES``
 frames are used (the cost stays bounded whatever the budget read).
 """
@@ -34,13 +34,10 @@ import numpy as np
 from intake_tvips.maths.periodicity import (
     dips,
     lag_profile,
-    leading_run,
     periodic_events,
     step_distances,
 )
 
-#: a frame with fewer counts than this share of the median is beam blanked
-BLANK_SHARE = 0.2
 #: a row-period dip must fall below this share of the lags around it
 DIP_DEPTH = 0.75
 #: the winning rival's neighbour distance must be below this share of the next one's
@@ -63,9 +60,6 @@ Y_ALTERNATION = 2.0
 PLAIN_ALTERNATION = 1.25
 #: ... and below which a plain raster is sure (between: its confidence at most a half)
 SURE_PLAIN = 0.7
-#: a parked probe's pattern lies farther than this many typical steps from every
-#: scan frame
-PARKED_APART = 4.0
 #: snake rolls (hysteresis) tried, either way
 MAX_ROLL = 12
 #: the longest rows looked for
@@ -104,47 +98,6 @@ def features(cell_sums: np.ndarray) -> np.ndarray | None:
     keep = lam > 4 * max(float(np.median(lam)), 1e-12)
     keep[MAX_COMPONENTS:] = False
     return (u * sv)[:, keep] if keep.any() else None
-
-
-def junk_ends(totals: np.ndarray) -> tuple[int, int]:
-    """Blanked frames (few counts) at the start and at the end."""
-    blank = totals < BLANK_SHARE * np.median(totals)
-    return leading_run(blank), leading_run(blank[::-1])
-
-
-def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
-    """Frames at the start and at the end that repeat one pattern unlike every other
-    frame's (a probe parked off the scan), from the standardized detector-cell sums
-    (all of them: the scan's principal components may not see such a pattern): the run
-    (up to ``longest`` frames) set farthest apart from the frames after it, measured as
-    the distance from its mean to the nearest of them (the last ``longest`` frames left
-    out: the probe may wait there on the same spot) over the run's own spread around
-    its mean (or the typical step between frames, if larger); none when that is not
-    ``PARKED_APART`` or more."""
-    std = cells.std(axis=0)
-    z = (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    if z.shape[0] < 4 * longest:
-        longest = z.shape[0] // 4
-    typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
-    return _parked_run(z, longest, typical), _parked_run(z[::-1], longest, typical)
-
-
-def _parked_run(z: np.ndarray, longest: int, typical: float) -> int:
-    """The run at the start of ``z`` set farthest apart from the frames after it (see
-    :func:`parked_ends`), 0 when none is ``PARKED_APART`` times apart."""
-    found, best = 0, PARKED_APART
-    for length in range(1, longest + 1):
-        centre = z[:length].mean(axis=0)
-        inside = z[:length] - centre
-        spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
-        rest = z[length : z.shape[0] - longest] - centre  # the other end may repeat it
-        if rest.shape[0] == 0:
-            break
-        gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
-        apart = gap / max(spread, typical, 1e-300)
-        if apart >= best:
-            found, best = length, apart
-    return found
 
 
 def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
@@ -381,25 +334,6 @@ def _other_breaks(z, winding, nx: int) -> int | None:
         return None
     own = periodic_events(breaks, nx, nx)
     return top.period if own is None or own.log10_p > top.log10_p + BREAK_MARGIN else None
-
-
-def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:
-    """The scan's first frame, from the ends of the recording (``n`` frames, rows of
-    ``nx``): after the ``blank[0]`` blanked frames at the start; or before a whole number
-    of rows ending where the ``blank[1]`` blanked frames at the end begin; or, with no
-    blanked frames, frame 0 when the recording holds whole rows. Frames beyond whole
-    rows with no blanked ones (a parked probe, or a scan cut short) leave it undecided:
-    a snake's turns tell the start only together with its roll, and a parked probe's
-    repeated pattern may be the scan's own first or last one."""
-    if blank[0]:
-        return blank[0], f"frames 0..{blank[0] - 1} before the scan (beam blanked or probe parked)"
-    end = n - blank[1]
-    extra = end % nx
-    if blank[1]:
-        return extra, f"{blank[1]} frames after the scan, {extra} before whole rows"
-    if extra == 0:
-        return 0, "the recording holds whole rows"
-    return None, f"{extra} frames beyond whole rows, before or after the scan (not told apart)"
 
 
 def _confidence(best, second) -> float:

@@ -16,14 +16,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from intake_tvips.maths.pixel_raster import (
-    MAX_FRAMES,
-    features,
-    fit_raster,
-    junk_ends,
-    parked_ends,
-    scan_start,
-)
+from intake_tvips.maths.pixel_raster import MAX_FRAMES, features, fit_raster
+from intake_tvips.maths.scan_ends import junk_ends, parked_ends, scan_start
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.pixels import (
