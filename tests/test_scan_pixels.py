@@ -11,7 +11,7 @@ import scan_textures as st
 import intake_tvips
 from intake_tvips.maths.periodicity import periodic_events, step_distances
 from intake_tvips.maths.pixel_raster import PLAIN_ALTERNATION, Y_ALTERNATION, alternation
-from intake_tvips.maths.scan_ends import parked_ends, scan_start
+from intake_tvips.maths.scan_ends import parked_ends, parked_on_scan, scan_start
 from intake_tvips.recording.scan_pixels import scan_from_pixels
 
 #: the generated recording's settings unless a test says otherwise
@@ -107,14 +107,57 @@ def test_a_movie_without_a_scan_is_undecided(tmp_path):
     assert found.method == "none"
 
 
-def test_parked_probe_with_frames_beyond_whole_rows_is_undecided(tmp_path):
-    # the frames around the scan repeat its patterns: how many lie before it and how
-    # many after, the pixels cannot tell
+@pytest.mark.parametrize("winding", [None, "y"])
+@pytest.mark.parametrize(("before", "after"), [(3, 2), (0, 2), (4, 0)])
+def test_probe_parked_on_the_scan_is_junk(tmp_path, winding, before, after):
+    # the parked frames repeat the scan's own patterns, but not their would-be
+    # neighbours a row away
     found = _found(
-        tmp_path, texture_name="gradient", junk_before=3, junk_after=2, seed=4, junk="parked"
+        tmp_path,
+        texture_name="gradient",
+        winding=winding,
+        hysteresis=2 if winding else 0,
+        junk_before=before,
+        junk_after=after,
+        seed=4,
+        junk="parked",
     )
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame) == ((24, 40), before)
+    assert found.winding_scan_axis == winding
+    assert "a probe parked" in found.reason
+
+
+def test_parked_probe_on_a_flat_corner_is_undecided(tmp_path):
+    # the smiley's corner is flat: the parked frames look like scan frames there, so
+    # which frames lie before the scan and which after, the pixels cannot tell
+    found = _found(tmp_path, texture_name="smiley", junk_before=3, junk_after=2, junk="parked")
     assert found.method == "none"
     assert "not told apart" in found.reason
+
+
+@pytest.mark.parametrize("texture", ["gradient", "diagonal", "particles"])
+@pytest.mark.parametrize("cut", [1, 7, 23])
+def test_scan_cut_short_is_never_given_another_start(tmp_path, texture, cut):
+    # the last row unfinished, no junk: its frames have neighbours a row before them
+    frames, _ = st.recording((24, 40), **{**DEFAULTS, "junk_before": 0, "junk_after": 0},
+                             texture_name=texture)  # fmt: skip
+    path = st.write(tmp_path / "scan.tvips", frames[: frames.shape[0] - cut])
+    found = intake_tvips.detect_scan(path, pixels=True)
+    assert found.method == "none" or (found.scan_shape, found.scan_start_frame) == ((23, 40), 0)
+
+
+def test_parked_on_scan_rule():
+    rng = np.random.default_rng(2)
+    ny, nx = 30, 20
+    y = np.arange(ny)[:, None, None]
+    image = (rng.normal(size=(1, nx, 2)) + 0.05 * y).reshape(-1, 2)  # alike along columns
+    z = np.concatenate([np.repeat(image[:1], 4, 0), image, np.repeat(image[-1:], 3, 0)])
+    z += rng.normal(0, 0.005, z.shape)  # steps along columns clearly above the noise
+    assert parked_on_scan(z, z[-100:], nx, 7, nx, overlap=True)[:2] == (4, 3)
+    assert parked_on_scan(z, z[-100:], nx, 6, nx, overlap=True)[:2] == (None, None)
+    moving = image + rng.normal(0, 0.02, image.shape)  # no parked frames: none found
+    assert parked_on_scan(moving[3:], moving[-100:], nx, 3, nx, overlap=True)[0] is None
 
 
 @pytest.mark.parametrize("frames", [1, 2, 5, 40])

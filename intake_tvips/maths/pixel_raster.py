@@ -89,15 +89,29 @@ class RasterFit:
 def features(cell_sums: np.ndarray) -> np.ndarray | None:
     """The principal components of standardized cell sums that rise above the noise
     (eigenvalues above four times the median one); ``None`` when none do."""
-    std = cell_sums.std(axis=0)
-    z = (cell_sums - cell_sums.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    if z.shape[0] < 3:
+    basis = feature_basis(cell_sums)
+    return None if basis is None else project(cell_sums, basis)
+
+
+def feature_basis(cell_sums: np.ndarray) -> tuple | None:
+    """``(mean, std, components)`` of :func:`features`, to project other frames of the
+    recording the same way (:func:`project`); ``None`` when no component rises above
+    the noise."""
+    if cell_sums.shape[0] < 3:
         return None
-    u, sv, _ = np.linalg.svd(z, full_matrices=False)
-    lam = sv**2 / z.shape[0]
+    mean, std = cell_sums.mean(axis=0), cell_sums.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    _, sv, vt = np.linalg.svd((cell_sums - mean) / std, full_matrices=False)
+    lam = sv**2 / cell_sums.shape[0]
     keep = lam > 4 * max(float(np.median(lam)), 1e-12)
     keep[MAX_COMPONENTS:] = False
-    return (u * sv)[:, keep] if keep.any() else None
+    return (mean, std, vt[keep].T) if keep.any() else None
+
+
+def project(cell_sums: np.ndarray, basis: tuple) -> np.ndarray:
+    """Frames' cell sums in the components of ``basis`` (:func:`feature_basis`)."""
+    mean, std, components = basis
+    return ((cell_sums - mean) / std) @ components
 
 
 def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:

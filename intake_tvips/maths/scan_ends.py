@@ -6,12 +6,12 @@ trace:
 * **blanked** (:func:`junk_ends`): the beam is off, the frames hold few counts;
 * **parked off the scan** (:func:`parked_ends`): the probe waits somewhere else, one
   pattern repeated that no scan frame resembles;
-* **parked on the scan**: the probe waits on one of the scan's own positions. Its frames
-  differ from the scan's moving ones only by the texture's step from one position to the
-  next, which under noise is often smaller than the noise: which of the frames beyond
-  whole rows lie before the scan and which after is then left undecided (a rule that
-  split them by runs of frames alike within the noise was tried and decided none of
-  the benchmark's noisy cases: see benchmarks/README.md).
+* **parked on the scan** (:func:`parked_on_scan`): the probe waits on one of the scan's
+  own positions. Its frames differ from the scan's first (or last) ones by no more than
+  the texture's step from one position to the next, often less than the noise; but a
+  scan frame resembles the frame a row period later (or earlier), its neighbour in the
+  next row, and a parked frame does not: at each end, the frames far from their
+  would-be neighbours are the parked ones.
 
 :func:`scan_start` turns blanked or parked-off frames and the row length into the first
 frame of the scan.
@@ -23,11 +23,22 @@ import numpy as np
 
 from intake_tvips.maths.periodicity import leading_run, step_distances
 
-#: a frame with fewer counts than this share of the median is beam blanked
-BLANK_SHARE = 0.2
+#: a frame with fewer counts than this share of the median is beam blanked (a fifth
+#: missed blanked frames at low doses: their dark counts, tens per frame, reached a fifth
+#: of a lit frame's few hundred; a lit frame's total rarely falls to half the median, as
+#: the electrons scattered by the sample still land on the detector)
+BLANK_SHARE = 0.5
 #: a parked probe's pattern lies farther than this many typical steps from every
 #: scan frame
 PARKED_APART = 4.0
+#: a frame no farther from its would-be neighbour a row period away than this quantile
+#: of the scan's own such distances may be a scan frame ...
+SCAN_QUANTILE = 0.99
+#: ... and one farther than this many times that distance is none (a probe parked;
+#: between: undecided)
+PARKED_FACTOR = 2.0
+#: parked frames looked for at either end at most
+LONGEST_PARKED = 64
 
 
 def junk_ends(totals: np.ndarray) -> tuple[int, int]:
@@ -88,3 +99,56 @@ def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str
     if extra == 0:
         return 0, "the recording holds whole rows"
     return None, f"{extra} frames beyond whole rows, before or after the scan (not told apart)"
+
+
+def parked_on_scan(
+    first: np.ndarray, last: np.ndarray, lag: int, extra: int, nx: int, *, overlap: bool = False
+) -> tuple[int | None, int | None, str]:
+    """``(before, after, why)``: how many of the frames beyond whole rows of ``nx`` lie
+    before the scan and how many after it, where a probe parked on the scan (or
+    anywhere); ``(None, None, why)`` when the pixels cannot tell.
+
+    ``first``: the features of the frames from the earliest possible start of the scan
+    (several rows: they give the scan's own neighbour distances), ``last``: those up to
+    the latest possible end (``overlap``: ``first`` reaches it too); ``lag``: the frames
+    from one position to its neighbour in the next row (``nx``; ``2 nx`` for a snake, the
+    row after next); ``extra``: the frames beyond whole rows, modulo ``nx``. At each end,
+    the frames farther from the frame ``lag`` away than ``PARKED_FACTOR`` times the
+    ``SCAN_QUANTILE`` of the scan's own such distances are parked, up to a frame within
+    that quantile (the scan's first or last); the two runs must together make ``extra``."""
+    most = LONGEST_PARKED + 1
+    body = step_distances(first[most : first.shape[0] - (most if overlap else 0)], lag)
+    if body.size < 4 * most or last.shape[0] < lag + 2:
+        return None, None, "too few frames to compare the ends with the scan"
+    scan = float(np.quantile(body, SCAN_QUANTILE))
+    parked = PARKED_FACTOR * scan
+    ahead = step_distances(first[: most + lag], lag)
+    behind = step_distances(last[-(most + lag) :], lag)[::-1]
+    runs = _far_run(ahead, parked, scan), _far_run(behind, parked, scan)
+    if None in runs:
+        return None, None, "no run of parked frames ends clearly at both ends"
+    before, after = runs
+    if (before + after - extra) % nx:
+        return (
+            None,
+            None,
+            (
+                f"{before} frames before and {after} after are unlike their neighbours a row "
+                f"away, but {extra} are beyond whole rows"
+            ),
+        )
+    return (
+        before,
+        after,
+        (
+            f"{before} frames before and {after} after unlike their would-be neighbours a row "
+            "away (a probe parked)"
+        ),
+    )
+
+
+def _far_run(distances: np.ndarray, parked: float, scan: float) -> int | None:
+    """How many ``distances`` from the start lie above ``parked``, when the next one is
+    not above ``scan``."""
+    k = leading_run(distances > parked)
+    return k if k < distances.size and distances[k] <= scan else None

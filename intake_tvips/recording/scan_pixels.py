@@ -16,8 +16,20 @@ from dataclasses import replace
 
 import numpy as np
 
-from intake_tvips.maths.pixel_raster import MAX_FRAMES, features, fit_raster
-from intake_tvips.maths.scan_ends import junk_ends, parked_ends, scan_start
+from intake_tvips.maths.pixel_raster import (
+    MAX_FRAMES,
+    feature_basis,
+    features,
+    fit_raster,
+    project,
+)
+from intake_tvips.maths.scan_ends import (
+    LONGEST_PARKED,
+    junk_ends,
+    parked_ends,
+    parked_on_scan,
+    scan_start,
+)
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.pixels import (
@@ -79,13 +91,13 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
 
 
 class _Sample:
-    """Detector-cell sums of the frames read from the start of ``rec``, the totals of
-    its last ``TAIL_FRAMES`` and what reading them cost."""
+    """Detector-cell sums of the frames read from the start of ``rec`` and of its last
+    ``TAIL_FRAMES`` (more on request), and what reading them cost."""
 
     def __init__(self, rec: Recording):
         self.rec = rec
         self.cells = np.zeros((0, 0))
-        self.tail = np.zeros(0)
+        self.tail = np.zeros((0, 0))
         self.cost = {"requests": 0, "bytes": 0}
 
     def read(self, head: int) -> None:
@@ -97,13 +109,29 @@ class _Sample:
             more, cost = _read_features(self.rec, new)
             self.cells = np.concatenate([self.cells, more]) if self.cells.size else more
             self._add(cost)
-        tail = np.arange(max(head, n - TAIL_FRAMES), n)
-        if tail.size and tail.size != self.tail.size:
-            cells, cost = _read_features(self.rec, tail)
-            self.tail = cells.sum(axis=1)
+        self._read_tail(max(head, n - TAIL_FRAMES))
+
+    def _read_tail(self, begin: int) -> None:
+        """Hold the cell sums of the frames from ``begin`` (after the head) to the end."""
+        tail = np.arange(begin, self.rec.n_frames)
+        if tail.size > self.tail.shape[0]:
+            self.tail, cost = _read_features(self.rec, tail)
             self._add(cost)
-        elif not tail.size:
-            self.tail = np.zeros(0)
+        else:  # held already (the tail always ends with the last frame)
+            self.tail = self.tail[self.tail.shape[0] - tail.size :]
+
+    def last(self, count: int) -> np.ndarray | None:
+        """The cell sums of the last ``count`` frames (read when not yet), ``None`` when
+        they would cost more than a quarter of the head's bytes."""
+        n, head = self.rec.n_frames, self.cells.shape[0]
+        if head >= n:
+            return self.cells[-count:]
+        if count > self.tail.shape[0]:
+            if count > head // 4:
+                return None
+            self._read_tail(max(head, n - count))
+        short = count - self.tail.shape[0]  # then the tail follows the head's end
+        return np.concatenate([self.cells[-short:], self.tail]) if short > 0 else self.tail
 
     def _add(self, cost: dict) -> None:
         self.cost = {k: self.cost[k] + cost[k] for k in self.cost}
@@ -112,7 +140,7 @@ class _Sample:
 def _fit(sample: _Sample, n: int):
     """``(fit, start, frames after the scan, why the start)`` or why not (a string)."""
     head = sample.cells.shape[0]
-    before, after = junk_ends(np.concatenate([sample.cells.sum(axis=1), sample.tail]))
+    before, after = junk_ends(np.concatenate([sample.cells.sum(axis=1), sample.tail.sum(axis=1)]))
     whole = head == n  # the end of the scan is among the frames read
     lit = sample.cells[before : head - (after if whole else 0)]
     parked = parked_ends(lit)
@@ -126,8 +154,31 @@ def _fit(sample: _Sample, n: int):
         return fit.why
     start, why = scan_start(n, fit.nx, (before, after))
     if start is None:
-        return f"{fit.notes[0]}; but {why}"
+        start, parked, why = _parked_on_scan(sample, fit, (before, after), why)
+        if start is None:
+            return f"{fit.notes[0]}; but {why}"
+        after += parked
     return fit, start, after, why
+
+
+def _parked_on_scan(sample: _Sample, fit, junk: tuple[int, int], why: str):
+    """``(start, parked frames after, why)`` where the frames beyond whole rows may be
+    a probe parked (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`), or ``(None,
+    0, why)``."""
+    n, (before, after) = sample.rec.n_frames, junk
+    lag = 2 * fit.nx if fit.winding == "x" else fit.nx
+    lit = sample.cells[before:]
+    basis = feature_basis(lit)
+    last = sample.last(LONGEST_PARKED + 1 + lag + after)
+    if basis is None or last is None:
+        return None, 0, why
+    first, last = project(lit, basis), project(last[: last.shape[0] - after], basis)
+    whole = sample.cells.shape[0] == n
+    extra = (n - before - after) % fit.nx
+    b, a, how = parked_on_scan(first, last, lag, extra, fit.nx, overlap=whole)
+    if b is None:
+        return None, 0, f"{why}: {how}"
+    return before + b, a, how
 
 
 def _with_hysteresis(det: ScanDetection, rec: Recording) -> ScanDetection:
