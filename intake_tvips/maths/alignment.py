@@ -89,6 +89,20 @@ def channel_weights(odd_lines: np.ndarray) -> tuple[np.ndarray, float]:
     return (w / total if total > 0 else w), signal
 
 
+def principal_signal(feats: np.ndarray, odd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``feats`` projected on the principal components of the unmoving lines ``odd``
+    whose values correlate between neighbouring positions (signal, not noise), and the
+    components' weights (:func:`channel_weights`). Channels that carry the same signal
+    (every cell of a bright-field disc) add up in one component, where their noise
+    partly cancels, instead of each adding its noise to the score."""
+    flat = odd.reshape(-1, odd.shape[-1])
+    _, vecs = np.linalg.eigh(flat.T @ flat / max(1, flat.shape[0]))
+    vecs = vecs[:, ::-1]  # largest variance first
+    weights, _ = channel_weights(odd @ vecs)
+    keep = weights > 0
+    return feats @ vecs[:, keep], weights[keep]
+
+
 def triplet_scores(lines: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Residuals of the midpoint interpolation, per candidate and position.
 
@@ -195,7 +209,7 @@ def align(
         return Alignment(candidates, None, 0.0, np.zeros(len(candidates)), None, 0, 0.0, signal)
     used = weights > 0  # channels without signal weigh nothing: leave them out
     feats = (lines[..., used] - mean[used]) / scale[used]
-    weights = weights[used]
+    feats, weights = principal_signal(feats, (odd_lines[..., used] - mean[used]) / scale[used])
     found = [
         _align_at(feats, valid, weights, candidates, width, looks * len(SCALES), signal)
         for width in SCALES
