@@ -40,14 +40,10 @@ WINDOW = 48
 #: triplets of lines read in the first round; each later round reads as many as all
 #: rounds before it (8, 8, 16, 32, 64: the sample doubles, so that few looks are taken)
 TRIPLETS_PER_ROUND = 8
-#: rounds at most (each reads new lines, spread between those of earlier rounds); every
-#: look is paid for in advance: each round's p-values are multiplied by its LOOK_COST,
-#: whose inverses sum to 1 (Bonferroni over all the looks an estimate may take, the
-#: error rate spent in proportion to each round's share of the largest sample: the
-#: last, largest look is the one that needs it most), so looking again cannot make a
-#: chance decision
+#: rounds at most (each reads new lines, spread between those of earlier rounds)
 MAX_ROUNDS = 5
-LOOK_COST = (16.0, 16.0, 8.0, 4.0, 2.0)
+#: each round's share of the sample (triplets read, in TRIPLETS_PER_ROUND)
+ROUND_SHARES = (1, 1, 2, 4, 8)
 #: after the first round, reads stop at this share of the recording's bytes ...
 BUDGET_FRACTION = 0.03
 #: ... or at this many bytes, whichever is more (a small recording may be read more)
@@ -157,8 +153,11 @@ class _Estimator:
     bytes_read: int = 0
 
     def run(self) -> HysteresisEstimate:
-        found, why, window = None, "", self._window()
+        found, why, window, looks = None, "", self._window(), MAX_ROUNDS
         for round_ in range(MAX_ROUNDS):
+            if round_ >= looks:
+                why = "the byte budget is spent"
+                break
             plan = plan_triplets(
                 self.shape,
                 self.start,
@@ -175,16 +174,27 @@ class _Estimator:
                 break
             frames = plan.frames()
             new = np.setdiff1d(np.unique(frames), self.have)  # not read yet
+            if round_ == 0:
+                looks = self._looks(_planned_bytes(self.rec, new))
             if round_ and self._over_budget(new):
                 why = "the byte budget is spent"
                 break
             self._read(new)
             self.plans.append(plan)
             self.frames.append(frames)
-            found = self._align(LOOK_COST[round_])
+            found = self._align(look_cost(round_, looks))
             if found.decided:
                 break
         return self._estimate(found, why)
+
+    def _looks(self, first: int) -> int:
+        """The rounds the budget affords, from the bytes of the first (the sample
+        doubles each round after the second): known before any pixel is seen, so that
+        the error rate is spent over those looks only (:func:`look_cost`)."""
+        looks = 1
+        while looks < MAX_ROUNDS and first * sum(ROUND_SHARES[: looks + 1]) <= self._budget():
+            looks += 1
+        return looks
 
     def _budget(self) -> float:
         """The bytes the rounds after the first may read up to."""
@@ -262,6 +272,15 @@ class _Estimator:
             scores=tuple(float(s) for s in found.scores),
             **cost,
         )
+
+
+def look_cost(round_: int, looks: int) -> float:
+    """What the p-values of round ``round_`` are multiplied by when ``looks`` rounds may
+    be taken: Bonferroni over the looks, the error rate spent in proportion to each
+    round's share of the largest sample (the inverses over the looks sum to 1; the last,
+    largest look, which needs it most, gets the most), so that looking again cannot
+    make a chance decision."""
+    return sum(ROUND_SHARES[:looks]) / ROUND_SHARES[round_]
 
 
 def with_pixels(found, rec: Recording):
