@@ -8,15 +8,18 @@ wound lines (0, 2, 4, ...) show other frames; the odd lines do not move.
 
 The score of ``h`` on a triplet is how far the middle line lies from the mean of its two
 neighbours (the residual of a midpoint interpolation, which a slanted edge does not bias,
-unlike a comparison with one neighbour), summed over feature channels weighted by how
-much of each channel is signal rather than noise (its correlation between neighbouring
-positions of the odd lines, which no ``h`` moves). The residuals are scored on the frames and
+unlike a comparison with one neighbour), summed over the principal components of the
+feature channels that carry signal, each weighted by how much of it is signal rather
+than noise (its correlation between neighbouring positions of the odd lines, which no
+``h`` moves): :func:`signal_basis`. The residuals are scored on the frames and
 on running means along the lines (:data:`SCALES`: a smooth texture keeps its slope
 while the noise drops). The triplets are cut into segments, nearly independent samples
 of the score; the chosen ``h`` must beat every other candidate, each compared on the
 positions valid for both, by a one-sided signed-rank test over the segments, and the
 confidence is one minus the p-value of the weakest of those tests, Bonferroni-corrected
-for the candidates, the scales and the looks the caller may take. Scales that decide on
+for the candidates, the scales and the looks the caller may take. The candidate tested
+is the one no rival beats in that paired test (:func:`paired_best`), which may differ
+from the lowest mean over each candidate's own positions. Scales that decide on
 different values leave the answer undecided. A flat or noise-only sample,
 a periodic texture (two rolls fit equally) or a texture that does not change along the
 lines leave the tests weak: the answer is then undecided, never a confident guess.
