@@ -448,9 +448,6 @@ def plan_triplets(
     n_lines, length = line_length(shape, winding)
     if n_lines < 3:
         return f"{n_lines} scan line(s): a shift cannot be told from a slant with fewer than 3"
-    if n_lines < GROUP[-1] - GROUP[0] + 1:
-        span = GROUP[-1] - GROUP[0] + 1
-        return f"{n_lines} scan lines: a shift cannot be told from a bend with fewer than {span}"
     max_shift = min(max_shift, (length - 1) // 2, length - MIN_SEGMENTS)
     if max_shift < 1:
         return f"lines of {length} positions: too short to try a shift"
