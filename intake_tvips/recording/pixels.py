@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from intake_tvips.graph.build import block_task, max_gap_records
-from intake_tvips.maths.alignment import Alignment, align, plan_triplets
+from intake_tvips.maths.alignment import (
+    GROUP,
+    Alignment,
+    SignalBasis,
+    align_projected,
+    no_signal,
+    plan_triplets,
+    signal_basis,
+)
 from intake_tvips.maths.scan import IndexMap, normalize_scan_shape, normalize_winding
 from intake_tvips.recording.core import Recording, open_recording
 from intake_tvips.recording.detect_reason import HYSTERESIS_ASSUMED
@@ -32,11 +40,10 @@ WINDOW = 48
 #: triplets of lines read in the first round; each later round reads as many as all
 #: rounds before it (8, 8, 16, 32, 64: the sample doubles, so that few looks are taken)
 TRIPLETS_PER_ROUND = 8
-#: rounds at most (each reads new lines, spread between those of earlier rounds); every
-#: look is paid for in advance: the p-values are multiplied by MAX_ROUNDS (Bonferroni
-#: over all the looks an estimate may take), so looking again cannot make a chance
-#: decision
+#: rounds at most (each reads new lines, spread between those of earlier rounds)
 MAX_ROUNDS = 5
+#: each round's share of the sample (triplets read, in TRIPLETS_PER_ROUND)
+ROUND_SHARES = (1, 1, 2, 4, 8)
 #: after the first round, reads stop at this share of the recording's bytes ...
 BUDGET_FRACTION = 0.03
 #: ... or at this many bytes, whichever is more (a small recording may be read more)
@@ -107,9 +114,10 @@ def estimate_hysteresis(
     that range is scored (:data:`GUARD`; less on short lines).
 
     Reads :data:`TRIPLETS_PER_ROUND` triplets of neighbouring lines (a window of
-    ``window`` positions each), then more rounds (each doubling the sample) while
-    undecided, up to ``max_bytes``
-    (default: :data:`BUDGET_FRACTION` of the recording, at least the first round).
+    ``window`` positions each; whole lines when the whole recording fits in the byte
+    budget), then more rounds (each doubling the sample) while undecided, up to
+    ``max_bytes`` (default: :data:`BUDGET_FRACTION` of the recording or
+    :data:`BUDGET_FLOOR`, whichever is more; at least the first round).
     Returns a :class:`HysteresisEstimate`; its ``hysteresis`` is ``None`` when the
     sample cannot tell (no contrast, a periodic texture, too few lines): never a
     confident guess. Without winding the hysteresis does not apply: 0, confidence 1.
@@ -138,21 +146,25 @@ class _Estimator:
     window: int
     max_bytes: int | None
     plans: list = field(default_factory=list)
+    frames: list = field(default_factory=list)
     have: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     features: np.ndarray | None = None
     requests: int = 0
     bytes_read: int = 0
 
     def run(self) -> HysteresisEstimate:
-        found, why = None, ""
+        found, why, window, looks = None, "", self._window(), MAX_ROUNDS
         for round_ in range(MAX_ROUNDS):
+            if round_ >= looks:
+                why = "the byte budget is spent"
+                break
             plan = plan_triplets(
                 self.shape,
                 self.start,
                 self.winding,
                 self.rec.n_frames,
                 max_shift=GUARD * self.max_shift,
-                window=self.window,
+                window=window,
                 triplets=TRIPLETS_PER_ROUND * max(1, 2 ** (round_ - 1)),
                 round_=round_,
                 skip=TRIPLETS_PER_ROUND * (2**round_ // 2 if round_ else 0),
@@ -160,24 +172,48 @@ class _Estimator:
             if isinstance(plan, str):
                 why = plan
                 break
-            new = np.setdiff1d(np.unique(plan.frames()), self.have)  # not read yet
+            frames = plan.frames()
+            new = np.setdiff1d(np.unique(frames), self.have)  # not read yet
+            if round_ == 0:
+                looks = self._looks(_planned_bytes(self.rec, new))
             if round_ and self._over_budget(new):
                 why = "the byte budget is spent"
                 break
             self._read(new)
             self.plans.append(plan)
-            found = self._align()
+            self.frames.append(frames)
+            found = self._align(look_cost(round_, looks))
             if found.decided:
                 break
         return self._estimate(found, why)
 
+    def _looks(self, first: int) -> int:
+        """The rounds the budget affords, from the bytes of the first (the sample
+        doubles each round after the second): known before any pixel is seen, so that
+        the error rate is spent over those looks only (:func:`look_cost`)."""
+        looks = 1
+        while looks < MAX_ROUNDS and first * sum(ROUND_SHARES[: looks + 1]) <= self._budget():
+            looks += 1
+        return looks
+
+    def _budget(self) -> float:
+        """The bytes the rounds after the first may read up to."""
+        if self.max_bytes is not None:
+            return self.max_bytes
+        total = self.rec.n_frames * self.rec.layout.record_bytes
+        return max(BUDGET_FRACTION * total, BUDGET_FLOOR)
+
+    def _window(self) -> int:
+        """``window``; whole lines when the whole recording fits in the byte budget (a
+        small recording: every position of a sampled line costs little and adds
+        evidence)."""
+        if self.rec.n_frames * self.rec.layout.record_bytes <= self._budget():
+            return max(self.window, max(self.shape))
+        return self.window
+
     def _over_budget(self, new: np.ndarray) -> bool:
         """Whether reading the frames ``new`` would pass the byte budget."""
-        record = self.rec.layout.record_bytes
-        budget = self.max_bytes
-        if budget is None:
-            budget = max(BUDGET_FRACTION * self.rec.n_frames * record, BUDGET_FLOOR)
-        return self.bytes_read + _planned_bytes(self.rec, new) > budget
+        return self.bytes_read + _planned_bytes(self.rec, new) > self._budget()
 
     def _read(self, frames: np.ndarray) -> None:
         """Read ``frames`` (sorted, none read before) and keep their features."""
@@ -193,14 +229,18 @@ class _Estimator:
         self.bytes_read += cost["bytes"]
         return feats
 
-    def _align(self) -> Alignment:
-        frames = np.concatenate([p.frames() for p in self.plans], axis=1)
-        lines = self.features[np.searchsorted(self.have, frames)]
+    def _align(self, looks: float) -> Alignment:
+        frames = np.concatenate(self.frames, axis=1)
+        where = np.searchsorted(self.have, frames)
         odd = [frames[0][tuple(p.T)] for p in self._odd_pairs()]
         odd_lines = self.features[np.searchsorted(self.have, np.stack(odd))]
         valid = np.concatenate([p.valid() for p in self.plans], axis=1)
         cands = self.plans[0].candidates
-        return align(lines, cands, odd_lines, valid, MAX_ROUNDS, self.max_shift)
+        basis = signal_basis(self.features[where[0]], odd_lines)
+        if not isinstance(basis, SignalBasis):
+            return no_signal(cands, basis)
+        lines = basis.project(self.features)[where]  # project first: fewer numbers to gather
+        return align_projected(lines, basis, cands, valid, looks, self.max_shift)
 
     def _odd_pairs(self) -> list[np.ndarray]:
         """``(triplet, line)`` of every unmoving line, triplets counted over all plans."""
@@ -213,7 +253,7 @@ class _Estimator:
 
     def _estimate(self, found: Alignment | None, why: str) -> HysteresisEstimate:
         lines = np.unique(np.concatenate([p.middles for p in self.plans] or [[]]))
-        lines = int(np.unique(lines[:, None] + np.arange(-1, 2)).size) if lines.size else 0
+        lines = int(np.unique(lines[:, None] + np.array(GROUP)).size) if lines.size else 0
         cost = dict(
             frames_read=int(self.have.size),
             bytes_read=int(self.bytes_read),
@@ -232,6 +272,15 @@ class _Estimator:
             scores=tuple(float(s) for s in found.scores),
             **cost,
         )
+
+
+def look_cost(round_: int, looks: int) -> float:
+    """What the p-values of round ``round_`` are multiplied by when ``looks`` rounds may
+    be taken: Bonferroni over the looks, the error rate spent in proportion to each
+    round's share of the largest sample (the inverses over the looks sum to 1; the last,
+    largest look, which needs it most, gets the most), so that looking again cannot
+    make a chance decision."""
+    return sum(ROUND_SHARES[:looks]) / ROUND_SHARES[round_]
 
 
 def with_pixels(found, rec: Recording):
