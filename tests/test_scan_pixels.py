@@ -200,6 +200,39 @@ def test_parked_ends_find_a_repeated_pattern_unlike_the_scan():
     assert parked_ends(cell_sums(frames, 8)) == (0, 0)
 
 
+def test_parked_ends_at_a_low_dose():
+    # at 20 counts a step between scan frames is mostly noise: the parked run stands
+    # apart from the farthest any scan frame lies from its nearest other one
+    from intake_tvips.recording.pixels import cell_sums
+
+    found = []
+    for texture in st.TEXTURES:
+        for seed in range(3):
+            frames, _ = st.recording(
+                (32, 48), texture_name=texture, winding=None, dose=20.0, seed=seed,
+                junk_before=5, junk_after=3, junk="parked_off",
+            )  # fmt: skip
+            found.append(parked_ends(cell_sums(frames, 8)))
+    assert all(b <= 5 and a <= 3 for b, a in found)  # never a scan frame taken for junk
+    assert sum(f == (5, 3) for f in found) >= 12, found
+
+
+@pytest.mark.parametrize("dose", [None, 200.0, 20.0])
+def test_a_probe_parked_on_the_scan_is_not_parked_off(dose):
+    # its run ends with the scan's own first frame: taken for junk, the start would be
+    # one late
+    from intake_tvips.recording.pixels import cell_sums
+
+    for texture in st.TEXTURES:
+        for winding in (None, "x", "y"):
+            frames, _ = st.recording(
+                (24, 32), texture_name=texture, winding=winding, dose=dose,
+                junk_before=4, junk_after=2, junk="parked",
+            )  # fmt: skip
+            before, after = parked_ends(cell_sums(frames, 8))
+            assert before <= 4 and after <= 2, (texture, winding)
+
+
 def test_breaks_of_a_plain_raster_repeat_with_its_rows():
     rng = np.random.default_rng(1)
     nx, ny = 37, 30

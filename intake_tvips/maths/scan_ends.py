@@ -31,6 +31,13 @@ BLANK_SHARE = 0.5
 #: a parked probe's pattern lies farther than this many typical steps from every
 #: scan frame
 PARKED_APART = 4.0
+#: ... or farther than this many times the farthest a scan frame lies from its nearest
+#: other one (noisy scans)
+NEAREST_APART = 1.5
+#: ... counted only where the noise sets those distances: this quantile of them at
+#: least this share of the largest
+NOISE_FLOOR_QUANTILE = 0.1
+NOISE_FLOOR_SHARE = 0.33
 #: a frame no farther from its would-be neighbour a row period away than this quantile
 #: of the scan's own such distances may be a scan frame ...
 SCAN_QUANTILE = 0.99
@@ -53,21 +60,46 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     (all of them: the scan's principal components may not see such a pattern): the run
     (up to ``longest`` frames) set farthest apart from the frames after it, measured as
     the distance from its mean to the nearest of them (the last ``longest`` frames left
-    out: the probe may wait there on the same spot) over the run's own spread around
-    its mean (or the typical step between frames, if larger); none when that is not
-    ``PARKED_APART`` or more."""
+    out: the probe may wait there on the same spot) over either the typical step
+    between frames (or the run's own spread, if larger), or the farthest any sampled
+    scan frame lies from its nearest other one (under noise: a run's mean is less noisy
+    than any frame, so a run parked on the scan lies nearer the scan than that); none
+    when neither is ``PARKED_APART`` (``NEAREST_APART``) or more."""
     std = cells.std(axis=0)
     z = (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
     if z.shape[0] < 4 * longest:
         longest = z.shape[0] // 4
     typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
-    return _parked_run(z, longest, typical), _parked_run(z[::-1], longest, typical)
+    scale = (typical, _farthest_nearest(z[longest : z.shape[0] - longest], typical))
+    return _parked_run(z, longest, scale), _parked_run(z[::-1], longest, scale)
 
 
-def _parked_run(z: np.ndarray, longest: int, typical: float) -> int:
+def _farthest_nearest(z: np.ndarray, typical: float, sample: int = 512, among: int = 4096) -> float:
+    """The largest distance of a scan frame (``sample`` of them) from its nearest other
+    frame (of ``among``, frames next to it in time left out), where the noise sets these
+    distances: even the nearest pairs lie ``NOISE_FLOOR_SHARE`` of the largest and of the
+    ``typical`` step between frames apart; 0 otherwise (frames that repeat, or nearly,
+    or steps smaller than the nearest pairs: noise-free frames, whose distances are the
+    texture's alone, and the scale would tell nothing)."""
+    if z.shape[0] < 8:
+        return 0.0
+    rng = np.random.default_rng(0)
+    others = np.sort(rng.choice(z.shape[0], min(among, z.shape[0]), replace=False))
+    picked = rng.choice(others.size, min(sample, others.size), replace=False)
+    a, b = z[others[picked]], z[others]
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    d[np.abs(others[picked][:, None] - others[None, :]) <= 1] = np.inf
+    nearest = np.min(d, axis=1)
+    low, high = np.quantile(nearest, NOISE_FLOOR_QUANTILE), float(np.max(nearest))
+    noisy = typical > 0 and low >= NOISE_FLOOR_SHARE * max(high, typical)
+    return high if noisy else 0.0
+
+
+def _parked_run(z: np.ndarray, longest: int, scale: tuple[float, float]) -> int:
     """The run at the start of ``z`` set farthest apart from the frames after it (see
-    :func:`parked_ends`), 0 when none is ``PARKED_APART`` times apart."""
-    found, best = 0, PARKED_APART
+    :func:`parked_ends`), 0 when none is apart enough."""
+    typical, nearest = scale
+    found, best = 0, 1.0
     for length in range(1, longest + 1):
         centre = z[:length].mean(axis=0)
         inside = z[:length] - centre
@@ -76,7 +108,9 @@ def _parked_run(z: np.ndarray, longest: int, typical: float) -> int:
         if rest.shape[0] == 0:
             break
         gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
-        apart = gap / max(spread, typical, 1e-300)
+        apart = gap / max(spread, typical, 1e-300) / PARKED_APART
+        if nearest > 0:
+            apart = max(apart, gap / nearest / NEAREST_APART)
         if apart >= best:
             found, best = length, apart
     return found
