@@ -335,9 +335,7 @@ def _by_breaks(z, winding, lengths: list[int], needed: float):
     frames break (``winding`` ``None``: consecutive frames; ``"y"``: pairs two apart)
     with a chance below ``10**needed`` and ``BREAK_MARGIN`` orders of magnitude below
     every other length's; ``None`` when none does."""
-    breaks = step_distances(z, 2 if winding == "y" else 1)
-    if winding == "y":
-        breaks = breaks[:-1] + breaks[1:]
+    breaks = _breaks(z, winding)
     found = [periodic_events(breaks, p, p) for p in lengths]
     found = sorted((r for r in found if r is not None), key=lambda r: r.log10_p)
     if not found or found[0].log10_p > needed:
@@ -346,20 +344,29 @@ def _by_breaks(z, winding, lengths: list[int], needed: float):
     return top if all(r.log10_p >= top.log10_p + BREAK_MARGIN for r in found[1:]) else None
 
 
+def _breaks(z, winding) -> np.ndarray:
+    """Where the frames break: steps between consecutive frames (plain rasters), or
+    between frames two apart, summed over neighbouring pairs (winding ``"y"``)."""
+    breaks = step_distances(z, 2 if winding == "y" else 1)
+    return breaks[:-1] + breaks[1:] if winding == "y" else breaks
+
+
 def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
     """A tie between row lengths of one winding (plain or ``"y"``; every rival of
     another winding beaten by ``MARGIN``), broken where the frames break at one of
     the tied lengths far more regularly than at the others (chance below
-    ``10**TIE_LOG10_P``: a plain raster's fly-back, winding ``"y"``'s pair breaks);
-    undecided otherwise (``RasterFit.why`` names the tie)."""
+    ``10**TIE_LOG10_P``: a plain raster's fly-back, winding ``"y"``'s pair breaks) and
+    at no other length more regularly (a divisor: the true rows); undecided otherwise (``RasterFit.why`` names the tie)."""
     winding = best[1]
     undecided = RasterFit(None, why=_tie(best, second))
     if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
         return undecided
     tied = sorted({r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
     top = _by_breaks(z, winding, tied, TIE_LOG10_P)
-    if top is None:
-        return undecided
+    breaks = _breaks(z, winding)
+    overall = periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
+    if top is None or overall is None or overall.period != top.period:
+        return undecided  # ... and no other length breaks as regularly (a divisor)
     chosen = next(r for r in rivals if r[1] == winding and r[2] == top.period)
     others = [r for r in rivals if r[1] != winding]
     fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames)
@@ -378,9 +385,7 @@ def _other_breaks(z, winding, nx: int) -> int | None:
     column apart look alike: their fly-back breaks still repeat with the rows)."""
     if winding == "x":
         return None
-    breaks = step_distances(z, 2 if winding == "y" else 1)
-    if winding == "y":
-        breaks = breaks[:-1] + breaks[1:]
+    breaks = _breaks(z, winding)
     top = periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
     if top is None or top.log10_p > 2 * PHASE_LOG10_P:
         return None
