@@ -6,12 +6,13 @@ confident wrong raster."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import scan_textures as st
 
 import intake_tvips
-from intake_tvips.maths.pixel_raster import TIE_CONFIDENCE, fit_raster
 from intake_tvips.maths.periodicity import step_distances
+from intake_tvips.maths.pixel_raster import TIE_CONFIDENCE, fit_raster
 
 
 def _found(tmp_path, shape, **kw):
@@ -47,8 +48,6 @@ def test_tied_row_lengths_are_told_by_the_breaks(tmp_path, shape, kw):
 def test_without_regular_breaks_a_tie_stays_undecided():
     # a scan's features with the fly-back breaks drowned: the rows of 3 nx and 2 nx fit
     # alike (frames one row apart repeat), no length breaks regularly
-    import numpy as np
-
     rng = np.random.default_rng(4)
     nx, rows = 16, 60
     row = rng.normal(size=(nx, 3))

@@ -356,7 +356,8 @@ def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFi
     another winding beaten by ``MARGIN``), broken where the frames break at one of
     the tied lengths far more regularly than at the others (chance below
     ``10**TIE_LOG10_P``: a plain raster's fly-back, winding ``"y"``'s pair breaks) and
-    at no other length more regularly (a divisor: the true rows); undecided otherwise (``RasterFit.why`` names the tie)."""
+    at no other length more regularly (a divisor: the true rows); undecided otherwise
+    (``RasterFit.why`` names the tie)."""
     winding = best[1]
     undecided = RasterFit(None, why=_tie(best, second))
     if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
