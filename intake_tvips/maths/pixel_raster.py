@@ -27,7 +27,7 @@ frames are used (the cost stays bounded whatever the budget read).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -52,6 +52,11 @@ CLOSE = 0.85
 NEAR = 0.6
 #: the breaks' row length must be this many orders of magnitude likelier than the next
 BREAK_MARGIN = 3.0
+#: ... and where rows of several lengths of one winding tie, the chance below which
+#: breaks repeating with one of them tell (:func:`_tie_by_breaks`), and the confidence
+#: such an answer gets at most
+TIE_LOG10_P = 2 * PHASE_LOG10_P
+TIE_CONFIDENCE = 0.5
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the steps' alternation (:func:`alternation`) above which rows wind along y, and
@@ -134,7 +139,7 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
         return RasterFit(None, why=f"no row length from 4 to {MAX_ROW} frames repeats")
     best, second = rivals[0], _first_other(rivals)
     if second is not None and best[0] > MARGIN * second[0]:
-        return RasterFit(None, why=_tie(best, second))
+        return _tie_by_breaks(z, best, second, rivals, scan_frames)
     return _winner(z, best, second, rivals, scan_frames)
 
 
@@ -315,15 +320,8 @@ def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[in
     if len(lengths) == 1:
         return lengths[0], ""
     if winding != "x":
-        breaks = step_distances(z, 2 if winding == "y" else 1)
-        if winding == "y":
-            breaks = breaks[:-1] + breaks[1:]
-        found = [periodic_events(breaks, p, p) for p in lengths]
-        found = sorted((r for r in found if r is not None), key=lambda r: r.log10_p)
-        top, rest = found[0], found[1:]
-        if top.log10_p <= PHASE_LOG10_P and all(
-            r.log10_p >= top.log10_p + BREAK_MARGIN for r in rest
-        ):
+        top = _by_breaks(z, winding, lengths, PHASE_LOG10_P)
+        if top is not None:
             return top.period, f"a break every {top.period} frames (chance 1e{top.log10_p:.0f})"
     whole = [p for p in lengths if scan_frames and scan_frames % p == 0]
     if len(whole) == 1:
@@ -332,15 +330,63 @@ def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[in
     return None, f"rows of {listed} frames fit about as well (a texture running diagonally?)"
 
 
+def _by_breaks(z, winding, lengths: list[int], needed: float):
+    """The :class:`Periodicity` of the row length among ``lengths`` at which the
+    frames break (``winding`` ``None``: consecutive frames; ``"y"``: pairs two apart)
+    with a chance below ``10**needed`` and ``BREAK_MARGIN`` orders of magnitude below
+    every other length's; ``None`` when none does."""
+    breaks = _breaks(z, winding)
+    found = [periodic_events(breaks, p, p) for p in lengths]
+    found = sorted((r for r in found if r is not None), key=lambda r: r.log10_p)
+    if not found or found[0].log10_p > needed:
+        return None
+    top = found[0]
+    return top if all(r.log10_p >= top.log10_p + BREAK_MARGIN for r in found[1:]) else None
+
+
+def _breaks(z, winding) -> np.ndarray:
+    """Where the frames break: steps between consecutive frames (plain rasters), or
+    between frames two apart, summed over neighbouring pairs (winding ``"y"``)."""
+    breaks = step_distances(z, 2 if winding == "y" else 1)
+    return breaks[:-1] + breaks[1:] if winding == "y" else breaks
+
+
+def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
+    """A tie between row lengths of one winding (plain or ``"y"``; every rival of
+    another winding beaten by ``MARGIN``), broken where the frames break at one of
+    the tied lengths far more regularly than at the others (chance below
+    ``10**TIE_LOG10_P``: a plain raster's fly-back, winding ``"y"``'s pair breaks) and
+    at no other length more regularly (a divisor: the true rows); undecided otherwise
+    (``RasterFit.why`` names the tie)."""
+    winding = best[1]
+    undecided = RasterFit(None, why=_tie(best, second))
+    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
+        return undecided
+    tied = sorted({r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
+    top = _by_breaks(z, winding, tied, TIE_LOG10_P)
+    breaks = _breaks(z, winding)
+    overall = periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
+    if top is None or overall is None or overall.period != top.period:
+        return undecided  # ... and no other length breaks as regularly (a divisor)
+    chosen = next(r for r in rivals if r[1] == winding and r[2] == top.period)
+    others = [r for r in rivals if r[1] != winding]
+    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames)
+    if fit.nx is None:
+        return fit
+    how = (
+        f"rows of {', '.join(map(str, tied))} frames fit about as well: a break every "
+        f"{top.period} frames (chance 1e{top.log10_p:.0f}) tells"
+    )
+    return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
+
+
 def _other_breaks(z, winding, nx: int) -> int | None:
     """A row length, not ``nx`` nor its multiple or divisor, at which the frames break
     far more regularly than at ``nx`` (slanted lamellae let frames many rows and a
     column apart look alike: their fly-back breaks still repeat with the rows)."""
     if winding == "x":
         return None
-    breaks = step_distances(z, 2 if winding == "y" else 1)
-    if winding == "y":
-        breaks = breaks[:-1] + breaks[1:]
+    breaks = _breaks(z, winding)
     top = periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
     if top is None or top.log10_p > 2 * PHASE_LOG10_P:
         return None
