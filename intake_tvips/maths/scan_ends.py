@@ -121,9 +121,10 @@ def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str
     ``nx``): after the ``blank[0]`` blanked frames at the start; or before a whole number
     of rows ending where the ``blank[1]`` blanked frames at the end begin; or, with no
     blanked frames, frame 0 when the recording holds whole rows. Frames beyond whole
-    rows with no blanked ones (a parked probe, or a scan cut short) leave it undecided:
-    a snake's turns tell the start only together with its roll, and a parked probe's
-    repeated pattern may be the scan's own first or last one."""
+    rows with no blanked ones (a probe parked on the scan, or a scan cut short) leave it
+    undecided here (:func:`parked_on_scan` may tell): a snake's turns tell the start only
+    together with its roll, and a parked probe's repeated pattern may be the scan's own
+    first or last one."""
     if blank[0]:
         return blank[0], f"frames 0..{blank[0] - 1} before the scan (beam blanked or probe parked)"
     end = n - blank[1]
