@@ -1,8 +1,8 @@
 """The raster of a scan from per-frame features alone: row length, winding, start frame.
 
 Pure numpy, no I/O. The features are a few numbers per frame in acquisition order (the
-principal components of detector-cell sums, :func:`features`). A scan leaves these traces
-(:mod:`intake_tvips.maths.periodicity`):
+principal components of detector-cell sums: :func:`feature_basis`, :func:`project`). A
+scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
 
 * frames one row apart look alike: the frames ``nx`` apart (plain raster, or winding
   ``"y"``) or ``2 nx`` apart (a snake) are closer than frames at other lags (a dip of the
@@ -91,17 +91,10 @@ class RasterFit:
     why: str = ""
 
 
-def features(cell_sums: np.ndarray) -> np.ndarray | None:
-    """The principal components of standardized cell sums that rise above the noise
-    (eigenvalues above four times the median one); ``None`` when none do."""
-    basis = feature_basis(cell_sums)
-    return None if basis is None else project(cell_sums, basis)
-
-
 def feature_basis(cell_sums: np.ndarray) -> tuple | None:
-    """``(mean, std, components)`` of :func:`features`, to project other frames of the
-    recording the same way (:func:`project`); ``None`` when no component rises above
-    the noise."""
+    """``(mean, std, components)``: the principal components of standardized cell sums
+    that rise above the noise (eigenvalues above four times the median one), to project
+    frames of the recording on (:func:`project`); ``None`` when none do."""
     if cell_sums.shape[0] < 3:
         return None
     mean, std = cell_sums.mean(axis=0), cell_sums.std(axis=0)
@@ -276,9 +269,10 @@ def _tie(a, b) -> str:
     )
 
 
-def _winner(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
+def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> RasterFit:
     """The row length settled among the rivals of its winding that fit nearly as well
-    (:func:`_settle`); for a snake also the roll its turns fit best."""
+    (:func:`_settle`); for a snake also the roll its turns fit best. ``overall``: the
+    breaks' :func:`_break_period`, when the caller has it already."""
     winding = best[1]
     close = sorted(
         {
@@ -297,7 +291,7 @@ def _winner(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
             why=f"rows of {nx} frames fit, but the {scan_frames} frames between the "
             "blanked ones are no whole number of them",
         )
-    other = _other_breaks(z, winding, nx)
+    other = _other_breaks(z, winding, nx, overall)
     if other is not None:
         return RasterFit(None, why=f"rows of {nx} frames fit, but breaks repeat every {other}")
     what = {None: "rows", "x": "mirrored rows", "y": "rows winding along y"}[winding]
@@ -320,7 +314,7 @@ def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[in
     if len(lengths) == 1:
         return lengths[0], ""
     if winding != "x":
-        top = _by_breaks(z, winding, lengths, PHASE_LOG10_P)
+        top = _by_breaks(_breaks(z, winding), lengths, PHASE_LOG10_P)
         if top is not None:
             return top.period, f"a break every {top.period} frames (chance 1e{top.log10_p:.0f})"
     whole = [p for p in lengths if scan_frames and scan_frames % p == 0]
@@ -330,12 +324,11 @@ def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[in
     return None, f"rows of {listed} frames fit about as well (a texture running diagonally?)"
 
 
-def _by_breaks(z, winding, lengths: list[int], needed: float):
+def _by_breaks(breaks: np.ndarray, lengths: list[int], needed: float):
     """The :class:`Periodicity` of the row length among ``lengths`` at which the
-    frames break (``winding`` ``None``: consecutive frames; ``"y"``: pairs two apart)
-    with a chance below ``10**needed`` and ``BREAK_MARGIN`` orders of magnitude below
-    every other length's; ``None`` when none does."""
-    breaks = _breaks(z, winding)
+    frames break (:func:`_breaks`) with a chance below ``10**needed`` and
+    ``BREAK_MARGIN`` orders of magnitude below every other length's; ``None`` when none
+    does."""
     found = [periodic_events(breaks, p, p) for p in lengths]
     found = sorted((r for r in found if r is not None), key=lambda r: r.log10_p)
     if not found or found[0].log10_p > needed:
@@ -351,6 +344,12 @@ def _breaks(z, winding) -> np.ndarray:
     return breaks[:-1] + breaks[1:] if winding == "y" else breaks
 
 
+def _break_period(breaks: np.ndarray):
+    """The :class:`Periodicity` at which the breaks repeat most significantly, over every
+    row length from 4 to ``MAX_ROW`` (the costly search: once per fit)."""
+    return periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
+
+
 def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
     """A tie between row lengths of one winding (plain or ``"y"``; every rival of
     another winding beaten by ``MARGIN``), broken where the frames break at one of
@@ -363,14 +362,13 @@ def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFi
     if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
         return undecided
     tied = sorted({r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
-    top = _by_breaks(z, winding, tied, TIE_LOG10_P)
     breaks = _breaks(z, winding)
-    overall = periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
+    top, overall = _by_breaks(breaks, tied, TIE_LOG10_P), _break_period(breaks)
     if top is None or overall is None or overall.period != top.period:
         return undecided  # ... and no other length breaks as regularly (a divisor)
     chosen = next(r for r in rivals if r[1] == winding and r[2] == top.period)
     others = [r for r in rivals if r[1] != winding]
-    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames)
+    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames, overall)
     if fit.nx is None:
         return fit
     how = (
@@ -380,14 +378,14 @@ def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFi
     return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
 
 
-def _other_breaks(z, winding, nx: int) -> int | None:
+def _other_breaks(z, winding, nx: int, overall=None) -> int | None:
     """A row length, not ``nx`` nor its multiple or divisor, at which the frames break
     far more regularly than at ``nx`` (slanted lamellae let frames many rows and a
     column apart look alike: their fly-back breaks still repeat with the rows)."""
     if winding == "x":
         return None
     breaks = _breaks(z, winding)
-    top = periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
+    top = overall if overall is not None else _break_period(breaks)
     if top is None or top.log10_p > 2 * PHASE_LOG10_P:
         return None
     if top.period % nx == 0 or nx % top.period == 0:

@@ -19,7 +19,6 @@ import numpy as np
 from intake_tvips.maths.pixel_raster import (
     MAX_FRAMES,
     feature_basis,
-    features,
     fit_raster,
     project,
 )
@@ -146,33 +145,33 @@ def _fit(sample: _Sample, n: int):
     parked = parked_ends(lit)
     before += parked[0]
     after += parked[1] if whole else 0
-    z = features(lit[parked[0] : lit.shape[0] - (parked[1] if whole else 0)])
-    if z is None:
+    scan = lit[parked[0] : lit.shape[0] - (parked[1] if whole else 0)]
+    basis = feature_basis(scan)
+    if basis is None:
         return "no contrast between the frames read (a flat or noise-only sample)"
-    fit = fit_raster(z, n - before - after if before or after else None)
+    fit = fit_raster(project(scan, basis), n - before - after if before or after else None)
     if fit.nx is None:
         return fit.why
     start, why = scan_start(n, fit.nx, (before, after))
     if start is None:
-        start, parked, why = _parked_on_scan(sample, fit, (before, after), why)
+        start, parked_after, why = _parked_on_scan(sample, fit, basis, (before, after), why)
         if start is None:
             return f"{fit.notes[0]}; but {why}"
-        after += parked
+        after += parked_after
     return fit, start, after, why
 
 
-def _parked_on_scan(sample: _Sample, fit, junk: tuple[int, int], why: str):
+def _parked_on_scan(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
     """``(start, parked frames after, why)`` where the frames beyond whole rows may be
-    a probe parked (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`), or ``(None,
-    0, why)``."""
+    a probe parked (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`), in the
+    features of the fit (``basis``), or ``(None, 0, why)``."""
     n, (before, after) = sample.rec.n_frames, junk
     lag = 2 * fit.nx if fit.winding == "x" else fit.nx
-    lit = sample.cells[before:]
-    basis = feature_basis(lit)
     last = sample.last(LONGEST_PARKED + 1 + lag + after)
-    if basis is None or last is None:
+    if last is None:
         return None, 0, why
-    first, last = project(lit, basis), project(last[: last.shape[0] - after], basis)
+    first = project(sample.cells[before:], basis)
+    last = project(last[: last.shape[0] - after], basis)
     whole = sample.cells.shape[0] == n
     extra = (n - before - after) % fit.nx
     b, a, how = parked_on_scan(first, last, lag, extra, fit.nx, overlap=whole)
