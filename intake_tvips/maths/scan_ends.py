@@ -119,12 +119,13 @@ def _parked_run(z: np.ndarray, longest: int, scale: tuple[float, float]) -> int:
 def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:
     """The scan's first frame, from the ends of the recording (``n`` frames, rows of
     ``nx``): after the ``blank[0]`` blanked frames at the start; or before a whole number
-    of rows ending where the ``blank[1]`` blanked frames at the end begin; or, with no
-    blanked frames, frame 0 when the recording holds whole rows. Frames beyond whole
-    rows with no blanked ones (a probe parked on the scan, or a scan cut short) leave it
-    undecided here (:func:`parked_on_scan` may tell): a snake's turns tell the start only
-    together with its roll, and a parked probe's repeated pattern may be the scan's own
-    first or last one."""
+    of rows ending where the ``blank[1]`` blanked frames at the end begin. With no
+    blanked frames at either end it stays undecided here (:func:`parked_on_scan` may
+    tell), also where the recording holds whole rows: a probe parked on the scan for as
+    many frames as a row holds, before and after it together, leaves whole rows too.
+    A snake's turns do not tell the start (a start ``h`` frames later with the roll
+    ``-h`` puts the same frames on neighbouring rows but at the rows' ends), and a
+    parked probe's repeated pattern may be the scan's own first or last one."""
     if blank[0]:
         return blank[0], f"frames 0..{blank[0] - 1} before the scan (beam blanked or probe parked)"
     end = n - blank[1]
@@ -132,7 +133,7 @@ def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str
     if blank[1]:
         return extra, f"{blank[1]} frames after the scan, {extra} before whole rows"
     if extra == 0:
-        return 0, "the recording holds whole rows"
+        return None, "the recording holds whole rows, with no junk frames seen at either end"
     return None, f"{extra} frames beyond whole rows, before or after the scan (not told apart)"
 
 
@@ -172,6 +173,8 @@ def parked_on_scan(
                 f"away, but {extra} are beyond whole rows"
             ),
         )
+    if before == after == 0:
+        return 0, 0, "no frame at either end unlike its would-be neighbour a row away"
     return (
         before,
         after,

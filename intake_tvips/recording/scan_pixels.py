@@ -45,6 +45,16 @@ MIN_HEAD_FRAMES = 1024
 TAIL_FRAMES = 64
 #: the run read from the start grows while undecided, up to this many first budgets
 GROWTH = 4
+#: rows shorter than this, or fewer rows, are not told from the pixels: with few
+#: columns every pairing of nearby frames looks alike (windings and multiples of the
+#: row confused), with few rows winding ``"y"`` barely alternates (measured: 4-14
+#: columns or 9-16 rows gave confident wrong answers, 16 columns some)
+MIN_COLUMNS = 20
+MIN_ROWS = 16
+#: the confidence at most of a start no junk frame tells (whole rows, nothing unlike the
+#: scan at either end): a probe parked on the scan where its pattern matches the
+#: frames around would go unseen
+ASSUMED_START_CONFIDENCE = 0.3
 
 
 def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
@@ -79,8 +89,12 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
         return _none(found, sample.cost)
     fit, start, after, why = found
     ny = (n - after - start) // fit.nx
-    if ny < 2:
-        return _none(f"{fit.notes[0]}; but fewer than 2 rows of them", sample.cost)
+    if ny < MIN_ROWS or fit.nx < MIN_COLUMNS:
+        return _none(
+            f"{fit.notes[0]}; but {ny} rows of {fit.nx}: scans of fewer than {MIN_ROWS} rows "
+            f"or rows shorter than {MIN_COLUMNS} frames are not told from the pixels",
+            sample.cost,
+        )
     notes = [*fit.notes, why, f"{ny} rows"]
     reason = "pixels: " + "; ".join(notes) + _cost_note(sample.cost)
     det = ScanDetection(
@@ -157,6 +171,9 @@ def _fit(sample: _Sample, n: int):
         start, parked_after, why = _parked_on_scan(sample, fit, basis, (before, after), why)
         if start is None:
             return f"{fit.notes[0]}; but {why}"
+        if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
+            why += "; so the start is assumed (a probe parked where it looks alike is not seen)"
+            fit = replace(fit, confidence=min(fit.confidence, ASSUMED_START_CONFIDENCE))
         after += parked_after
     return fit, start, after, why
 

@@ -1,0 +1,103 @@
+"""Where the whole scan from the pixels must stay undecided or say it guessed: short
+rows, few rows, and parked frames that add up to whole rows (each class once gave
+confident wrong answers on recordings of ``tests/scan_textures.py``)."""
+
+from __future__ import annotations
+
+import pytest
+import scan_textures as st
+
+import intake_tvips
+from intake_tvips.recording.scan_pixels import (
+    ASSUMED_START_CONFIDENCE,
+    MIN_COLUMNS,
+    MIN_ROWS,
+)
+
+
+def _found(tmp_path, shape, **kw):
+    frames, _ = st.recording(shape, **kw)
+    return intake_tvips.detect_scan(st.write(tmp_path / "scan.tvips", frames), pixels=True)
+
+
+def _right(found, shape, start, winding) -> bool:
+    return (found.scan_shape, found.scan_start_frame, found.winding_scan_axis) == (
+        shape,
+        start,
+        winding,
+    )
+
+
+# each was read wrong with confidence 0.6-1.0 before rows and columns had a minimum:
+# (128, 4) winding y as a snake, (64, 5) winding y as (32, 10), (64, 4) plain as a
+# snake, (64, 10) plain as winding y, (10, 24) and (12, 64) winding y as plain,
+# (11, 128) lamellae as 88 rows of 16
+SHORT_OR_FEW = [
+    ((128, 4), "diagonal", "y", 20.0, "blank", 33, 24),
+    ((64, 5), "diagonal", "y", 20.0, "blank", 33, 24),
+    ((64, 4), "diagonal", None, None, "parked_off", 3, 4),
+    ((64, 10), "diagonal", None, 20.0, "parked_off", 6, 0),
+    ((10, 24), "gradient", "y", None, "parked_off", 6, 2),
+    ((12, 64), "stripes", "y", 20.0, "parked", 0, 0),
+    ((11, 128), "diagonal", "y", 20.0, "parked_off", 1, 0),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(
+    ("shape", "texture", "winding", "dose", "junk", "before", "after"), SHORT_OR_FEW
+)
+def test_short_rows_or_few_rows_are_undecided(
+    tmp_path, seed, shape, texture, winding, dose, junk, before, after
+):
+    found = _found(
+        tmp_path, shape, texture_name=texture, winding=winding, hysteresis=3 if winding else 0,
+        dose=dose, seed=seed, junk=junk, junk_before=before, junk_after=after,
+    )  # fmt: skip
+    assert found.method == "none", found.reason
+    assert "not told from the pixels" in found.reason or "fit about as well" in found.reason
+
+
+def test_rows_at_the_minimum_are_still_found(tmp_path):
+    shape = (MIN_ROWS + 8, MIN_COLUMNS + 4)
+    found = _found(
+        tmp_path, shape, texture_name="gradient", winding=None, dose=200.0, seed=1,
+        junk="blank", junk_before=4, junk_after=2,
+    )  # fmt: skip
+    assert found.method == "pixels", found.reason
+    assert _right(found, shape, 4, None)
+
+
+# parked frames before and after the scan that add up to whole rows leave no frame
+# beyond whole rows: the start was taken as frame 0 with confidence 1.0
+@pytest.mark.parametrize(
+    ("shape", "texture", "winding", "dose", "before", "after"),
+    [
+        ((48, 32), "particles", "x", None, 25, 7),
+        ((64, 48), "smiley", "x", None, 40, 8),
+        ((48, 24), "grains", "y", 200.0, 24, 0),
+        ((64, 32), "smiley", None, 20.0, 25, 7),
+        ((32, 48), "gradient", None, None, 6, 42),
+    ],
+)
+def test_parked_frames_of_whole_rows_never_give_a_confident_start(
+    tmp_path, shape, texture, winding, dose, before, after
+):
+    found = _found(
+        tmp_path, shape, texture_name=texture, winding=winding, hysteresis=2 if winding else 0,
+        dose=dose, seed=4, junk="parked", junk_before=before, junk_after=after,
+    )  # fmt: skip
+    if found.method == "pixels" and not _right(found, shape, before, winding):
+        assert found.confidence <= ASSUMED_START_CONFIDENCE, found.reason
+        assert "start is assumed" in found.reason
+
+
+def test_whole_rows_without_junk_give_start_0_as_an_assumption(tmp_path):
+    found = _found(
+        tmp_path, (32, 40), texture_name="gradient", winding=None, dose=200.0, seed=2,
+        junk="blank", junk_before=0, junk_after=0,
+    )  # fmt: skip
+    assert found.method == "pixels", found.reason
+    assert _right(found, (32, 40), 0, None)
+    assert found.confidence <= ASSUMED_START_CONFIDENCE
+    assert "start is assumed" in found.reason
