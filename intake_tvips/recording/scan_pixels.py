@@ -4,10 +4,12 @@ A bounded run of frames from the start of the recording (the hysteresis estimate
 budget: ``max(3 %, 64 MiB)``, at least ``MIN_HEAD_FRAMES``) and the last ``TAIL_FRAMES``
 are read and reduced to detector-cell sums (:func:`~.pixels.cell_sums`). The row length
 and winding come from :func:`intake_tvips.maths.pixel_raster.fit_raster`, the start from
-the blanked frames at either end (:func:`~intake_tvips.maths.pixel_raster.scan_start`),
+the blanked frames at either end (:func:`~intake_tvips.maths.scan_ends.scan_start`),
 the row count from the frames between, the hysteresis from
 :func:`~.pixels.estimate_hysteresis`. Where the pixels cannot tell, the answer is
-``method="none"`` with the reason.
+``method="none"`` with the reason: also for scans of fewer than ``MIN_ROWS`` rows or
+rows shorter than ``MIN_COLUMNS`` frames. Whole rows with no junk frame seen give start
+0 as an assumption (confidence at most ``ASSUMED_START_CONFIDENCE``).
 """
 
 from __future__ import annotations
