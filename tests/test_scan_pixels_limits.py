@@ -101,3 +101,32 @@ def test_whole_rows_without_junk_give_start_0_as_an_assumption(tmp_path):
     assert _right(found, (32, 40), 0, None)
     assert found.confidence <= ASSUMED_START_CONFIDENCE
     assert "start is assumed" in found.reason
+
+
+@pytest.mark.parametrize("dose", [None, 200.0])
+def test_a_probe_parked_off_the_scan_for_long(dose):
+    # runs longer than the 64 frames looked for at first: found around the run of
+    # frames alike the first ones (before: none found, or a run too long)
+    from intake_tvips.maths.scan_ends import parked_ends
+    from intake_tvips.recording.pixels import cell_sums
+
+    found = []
+    for texture in ("particles", "grains", "stripes", "diagonal"):
+        for before, after in ((150, 120), (90, 3), (0, 200), (70, 70)):
+            frames, _ = st.recording(
+                (32, 48), texture_name=texture, winding="x", hysteresis=2, dose=dose,
+                seed=before, junk_before=before, junk_after=after, junk="parked_off",
+            )  # fmt: skip
+            got = parked_ends(cell_sums(frames, 8))
+            assert got[0] <= before and got[1] <= after, (texture, got)
+            found.append(got == (before, after))
+    assert sum(found) >= 14, found
+
+
+def test_a_long_parked_off_run_gives_the_start(tmp_path):
+    found = _found(
+        tmp_path, (32, 48), texture_name="grains", winding=None, dose=200.0, seed=3,
+        junk="parked_off", junk_before=130, junk_after=90,
+    )  # fmt: skip
+    assert found.method == "pixels", found.reason
+    assert _right(found, (32, 48), 130, None)

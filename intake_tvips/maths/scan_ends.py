@@ -44,8 +44,16 @@ SCAN_QUANTILE = 0.99
 #: ... and one farther than this many times that distance is none (a probe parked;
 #: between: undecided)
 PARKED_FACTOR = 2.0
-#: parked frames looked for at either end at most
+#: parked frames looked for at either end at most (by the parked-on-scan rule; a probe
+#: parked off the scan is looked for this far, or around a longer run of frames alike)
 LONGEST_PARKED = 64
+#: a run of alike frames starts with this many, and ends where this many in a row lie
+#: farther than this many typical steps from them (half the apartness a parked run
+#: needs); lengths this far either side are tried
+ALIKE_START = 4
+ALIKE_GAP = 4
+ALIKE_STEPS = PARKED_APART / 2
+ALIKE_SLACK = 8
 
 
 def junk_ends(totals: np.ndarray) -> tuple[int, int]:
@@ -58,8 +66,9 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     """Frames at the start and at the end that repeat one pattern unlike every other
     frame's (a probe parked off the scan), from the standardized detector-cell sums
     (all of them: the scan's principal components may not see such a pattern): the run
-    (up to ``longest`` frames) set farthest apart from the frames after it, measured as
-    the distance from its mean to the nearest of them (the last ``longest`` frames left
+    (up to ``longest`` frames, or about as long as the frames alike the first ones:
+    :func:`_alike_run`) set farthest apart from the frames after it, measured as the
+    distance from its mean to the nearest of them (the frames at the other end left
     out: the probe may wait there on the same spot) over either the typical step
     between frames (or the run's own spread, if larger), or the farthest any sampled
     scan frame lies from its nearest other one (under noise: a run's mean is less noisy
@@ -71,7 +80,33 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
         longest = z.shape[0] // 4
     typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
     scale = (typical, _farthest_nearest(z[longest : z.shape[0] - longest], typical))
-    return _parked_run(z, longest, scale), _parked_run(z[::-1], longest, scale)
+    cap = z.shape[0] // 4
+    alike = [min(_alike_run(end, typical), cap) for end in (z, z[::-1])]
+    reach = [max(longest, run + ALIKE_SLACK) for run in alike]
+    lengths = [_lengths(longest, run, cap) for run in alike]
+    return (
+        _parked_run(z, lengths[0], reach[1], scale),
+        _parked_run(z[::-1], lengths[1], reach[0], scale),
+    )
+
+
+def _alike_run(z: np.ndarray, typical: float) -> int:
+    """How many frames from the start lie within ``ALIKE_STEPS`` typical steps of the
+    first ``ALIKE_START`` frames' mean, up to ``ALIKE_GAP`` frames in a row farther away
+    (a noisy frame does not end the run)."""
+    centre = z[:ALIKE_START].mean(axis=0)
+    far = np.einsum("ij,ij->i", z - centre, z - centre) > ALIKE_STEPS * typical
+    windows = np.lib.stride_tricks.sliding_window_view(far, ALIKE_GAP)
+    ends = np.flatnonzero(windows.all(axis=1))
+    return int(ends[0]) if ends.size else z.shape[0]
+
+
+def _lengths(longest: int, alike: int, cap: int) -> range | list[int]:
+    """The run lengths tried: up to ``longest``, and around a longer ``alike`` run."""
+    if alike <= longest:
+        return range(1, longest + 1)
+    around = range(max(longest + 1, alike - ALIKE_SLACK), min(alike + ALIKE_SLACK, cap) + 1)
+    return [*range(1, longest + 1), *around]
 
 
 def _farthest_nearest(z: np.ndarray, typical: float, sample: int = 512, among: int = 4096) -> float:
@@ -95,16 +130,17 @@ def _farthest_nearest(z: np.ndarray, typical: float, sample: int = 512, among: i
     return high if noisy else 0.0
 
 
-def _parked_run(z: np.ndarray, longest: int, scale: tuple[float, float]) -> int:
-    """The run at the start of ``z`` set farthest apart from the frames after it (see
-    :func:`parked_ends`), 0 when none is apart enough."""
+def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) -> int:
+    """The run at the start of ``z`` (one of ``lengths``) set farthest apart from the
+    frames after it up to the last ``other`` (see :func:`parked_ends`), 0 when none is
+    apart enough."""
     typical, nearest = scale
     found, best = 0, 1.0
-    for length in range(1, longest + 1):
+    for length in lengths:
         centre = z[:length].mean(axis=0)
         inside = z[:length] - centre
         spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
-        rest = z[length : z.shape[0] - longest] - centre  # the other end may repeat it
+        rest = z[length : z.shape[0] - other] - centre  # the other end may repeat it
         if rest.shape[0] == 0:
             break
         gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
