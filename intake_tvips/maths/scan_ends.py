@@ -94,6 +94,8 @@ def _alike_run(z: np.ndarray, typical: float) -> int:
     """How many frames from the start lie within ``ALIKE_STEPS`` typical steps of the
     first ``ALIKE_START`` frames' mean, up to ``ALIKE_GAP`` frames in a row farther away
     (a noisy frame does not end the run)."""
+    if z.shape[0] < ALIKE_START + ALIKE_GAP:
+        return 0
     centre = z[:ALIKE_START].mean(axis=0)
     far = np.einsum("ij,ij->i", z - centre, z - centre) > ALIKE_STEPS * typical
     windows = np.lib.stride_tricks.sliding_window_view(far, ALIKE_GAP)
