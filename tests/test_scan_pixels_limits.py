@@ -43,16 +43,15 @@ SHORT_OR_FEW = [
 ]
 
 
-@pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize(
     ("shape", "texture", "winding", "dose", "junk", "before", "after"), SHORT_OR_FEW
 )
 def test_short_rows_or_few_rows_are_undecided(
-    tmp_path, seed, shape, texture, winding, dose, junk, before, after
+    tmp_path, shape, texture, winding, dose, junk, before, after
 ):
     found = _found(
         tmp_path, shape, texture_name=texture, winding=winding, hysteresis=3 if winding else 0,
-        dose=dose, seed=seed, junk=junk, junk_before=before, junk_after=after,
+        dose=dose, seed=0, junk=junk, junk_before=before, junk_after=after,
     )  # fmt: skip
     assert found.method == "none", found.reason
     assert "not told from the pixels" in found.reason or "fit about as well" in found.reason
