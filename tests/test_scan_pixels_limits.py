@@ -28,6 +28,11 @@ def _right(found, shape, start, winding) -> bool:
     )
 
 
+def _assert_found(found, shape, start, winding) -> None:
+    assert found.method == "pixels", found.reason
+    assert _right(found, shape, start, winding), found.reason
+
+
 # each was read wrong with confidence 0.6-1.0 before rows and columns had a minimum:
 # (128, 4) winding y as a snake, (64, 5) winding y as (32, 10), (64, 4) plain as a
 # snake, (64, 10) plain as winding y, (10, 24) and (12, 64) winding y as plain,
@@ -63,8 +68,7 @@ def test_rows_at_the_minimum_are_still_found(tmp_path):
         tmp_path, shape, texture_name="gradient", winding=None, dose=200.0, seed=1,
         junk="blank", junk_before=4, junk_after=2,
     )  # fmt: skip
-    assert found.method == "pixels", found.reason
-    assert _right(found, shape, 4, None)
+    _assert_found(found, shape, 4, None)
 
 
 # parked frames before and after the scan that add up to whole rows leave no frame
@@ -96,8 +100,7 @@ def test_whole_rows_without_junk_give_start_0_as_an_assumption(tmp_path):
         tmp_path, (32, 40), texture_name="gradient", winding=None, dose=200.0, seed=2,
         junk="blank", junk_before=0, junk_after=0,
     )  # fmt: skip
-    assert found.method == "pixels", found.reason
-    assert _right(found, (32, 40), 0, None)
+    _assert_found(found, (32, 40), 0, None)
     assert found.confidence <= ASSUMED_START_CONFIDENCE
     assert "start is assumed" in found.reason
 
@@ -127,5 +130,4 @@ def test_a_long_parked_off_run_gives_the_start(tmp_path):
         tmp_path, (32, 48), texture_name="grains", winding=None, dose=200.0, seed=3,
         junk="parked_off", junk_before=130, junk_after=90,
     )  # fmt: skip
-    assert found.method == "pixels", found.reason
-    assert _right(found, (32, 48), 130, None)
+    _assert_found(found, (32, 48), 130, None)
