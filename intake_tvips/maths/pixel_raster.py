@@ -132,8 +132,13 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
         return RasterFit(None, why=f"no row length from 4 to {MAX_ROW} frames repeats")
     best, second = rivals[0], _first_other(rivals)
     if second is not None and best[0] > MARGIN * second[0]:
-        return _tie_by_breaks(z, best, second, rivals, scan_frames)
-    return _winner(z, best, second, rivals, scan_frames)
+        fit = _tie_by_breaks(z, best, second, rivals, scan_frames)
+    else:
+        fit = _winner(z, best, second, rivals, scan_frames)
+    if fit.nx is not None:
+        return fit
+    rescued = _rows_of_breaks(z, profile / random_pairs, rivals, scan_frames)
+    return fit if rescued is None else rescued
 
 
 def _rivals(z, profile, found, random_pairs):
@@ -398,3 +403,41 @@ def _confidence(best, second) -> float:
     """How much better the winner fits than the runner-up: 0 at the margin, 1 at twice."""
     margin = 1.0 if second is None else 1.0 - best[0] / max(second[0], 1e-300)
     return float(np.clip((margin - (1 - MARGIN)) / (1 - MARGIN), 0.0, 1.0))
+
+
+def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
+    """Where the fit stays undecided between rows that are (within a frame a row)
+    multiples of one length, that length when the frames break with it (chance below
+    ``10**PHASE_LOG10_P`` over the lengths tried, ``BREAK_MARGIN`` orders of magnitude
+    likelier than the others): a texture running diagonally (rows one frame short or
+    long), or lamellae slanted so that frames several rows apart look alike, fit better
+    than the true rows, but only the true rows' fly-back breaks repeat. The lengths
+    tried: those that the best rows are such a multiple of, and (when known) the frames
+    between the blanked ones fill. ``fits``: the lag profile over random pairs. ``None``
+    when this does not tell."""
+    best, winding = rivals[0], rivals[0][1]
+    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
+        return None
+    tied = sorted({r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
+    lengths = [
+        p
+        for p in range(4, min(fits.size - 1, MAX_ROW + 1))
+        if not (scan_frames and scan_frames % p)
+        and all(abs(nx - p * max(1, round(nx / p))) <= max(1, round(nx / p)) for nx in tied)
+    ]
+    if not lengths:
+        return None
+    breaks = _breaks(z, winding)
+    top = _by_breaks(breaks, lengths, PHASE_LOG10_P - float(np.log10(len(lengths))))
+    if top is None or winding not in _families(z, top.period):
+        return None
+    chosen = (float(fits[top.period]), winding, top.period)
+    others = [r for r in rivals if r[1] != winding]
+    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames)
+    if fit.nx is None:
+        return None
+    how = (
+        f"rows of {', '.join(map(str, tied))} frames fit better, but the frames break "
+        f"every {top.period} (chance 1e{top.log10_p:.0f}, {len(lengths)} lengths tried)"
+    )
+    return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
