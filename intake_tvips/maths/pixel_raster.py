@@ -418,12 +418,11 @@ def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Ras
     best, winding = rivals[0], rivals[0][1]
     if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
         return None
-    tied = sorted({r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
+    tied = sorted({best[2]} | {r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
     lengths = [
         p
         for p in range(4, min(fits.size - 1, MAX_ROW + 1))
-        if not (scan_frames and scan_frames % p)
-        and all(abs(nx - p * max(1, round(nx / p))) <= max(1, round(nx / p)) for nx in tied)
+        if not (scan_frames and scan_frames % p) and all(_slanted_multiple(nx, p) for nx in tied)
     ]
     if not lengths:
         return None
@@ -441,3 +440,11 @@ def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Ras
         f"every {top.period} (chance 1e{top.log10_p:.0f}, {len(lengths)} lengths tried)"
     )
     return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
+
+
+def _slanted_multiple(nx: int, period: int) -> bool:
+    """Whether rows of ``nx`` frames are ``period`` itself or ``k`` rows of it but for
+    at most a frame a row, not exactly (a texture repeating along the rows makes exact
+    multiples fit: its breaks repeat within the rows, not with them)."""
+    k = max(1, round(nx / period))
+    return nx == period or 0 < abs(nx - k * period) <= k
