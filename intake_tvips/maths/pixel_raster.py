@@ -57,6 +57,9 @@ BREAK_MARGIN = 3.0
 #: such an answer gets at most
 TIE_LOG10_P = 2 * PHASE_LOG10_P
 TIE_CONFIDENCE = 0.5
+#: a snake whose two kinds of turn fold less alike than this (:func:`_turn_kinds`) may
+#: be a plain raster of twice its rows over a mirror-symmetric sample: undecided
+MIRROR_KINDS = 0.2
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the steps' alternation (:func:`alternation`) above which rows wind along y, and
@@ -308,7 +311,33 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
     if winding != "x":
         return RasterFit(nx, winding, None, conf, notes)
     roll = next(r[3] for r in rivals if r[1] == "x" and r[2] == nx)  # fitted with the rivals
+    if _turn_kinds(z, nx, roll) < MIRROR_KINDS:
+        return RasterFit(
+            None,
+            why=f"mirrored rows of {nx} frames fit, but at every second turn only (rows "
+            f"of {2 * nx} over a mirror-symmetric sample?)",
+        )
     return RasterFit(nx, "x", roll, conf, notes)
+
+
+def _turn_kinds(z: np.ndarray, nx: int, roll: int) -> float:
+    """How alike a snake's two kinds of turn fold: the mean distance of the frames it
+    calls vertical neighbours around every second turn over that around the others
+    (the smaller over the larger). A plain raster of ``2 nx`` over a sample mirrored
+    about the rows' middle folds perfectly at its rows' middles (the same row of the
+    sample) and only as well as its rows repeat at their ends: near 0; a snake about 1."""
+    period = 2 * nx
+    _, turns, _ = _snake_fit(z, nx)
+    sums, counts = np.zeros(2), np.zeros(2)
+    for gap in range(roll + 1, period - roll):
+        d = step_distances(z, gap)
+        fold = 2 * np.arange(d.size) + gap - turns
+        at = fold % period == 0
+        kind = (fold[at] // period) % 2
+        sums += np.bincount(kind, d[at], 2)
+        counts += np.bincount(kind, None, 2)
+    means = sums / np.maximum(counts, 1)
+    return float(means.min() / max(means.max(), 1e-300))
 
 
 def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[int | None, str]:
