@@ -57,6 +57,9 @@ BREAK_MARGIN = 3.0
 #: such an answer gets at most
 TIE_LOG10_P = 2 * PHASE_LOG10_P
 TIE_CONFIDENCE = 0.5
+#: a snake whose two kinds of turn fold less alike than this (:func:`_turn_kinds`) may
+#: be a plain raster of twice its rows over a mirror-symmetric sample: undecided
+MIRROR_KINDS = 0.2
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the steps' alternation (:func:`alternation`) above which rows wind along y, and
@@ -132,8 +135,13 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
         return RasterFit(None, why=f"no row length from 4 to {MAX_ROW} frames repeats")
     best, second = rivals[0], _first_other(rivals)
     if second is not None and best[0] > MARGIN * second[0]:
-        return _tie_by_breaks(z, best, second, rivals, scan_frames)
-    return _winner(z, best, second, rivals, scan_frames)
+        fit = _tie_by_breaks(z, best, second, rivals, scan_frames)
+    else:
+        fit = _winner(z, best, second, rivals, scan_frames)
+    if fit.nx is not None:
+        return fit
+    rescued = _rows_of_breaks(z, profile / random_pairs, rivals, scan_frames)
+    return fit if rescued is None else rescued
 
 
 def _rivals(z, profile, found, random_pairs):
@@ -303,7 +311,33 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
     if winding != "x":
         return RasterFit(nx, winding, None, conf, notes)
     roll = next(r[3] for r in rivals if r[1] == "x" and r[2] == nx)  # fitted with the rivals
+    if _turn_kinds(z, nx, roll) < MIRROR_KINDS:
+        return RasterFit(
+            None,
+            why=f"mirrored rows of {nx} frames fit, but at every second turn only (rows "
+            f"of {2 * nx} over a mirror-symmetric sample?)",
+        )
     return RasterFit(nx, "x", roll, conf, notes)
+
+
+def _turn_kinds(z: np.ndarray, nx: int, roll: int) -> float:
+    """How alike a snake's two kinds of turn fold: the mean distance of the frames it
+    calls vertical neighbours around every second turn over that around the others
+    (the smaller over the larger). A plain raster of ``2 nx`` over a sample mirrored
+    about the rows' middle folds perfectly at its rows' middles (the same row of the
+    sample) and only as well as its rows repeat at their ends: near 0; a snake about 1."""
+    period = 2 * nx
+    _, turns, _ = _snake_fit(z, nx)
+    sums, counts = np.zeros(2), np.zeros(2)
+    for gap in range(roll + 1, period - roll):
+        d = step_distances(z, gap)
+        fold = 2 * np.arange(d.size) + gap - turns
+        at = fold % period == 0
+        kind = (fold[at] // period) % 2
+        sums += np.bincount(kind, d[at], 2)
+        counts += np.bincount(kind, None, 2)
+    means = sums / np.maximum(counts, 1)
+    return float(means.min() / max(means.max(), 1e-300))
 
 
 def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[int | None, str]:
@@ -398,3 +432,48 @@ def _confidence(best, second) -> float:
     """How much better the winner fits than the runner-up: 0 at the margin, 1 at twice."""
     margin = 1.0 if second is None else 1.0 - best[0] / max(second[0], 1e-300)
     return float(np.clip((margin - (1 - MARGIN)) / (1 - MARGIN), 0.0, 1.0))
+
+
+def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
+    """Where the fit stays undecided between rows that are (within a frame a row)
+    multiples of one length, that length when the frames break with it (chance below
+    ``10**PHASE_LOG10_P`` over the lengths tried, ``BREAK_MARGIN`` orders of magnitude
+    likelier than the others): a texture running diagonally (rows one frame short or
+    long), or lamellae slanted so that frames several rows apart look alike, fit better
+    than the true rows, but only the true rows' fly-back breaks repeat. The lengths
+    tried: those that the best rows are such a multiple of, and (when known) the frames
+    between the blanked ones fill. ``fits``: the lag profile over random pairs. ``None``
+    when this does not tell."""
+    best, winding = rivals[0], rivals[0][1]
+    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
+        return None
+    tied = sorted({best[2]} | {r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
+    lengths = [
+        p
+        for p in range(4, min(fits.size - 1, MAX_ROW + 1))
+        if not (scan_frames and scan_frames % p) and all(_slanted_multiple(nx, p) for nx in tied)
+    ]
+    if not lengths:
+        return None
+    breaks = _breaks(z, winding)
+    top = _by_breaks(breaks, lengths, PHASE_LOG10_P - float(np.log10(len(lengths))))
+    if top is None or winding not in _families(z, top.period):
+        return None
+    chosen = (float(fits[top.period]), winding, top.period)
+    others = [r for r in rivals if r[1] != winding]
+    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames)
+    if fit.nx is None:
+        return None
+    how = (
+        f"rows of {', '.join(map(str, tied))} frames fit better, but the frames break "
+        f"every {top.period} (chance 1e{top.log10_p:.0f}, {len(lengths)} lengths tried)"
+    )
+    return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
+
+
+def _slanted_multiple(nx: int, period: int) -> bool:
+    """Whether rows of ``nx`` frames are ``period`` itself or ``k`` rows of it but for
+    at most a frame a row, not exactly (a texture repeating along the rows makes exact
+    multiples fit: its breaks repeat within the rows, not with them)."""
+    k = max(1, round(nx / period))
+    return nx == period or 0 < abs(nx - k * period) <= k
