@@ -250,13 +250,13 @@ def test_breaks_of_a_plain_raster_repeat_with_its_rows():
 def test_folds_of_a_snake_sit_at_its_turns(roll):
     from tvips_factory import reference_grid
 
-    from intake_tvips.maths.pixel_raster import _snake_fit
+    from intake_tvips.maths.snake_fold import snake_fit
 
     nx, ny = 20, 12
     y, x = np.mgrid[0:ny, 0:nx].astype(float)
     image = np.stack([np.sin(x / 3), y * 0.1], axis=-1).reshape(-1, 2)
     z = np.zeros_like(image)
     z[reference_grid((ny, nx), 0, "x", roll).reshape(-1)] = image  # frames in time order
-    distance, turns, found = _snake_fit(z, nx)
+    distance, turns, found = snake_fit(z, nx)
     assert (turns, found) == ((roll - 1) % (2 * nx), roll)  # turns at 2 start + h - 1
     assert distance == pytest.approx(0.1**2)  # frames one row apart: y differs by 0.1
