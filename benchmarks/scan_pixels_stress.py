@@ -10,7 +10,7 @@ Kinds (each case a recording of ``tests/scan_textures.py`` written and
 * ``wide``: 4-128 positions per axis, doses down to 5 counts, hysteresis -3..12, junk
   runs of 0-40 frames, 12 or 16 pixel detectors, the blind textures too;
 * ``short``: rows of 4-28 frames, 16-128 rows;
-* ``rows``: 16-24 rows of 20-128 frames;
+* ``rows``: 8-24 rows of 20-128 frames;
 * ``whole``: a probe parked on the scan before and after it for a row's worth of frames
   together (the recording holds whole rows);
 * ``long``: junk runs of 0-200 frames;
@@ -64,7 +64,7 @@ def draw(kind: str, rng) -> dict:
     elif kind == "short":
         shape = (int(rng.choice([16, 32, 64, 128])), int(rng.integers(4, 29)))
     elif kind == "rows":
-        shape = (int(rng.integers(16, 25)), int(rng.choice([20, 24, 32, 48, 64, 96, 128])))
+        shape = (int(rng.integers(8, 25)), int(rng.choice([20, 24, 32, 48, 64, 96, 128])))
     elif kind == "whole":
         shape = (int(rng.choice([24, 32, 48, 64])), int(rng.choice([12, 16, 24, 32, 48])))
         before = int(rng.integers(0, shape[1] + 1))
