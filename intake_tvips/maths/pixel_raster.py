@@ -329,14 +329,21 @@ def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFi
     if top is None or overall is None or overall.period != top.period:
         return undecided  # ... and no other length breaks as regularly (a divisor)
     chosen = next(r for r in rivals if r[1] == winding and r[2] == top.period)
-    others = [r for r in rivals if r[1] != winding]
-    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames, overall)
-    if fit.nx is None:
-        return fit
     how = (
         f"rows of {', '.join(map(str, tied))} frames fit about as well: a break every "
         f"{top.period} frames (chance 1e{top.log10_p:.0f}) tells"
     )
+    return _chosen_by_breaks(z, chosen, rivals, scan_frames, how, overall)
+
+
+def _chosen_by_breaks(z, chosen, rivals, scan_frames: int | None, how: str, overall=None):
+    """``chosen`` (a rival the breaks picked among tied ones) through :func:`_winner`'s
+    checks against the rivals of other windings, its confidence at most
+    ``TIE_CONFIDENCE`` and ``how`` in its notes."""
+    others = [r for r in rivals if r[1] != chosen[1]]
+    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames, overall)
+    if fit.nx is None:
+        return fit
     return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
 
 
@@ -388,15 +395,12 @@ def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Ras
     if top is None or winding not in _families(z, top.period):
         return None
     chosen = (float(fits[top.period]), winding, top.period)
-    others = [r for r in rivals if r[1] != winding]
-    fit = _winner(z, chosen, min(others, default=None), [chosen], scan_frames)
-    if fit.nx is None:
-        return None
     how = (
         f"rows of {', '.join(map(str, tied))} frames fit better, but the frames break "
         f"every {top.period} (chance 1e{top.log10_p:.0f}, {len(lengths)} lengths tried)"
     )
-    return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
+    fit = _chosen_by_breaks(z, chosen, rivals, scan_frames, how)
+    return fit if fit.nx is not None else None
 
 
 def _slanted_multiple(nx: int, period: int) -> bool:
