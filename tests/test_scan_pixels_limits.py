@@ -10,8 +10,8 @@ import scan_textures as st
 import intake_tvips
 from intake_tvips.recording.scan_pixels import (
     ASSUMED_START_CONFIDENCE,
-    MIN_COLUMNS,
-    MIN_ROWS,
+    MIN_DECIDED_COLUMNS,
+    MIN_DECIDED_ROWS,
 )
 
 
@@ -63,7 +63,7 @@ def test_short_rows_or_few_rows_are_undecided(
 
 
 def test_rows_at_the_minimum_are_still_found(tmp_path):
-    shape = (MIN_ROWS + 8, MIN_COLUMNS + 4)
+    shape = (MIN_DECIDED_ROWS + 8, MIN_DECIDED_COLUMNS + 4)
     found = _found(
         tmp_path, shape, texture_name="gradient", winding=None, dose=200.0, seed=1,
         junk="blank", junk_before=4, junk_after=2,

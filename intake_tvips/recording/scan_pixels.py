@@ -7,8 +7,8 @@ and winding come from :func:`intake_tvips.maths.pixel_raster.fit_raster`, the st
 the blanked frames at either end (:func:`~intake_tvips.maths.scan_ends.scan_start`),
 the row count from the frames between, the hysteresis from
 :func:`~.pixels.estimate_hysteresis`. Where the pixels cannot tell, the answer is
-``method="none"`` with the reason: also for scans of fewer than ``MIN_ROWS`` rows or
-rows shorter than ``MIN_COLUMNS`` frames. Whole rows with no junk frame seen give start
+``method="none"`` with the reason: also for scans of fewer than ``MIN_DECIDED_ROWS`` rows or
+rows shorter than ``MIN_DECIDED_COLUMNS`` frames. Whole rows with no junk frame seen give start
 0 as an assumption (confidence at most ``ASSUMED_START_CONFIDENCE``).
 """
 
@@ -47,12 +47,13 @@ MIN_HEAD_FRAMES = 1024
 TAIL_FRAMES = 64
 #: the run read from the start grows while undecided, up to this many first budgets
 GROWTH = 4
-#: rows shorter than this, or fewer rows, are not told from the pixels: with few
+#: rows shorter than this, or fewer rows, are not told from the pixels (unlike
+#: ``pixel_raster.MIN_ROWS``, the rows the fit needs among the frames read): with few
 #: columns every pairing of nearby frames looks alike (windings and multiples of the
 #: row confused), with few rows winding ``"y"`` barely alternates (measured: 4-14
 #: columns or 9-16 rows gave confident wrong answers, 16 columns some)
-MIN_COLUMNS = 20
-MIN_ROWS = 16
+MIN_DECIDED_COLUMNS = 20
+MIN_DECIDED_ROWS = 16
 #: the confidence at most of a start no junk frame tells (whole rows, nothing unlike the
 #: scan at either end): a probe parked on the scan where its pattern matches the
 #: frames around would go unseen
@@ -91,10 +92,11 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
         return _none(found, sample.cost)
     fit, start, after, why = found
     ny = (n - after - start) // fit.nx
-    if ny < MIN_ROWS or fit.nx < MIN_COLUMNS:
+    if ny < MIN_DECIDED_ROWS or fit.nx < MIN_DECIDED_COLUMNS:
         return _none(
-            f"{fit.notes[0]}; but {ny} rows of {fit.nx}: scans of fewer than {MIN_ROWS} rows "
-            f"or rows shorter than {MIN_COLUMNS} frames are not told from the pixels",
+            f"{fit.notes[0]}; but {ny} rows of {fit.nx}: scans of fewer than "
+            f"{MIN_DECIDED_ROWS} rows or rows shorter than {MIN_DECIDED_COLUMNS} frames are "
+            "not told from the pixels",
             sample.cost,
         )
     notes = [*fit.notes, why, f"{ny} rows"]
