@@ -108,6 +108,20 @@ def recording(
     return frames, truth
 
 
+def detected(directory, shape, **kw):
+    """``detect_scan(..., pixels=True)`` of ``recording(shape, **kw)`` written in
+    ``directory`` (a generated scan found from its pixels alone)."""
+    import intake_tvips
+
+    frames, _ = recording(shape, **kw)
+    return intake_tvips.detect_scan(write(directory / "scan.tvips", frames), pixels=True)
+
+
+def scan_of(found) -> tuple:
+    """``(scan_shape, scan_start_frame, winding_scan_axis)`` of a detection."""
+    return found.scan_shape, found.scan_start_frame, found.winding_scan_axis
+
+
 def write(path, frames: np.ndarray, parts: int = 1) -> str:
     """Write ``frames`` as a TVIPS recording with the package's writer; the first part's
     path."""

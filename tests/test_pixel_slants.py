@@ -14,7 +14,6 @@ import pytest
 import scan_textures as st
 from tvips_factory import reference_grid
 
-import intake_tvips
 from intake_tvips.maths.pixel_raster import TIE_CONFIDENCE, feature_basis, fit_raster, project
 
 #: (shape, recording arguments): the benchmark's seed and case in the comment
@@ -42,11 +41,9 @@ SLANTED = [
 
 @pytest.mark.parametrize(("shape", "kw"), SLANTED)
 def test_slanted_textures_are_told_by_the_breaks(tmp_path, shape, kw):
-    frames, _ = st.recording(shape, **kw)
-    found = intake_tvips.detect_scan(st.write(tmp_path / "scan.tvips", frames), pixels=True)
+    found = st.detected(tmp_path, shape, **kw)
     assert found.method == "pixels", found.reason
-    got = (found.scan_shape, found.scan_start_frame, found.winding_scan_axis)
-    assert got == (shape, kw["junk_before"], None)
+    assert st.scan_of(found) == (shape, kw["junk_before"], None)
     assert f"fit better, but the frames break every {shape[1]}" in found.reason
     assert 0 < found.confidence <= TIE_CONFIDENCE
 

@@ -10,15 +10,8 @@ import numpy as np
 import pytest
 import scan_textures as st
 
-import intake_tvips
 from intake_tvips.maths.periodicity import step_distances
 from intake_tvips.maths.pixel_raster import TIE_CONFIDENCE, fit_raster
-
-
-def _found(tmp_path, shape, **kw):
-    frames, _ = st.recording(shape, **kw)
-    return intake_tvips.detect_scan(st.write(tmp_path / "scan.tvips", frames), pixels=True)
-
 
 #: recordings of the accuracy benchmark that were undecided "rows of N and rows of M
 #: frames fit about as well" (multiples of the true row, or slanted texture)
@@ -37,10 +30,9 @@ TIED = [
 
 @pytest.mark.parametrize(("shape", "kw"), TIED)
 def test_tied_row_lengths_are_told_by_the_breaks(tmp_path, shape, kw):
-    found = _found(tmp_path, shape, **kw)
+    found = st.detected(tmp_path, shape, **kw)
     assert found.method == "pixels", found.reason
-    got = (found.scan_shape, found.scan_start_frame, found.winding_scan_axis)
-    assert got == (shape, kw["junk_before"], kw["winding"])
+    assert st.scan_of(found) == (shape, kw["junk_before"], kw["winding"])
     assert "fit about as well: a break every" in found.reason
     assert 0 < found.confidence <= TIE_CONFIDENCE
 
@@ -80,9 +72,8 @@ SIBLINGS = [
 
 @pytest.mark.parametrize(("shape", "kw"), SIBLINGS)
 def test_snake_and_mirror_siblings_are_never_a_wrong_raster(tmp_path, shape, kw):
-    found = _found(tmp_path, shape, **kw)
+    found = st.detected(tmp_path, shape, **kw)
     if found.method == "none":
         return
     assert found.method == "pixels"
-    got = (found.scan_shape, found.scan_start_frame, found.winding_scan_axis)
-    assert got == (shape, kw["junk_before"], kw["winding"]), found.reason
+    assert st.scan_of(found) == (shape, kw["junk_before"], kw["winding"]), found.reason

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 import scan_textures as st
 
-import intake_tvips
 from intake_tvips.recording.scan_pixels import (
     ASSUMED_START_CONFIDENCE,
     MIN_DECIDED_COLUMNS,
@@ -15,22 +14,9 @@ from intake_tvips.recording.scan_pixels import (
 )
 
 
-def _found(tmp_path, shape, **kw):
-    frames, _ = st.recording(shape, **kw)
-    return intake_tvips.detect_scan(st.write(tmp_path / "scan.tvips", frames), pixels=True)
-
-
-def _right(found, shape, start, winding) -> bool:
-    return (found.scan_shape, found.scan_start_frame, found.winding_scan_axis) == (
-        shape,
-        start,
-        winding,
-    )
-
-
 def _assert_found(found, shape, start, winding) -> None:
     assert found.method == "pixels", found.reason
-    assert _right(found, shape, start, winding), found.reason
+    assert st.scan_of(found) == (shape, start, winding), found.reason
 
 
 # each was read wrong with confidence 0.6-1.0 before rows and columns had a minimum:
@@ -54,7 +40,7 @@ SHORT_OR_FEW = [
 def test_short_rows_or_few_rows_are_undecided(
     tmp_path, shape, texture, winding, dose, junk, before, after
 ):
-    found = _found(
+    found = st.detected(
         tmp_path, shape, texture_name=texture, winding=winding, hysteresis=3 if winding else 0,
         dose=dose, seed=0, junk=junk, junk_before=before, junk_after=after,
     )  # fmt: skip
@@ -64,7 +50,7 @@ def test_short_rows_or_few_rows_are_undecided(
 
 def test_rows_at_the_minimum_are_still_found(tmp_path):
     shape = (MIN_DECIDED_ROWS + 8, MIN_DECIDED_COLUMNS + 4)
-    found = _found(
+    found = st.detected(
         tmp_path, shape, texture_name="gradient", winding=None, dose=200.0, seed=1,
         junk="blank", junk_before=4, junk_after=2,
     )  # fmt: skip
@@ -86,17 +72,17 @@ def test_rows_at_the_minimum_are_still_found(tmp_path):
 def test_parked_frames_of_whole_rows_never_give_a_confident_start(
     tmp_path, shape, texture, winding, dose, before, after
 ):
-    found = _found(
+    found = st.detected(
         tmp_path, shape, texture_name=texture, winding=winding, hysteresis=2 if winding else 0,
         dose=dose, seed=4, junk="parked", junk_before=before, junk_after=after,
     )  # fmt: skip
-    if found.method == "pixels" and not _right(found, shape, before, winding):
+    if found.method == "pixels" and st.scan_of(found) != (shape, before, winding):
         assert found.confidence <= ASSUMED_START_CONFIDENCE, found.reason
         assert "start is assumed" in found.reason
 
 
 def test_whole_rows_without_junk_give_start_0_as_an_assumption(tmp_path):
-    found = _found(
+    found = st.detected(
         tmp_path, (32, 40), texture_name="gradient", winding=None, dose=200.0, seed=2,
         junk="blank", junk_before=0, junk_after=0,
     )  # fmt: skip
@@ -126,7 +112,7 @@ def test_a_probe_parked_off_the_scan_for_long(dose):
 
 
 def test_a_long_parked_off_run_gives_the_start(tmp_path):
-    found = _found(
+    found = st.detected(
         tmp_path, (32, 48), texture_name="grains", winding=None, dose=200.0, seed=3,
         junk="parked_off", junk_before=130, junk_after=90,
     )  # fmt: skip
