@@ -62,6 +62,9 @@ TIE_CONFIDENCE = 0.5
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
 MIRROR_KINDS = 0.2
+#: rows that fill the frames between blanked ones are chosen among slanted multiples'
+#: divisors only where their frames fit this much better than the next such rows'
+FILLING_MARGIN = 0.5
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the steps' alternation (:func:`alternation`) above which rows wind along y, and
@@ -140,7 +143,10 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
         fit = _winner(z, best, second, rivals, scan_frames)
     if fit.nx is not None:
         return fit
-    rescued = _rows_of_breaks(z, profile / random_pairs, rivals, scan_frames)
+    fits = profile / random_pairs
+    rescued = _rows_of_breaks(z, fits, rivals, scan_frames)
+    if rescued is None:
+        rescued = _rows_filling(z, fits, rivals, scan_frames)
     return fit if rescued is None else rescued
 
 
@@ -246,7 +252,7 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
             why=f"rows of {nx} frames fit, but the {scan_frames} frames between the "
             "blanked ones are no whole number of them",
         )
-    other = _other_breaks(z, winding, nx, overall)
+    other = _other_breaks(z, winding, nx, overall, scan_frames)
     if other is not None:
         return RasterFit(None, why=f"rows of {nx} frames fit, but breaks repeat every {other}")
     what = {None: "rows", "x": "mirrored rows", "y": "rows winding along y"}[winding]
@@ -347,15 +353,19 @@ def _chosen_by_breaks(z, chosen, rivals, scan_frames: int | None, how: str, over
     return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
 
 
-def _other_breaks(z, winding, nx: int, overall=None) -> int | None:
+def _other_breaks(z, winding, nx: int, overall=None, scan_frames: int | None = None) -> int | None:
     """A row length, not ``nx`` nor its multiple or divisor, at which the frames break
     far more regularly than at ``nx`` (slanted lamellae let frames many rows and a
-    column apart look alike: their fly-back breaks still repeat with the rows)."""
+    column apart look alike: their fly-back breaks still repeat with the rows); not one
+    the ``scan_frames`` between blanked ones are no whole number of (a texture running
+    diagonally repeats its steps every ``nx - 1`` frames: no rows)."""
     if winding == "x":
         return None
     breaks = _breaks(z, winding)
     top = overall if overall is not None else _break_period(breaks)
     if top is None or top.log10_p > 2 * PHASE_LOG10_P:
+        return None
+    if scan_frames and scan_frames % top.period:
         return None
     if top.period % nx == 0 or nx % top.period == 0:
         return None
@@ -379,17 +389,10 @@ def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Ras
     tried: those that the best rows are such a multiple of, and (when known) the frames
     between the blanked ones fill. ``fits``: the lag profile over random pairs. ``None``
     when this does not tell."""
-    best, winding = rivals[0], rivals[0][1]
-    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
-        return None
-    tied = sorted({best[2]} | {r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
-    lengths = [
-        p
-        for p in range(4, min(fits.size - 1, MAX_ROW + 1))
-        if not (scan_frames and scan_frames % p) and all(_slanted_multiple(nx, p) for nx in tied)
-    ]
+    tied, lengths = _slanted_lengths(rivals, fits, scan_frames)
     if not lengths:
         return None
+    winding = rivals[0][1]
     breaks = _breaks(z, winding)
     top = _by_breaks(breaks, lengths, PHASE_LOG10_P - float(np.log10(len(lengths))))
     if top is None or winding not in _families(z, top.period):
@@ -398,6 +401,58 @@ def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Ras
     how = (
         f"rows of {', '.join(map(str, tied))} frames fit better, but the frames break "
         f"every {top.period} (chance 1e{top.log10_p:.0f}, {len(lengths)} lengths tried)"
+    )
+    fit = _chosen_by_breaks(z, chosen, rivals, scan_frames, how)
+    return fit if fit.nx is not None else None
+
+
+def _slanted_lengths(rivals, fits: np.ndarray, scan_frames: int | None) -> tuple[list, list]:
+    """``(tied, lengths)``: the row lengths of the best rival's winding that fit nearly
+    as well as it (plain or ``"y"``, no rival of another winding close), and the lengths
+    they are all slanted multiples of (:func:`_slanted_multiple`) that the
+    ``scan_frames`` between blanked ones (when known) fill with whole rows; ``lengths``
+    empty when there is no such tie."""
+    best, winding = rivals[0], rivals[0][1]
+    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
+        return [], []
+    tied = sorted({best[2]} | {r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
+    lengths = [
+        p
+        for p in range(4, min(fits.size - 1, MAX_ROW + 1))
+        if not (scan_frames and scan_frames % p) and all(_slanted_multiple(nx, p) for nx in tied)
+    ]
+    return tied, lengths
+
+
+def _rows_filling(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
+    """Where the fit stays undecided between rows that are slanted multiples of one
+    length (:func:`_rows_of_breaks`) and the breaks do not tell, the length whose whole
+    rows fill the ``scan_frames`` between blanked ones, when the frames one such row
+    apart look alike (a dip of the profile there or a frame from it) and far more alike
+    than at any other such length (``FILLING_MARGIN``): slanted lamellae make frames
+    several rows and a column apart look more alike than one row apart, but only the
+    true rows fill the scan. ``None`` when this does not tell (``scan_frames`` unknown)."""
+    if not scan_frames:
+        return None
+    tied, lengths = _slanted_lengths(rivals, fits, scan_frames)
+    if not lengths:
+        return None
+    ranked = sorted(lengths, key=lambda p: fits[p])
+    top = ranked[0]
+    if top in tied:  # a length the fit tied on already: a texture's period, not rows
+        return None
+    clear = len(ranked) == 1 or fits[top] < FILLING_MARGIN * fits[ranked[1]]
+    dipped = set(dips(fits, 4, DIP_DEPTH, most=fits.size))
+    if not clear or not dipped & {top - 1, top, top + 1}:
+        return None
+    winding = rivals[0][1]
+    if winding not in _families(z, top):
+        return None
+    chosen = (float(fits[top]), winding, top)
+    how = (
+        f"rows of {', '.join(map(str, tied))} frames fit better, but only rows of {top} "
+        f"fill the {scan_frames} frames between the blanked ones, and their frames a row "
+        "apart look alike too"
     )
     fit = _chosen_by_breaks(z, chosen, rivals, scan_frames, how)
     return fit if fit.nx is not None else None
