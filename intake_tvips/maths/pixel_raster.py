@@ -10,6 +10,9 @@ scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
 * a plain raster breaks once per row (the fly-back), which tells ``nx`` from its
   diagonal rivals (they smear the breaks over every phase); a vertical edge of the
   sample breaks every row too, so the breaks' phase is not trusted for the start;
+* slanted lamellae make frames ``k`` rows and a column apart look more alike than one
+  row apart (rows of ``3 nx - 1`` fit best): the breaks tell, or, where the frames
+  between blanked ones are counted, only the true rows fill them;
 * a snake mirrors in time at each turn: the frames ``a`` and ``b`` with
   ``a + b = 2 start + h - 1`` (mod ``2 nx``) sit on neighbouring rows at one column
   (``h`` the roll, its wrapped columns folding ``nx`` later:
