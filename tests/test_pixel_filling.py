@@ -31,9 +31,6 @@ FILLING = [
     # parked off the scan, rows of 191 fit best (seed 2, case 110)
     ((48, 64), dict(texture_name="stripes", dose=None, seed=1439617422, junk_before=6,
                     junk_after=2, junk="parked_off")),
-    # a texture running diagonally at dose 20 (seed 4, case 15)
-    ((64, 24), dict(texture_name="diagonal", dose=20.0, seed=465961058, junk_before=3,
-                    junk_after=1, junk="blank")),
 ]  # fmt: skip
 
 #: a texture running diagonally: rows one frame short fit best, and its steps repeat

@@ -445,8 +445,7 @@ def _rows_filling(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Raste
     if top in tied:  # a length the fit tied on already: a texture's period, not rows
         return None
     clear = len(ranked) == 1 or fits[top] < FILLING_MARGIN * fits[ranked[1]]
-    dipped = set(dips(fits, 4, DIP_DEPTH, most=fits.size))
-    if not clear or not dipped & {top - 1, top, top + 1}:
+    if not clear or top not in dips(fits, 4, DIP_DEPTH, most=fits.size):
         return None
     winding = rivals[0][1]
     if winding not in _families(z, top):
