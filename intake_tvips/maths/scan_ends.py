@@ -54,6 +54,14 @@ ALIKE_START = 4
 ALIKE_GAP = 4
 ALIKE_STEPS = PARKED_APART / 2
 ALIKE_SLACK = 8
+#: under noise, a run of up to this many frames is parked also where its mean lies
+#: farther than this many times the typical distance between means of as many scan
+#: frames in a row from the nearest such mean
+WINDOW_LONGEST = 16
+WINDOW_APART = 3.0
+#: ... where noise sets the distances between frames: the typical distance between
+#: frames two apart within these shares of that between neighbours
+NOISY_LAG_RATIO = (0.75, 1.25)
 
 
 def junk_ends(totals: np.ndarray) -> tuple[int, int]:
@@ -79,7 +87,8 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     if z.shape[0] < 4 * longest:
         longest = z.shape[0] // 4
     typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
-    scale = (typical, _farthest_nearest(z[longest : z.shape[0] - longest], typical))
+    body = z[longest : z.shape[0] - longest]
+    scale = (typical, _farthest_nearest(body, typical), _noisy(body))
     cap = z.shape[0] // 4
     alike = [min(_alike_run(end, typical), cap) for end in (z, z[::-1])]
     reach = [max(longest, run + ALIKE_SLACK) for run in alike]
@@ -135,23 +144,84 @@ def _farthest_nearest(z: np.ndarray, typical: float, sample: int = 512, among: i
 def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) -> int:
     """The run at the start of ``z`` (one of ``lengths``) set farthest apart from the
     frames after it up to the last ``other`` (see :func:`parked_ends`), 0 when none is
-    apart enough."""
-    typical, nearest = scale
+    apart enough; under noise, its length is then where its frames stop lying beyond
+    half way from the scan towards the run (:func:`_run_end`)."""
     found, best = 0, 1.0
+    sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
     for length in lengths:
-        centre = z[:length].mean(axis=0)
-        inside = z[:length] - centre
-        spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
-        rest = z[length : z.shape[0] - other] - centre  # the other end may repeat it
-        if rest.shape[0] == 0:
+        rest = z.shape[0] - other - length  # the other end may repeat it
+        if rest <= 0:
             break
-        gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
-        apart = gap / max(spread, typical, 1e-300) / PARKED_APART
-        if nearest > 0:
-            apart = max(apart, gap / nearest / NEAREST_APART)
+        apart = _apartness(z, sums, length, other, scale)
         if apart >= best:
             found, best = length, apart
+    if found and scale[2]:
+        end = _run_end(z, sums, found, other, max(lengths))
+        found = end if end and _apartness(z, sums, end, other, scale) >= 1.0 else 0
     return found
+
+
+def _apartness(z: np.ndarray, sums: np.ndarray, length: int, other: int, scale) -> float:
+    """How far the first ``length`` frames' mean lies from the frames after them, in
+    units of the distances it must exceed (1: just parked)."""
+    typical, nearest, noisy = scale
+    centre = sums[length] / length
+    inside = z[:length] - centre
+    spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
+    rest = z[length : z.shape[0] - other] - centre
+    gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
+    apart = gap / max(spread, typical, 1e-300) / PARKED_APART
+    if nearest > 0:
+        apart = max(apart, gap / nearest / NEAREST_APART)
+    if noisy and length <= WINDOW_LONGEST:
+        apart = max(apart, _window_apartness(sums, length, z.shape[0] - other))
+    return apart
+
+
+def _noisy(z: np.ndarray) -> bool:
+    """Whether noise sets the distances between frames: the typical distance between
+    frames two apart is about that between neighbours (``NOISY_LAG_RATIO``), as the
+    noise of two frames is the same, where the sample's texture would set it larger
+    (or neighbours would repeat)."""
+    if z.shape[0] < 8:
+        return False
+    one, two = (float(np.median(step_distances(z, lag))) for lag in (1, 2))
+    return one > 0 and NOISY_LAG_RATIO[0] * one <= two <= NOISY_LAG_RATIO[1] * one
+
+
+def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
+    """The distance from the first ``length`` frames' mean to the nearest mean of as
+    many frames in a row among the next ones up to ``end``, over the median distance
+    between such means ``length`` frames apart, over ``WINDOW_APART``: averaging as
+    many scan frames as the run holds sets both the noise of the run's mean and of the
+    scan's against which it is measured (no single, noisy, scan frame)."""
+    centre = sums[length] / length
+    means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
+    if means.shape[0] <= length:
+        return 0.0
+    off = means - centre
+    gap = float(np.min(np.einsum("ij,ij->i", off, off)))
+    steps = means[length:] - means[:-length]
+    typical = float(np.median(np.einsum("ij,ij->i", steps, steps)))
+    return gap / max(typical, 1e-300) / WINDOW_APART
+
+
+def _run_end(z: np.ndarray, sums: np.ndarray, length: int, other: int, longest: int) -> int:
+    """How many frames from the start lie beyond half way from the nearest mean of
+    ``length`` scan frames in a row towards the first ``length`` frames' mean, along
+    the line between them: a parked probe's frames differ from the scan in the same
+    cells, each frame by the whole difference, while a scan frame's noise spreads over
+    all cells (0 when the first frame does not)."""
+    centre = sums[length] / length
+    end = z.shape[0] - other
+    means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
+    if means.shape[0] == 0:
+        return 0
+    off = means - centre
+    near = means[int(np.argmin(np.einsum("ij,ij->i", off, off)))]
+    line = centre - near
+    along = (z[: min(longest + 1, end)] - near) @ line / max(float(line @ line), 1e-300)
+    return leading_run(along > 0.5)
 
 
 def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:
