@@ -62,6 +62,10 @@ WINDOW_APART = 3.0
 #: ... where noise sets the distances between frames: the typical distance between
 #: frames two apart within these shares of that between neighbours
 NOISY_LAG_RATIO = (0.75, 1.25)
+#: ... and its end is sought again from the run found this many times at most, at
+#: no less than this share of the way from the scan
+RUN_END_ROUNDS = 4
+RUN_END_FLOOR = 0.2
 
 
 def junk_ends(totals: np.ndarray) -> tuple[int, int]:
@@ -155,10 +159,13 @@ def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) 
         apart = _apartness(z, sums, length, other, scale)
         if apart >= best:
             found, best = length, apart
-    if found and scale[2]:
-        end = _run_end(z, sums, found, other, max(lengths))
-        found = end if end and _apartness(z, sums, end, other, scale) >= 1.0 else 0
-    return found
+    base = max(found, 2)  # one noisy frame does not tell which way the others lie
+    for _ in range(RUN_END_ROUNDS if found and scale[2] else 0):
+        found = _run_end(z, sums, base, (other, max(lengths)), scale[0])
+        if found in (0, base):
+            break
+        base = found
+    return found if found and _apartness(z, sums, found, other, scale) >= 1.0 else 0
 
 
 def _apartness(z: np.ndarray, sums: np.ndarray, length: int, other: int, scale) -> float:
@@ -206,12 +213,17 @@ def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
     return gap / max(typical, 1e-300) / WINDOW_APART
 
 
-def _run_end(z: np.ndarray, sums: np.ndarray, length: int, other: int, longest: int) -> int:
+def _run_end(
+    z: np.ndarray, sums: np.ndarray, length: int, ends: tuple[int, int], typical: float
+) -> int:
     """How many frames from the start lie beyond half way from the nearest mean of
     ``length`` scan frames in a row towards the first ``length`` frames' mean, along
-    the line between them: a parked probe's frames differ from the scan in the same
-    cells, each frame by the whole difference, while a scan frame's noise spreads over
-    all cells (0 when the first frame does not)."""
+    the line between them (0 when the first frame does not): a parked probe's frames
+    differ from the scan in the same cells, each frame by the whole difference, while
+    a scan frame's noise spreads over all cells. Half way of the difference the
+    noise leaves (the line's squared length less the ``typical`` step between frames
+    over ``length``: the noise of the two means)."""
+    other, longest = ends
     centre = sums[length] / length
     end = z.shape[0] - other
     means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
@@ -220,8 +232,9 @@ def _run_end(z: np.ndarray, sums: np.ndarray, length: int, other: int, longest: 
     off = means - centre
     near = means[int(np.argmin(np.einsum("ij,ij->i", off, off)))]
     line = centre - near
-    along = (z[: min(longest + 1, end)] - near) @ line / max(float(line @ line), 1e-300)
-    return leading_run(along > 0.5)
+    size = max(float(line @ line), 1e-300)
+    along = (z[: min(longest + 1, end)] - near) @ line / size
+    return leading_run(along > max(0.5 * (1 - typical / length / size), RUN_END_FLOOR))
 
 
 def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:
