@@ -161,10 +161,13 @@ def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) 
             found, best = length, apart
     base = max(found, 2)  # one noisy frame does not tell which way the others lie
     for _ in range(RUN_END_ROUNDS if found and scale[2] else 0):
-        found = _run_end(z, sums, base, (other, max(lengths)), scale[0])
-        if found in (0, base):
+        end = _run_end(z, sums, base, (other, max(lengths)), scale[0])
+        if end == 0 and found == 1:  # no second frame towards the first: one parked
             break
-        base = found
+        found = end
+        if end in (0, base):
+            break
+        base = end
     return found if found and _apartness(z, sums, found, other, scale) >= 1.0 else 0
 
 
@@ -217,24 +220,27 @@ def _run_end(
     z: np.ndarray, sums: np.ndarray, length: int, ends: tuple[int, int], typical: float
 ) -> int:
     """How many frames from the start lie beyond half way from the nearest mean of
-    ``length`` scan frames in a row towards the first ``length`` frames' mean, along
+    ``length`` scan frames in a row towards the first ``length`` frames' mean (each of
+    those towards the mean of the others: a frame's own noise does not pull it), along
     the line between them (0 when the first frame does not): a parked probe's frames
     differ from the scan in the same cells, each frame by the whole difference, while
-    a scan frame's noise spreads over all cells. Half way of the difference the
-    noise leaves (the line's squared length less the ``typical`` step between frames
-    over ``length``: the noise of the two means)."""
+    a scan frame's noise spreads over all cells. Half way of the difference the noise
+    leaves (the line's squared length less the ``typical`` step between frames over
+    the frames averaged: the noise of the two means)."""
     other, longest = ends
-    centre = sums[length] / length
     end = z.shape[0] - other
     means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
-    if means.shape[0] == 0:
+    if means.shape[0] == 0 or length < 2:
         return 0
-    off = means - centre
+    off = means - sums[length] / length
     near = means[int(np.argmin(np.einsum("ij,ij->i", off, off)))]
-    line = centre - near
-    size = max(float(line @ line), 1e-300)
-    along = (z[: min(longest + 1, end)] - near) @ line / size
-    return leading_run(along > max(0.5 * (1 - typical / length / size), RUN_END_FLOOR))
+    ahead = z[: min(longest + 1, end)] - near
+    lines = np.repeat((sums[length] / length - near)[None], ahead.shape[0], axis=0)
+    lines[:length] = (sums[length] - z[:length]) / (length - 1) - near
+    size = np.maximum(np.einsum("ij,ij->i", lines, lines), 1e-300)
+    averaged = np.where(np.arange(ahead.shape[0]) < length, length - 1, length)
+    half = np.maximum(0.5 * (1 - typical / averaged / size), RUN_END_FLOOR)
+    return leading_run(np.einsum("ij,ij->i", ahead, lines) / size > half)
 
 
 def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:
