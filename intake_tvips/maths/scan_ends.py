@@ -152,11 +152,12 @@ def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) 
     half way from the scan towards the run (:func:`_run_end`)."""
     found, best = 0, 1.0
     sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
+    norms = np.einsum("ij,ij->i", z, z)
     for length in lengths:
         rest = z.shape[0] - other - length  # the other end may repeat it
         if rest <= 0:
             break
-        apart = _apartness(z, sums, length, other, scale)
+        apart = _apartness((z, sums, norms), length, other, scale)
         if apart >= best:
             found, best = length, apart
     base = max(found, 2)  # one noisy frame does not tell which way the others lie
@@ -168,18 +169,19 @@ def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) 
         if end in (0, base):
             break
         base = end
-    return found if found and _apartness(z, sums, found, other, scale) >= 1.0 else 0
+    return found if found and _apartness((z, sums, norms), found, other, scale) >= 1.0 else 0
 
 
-def _apartness(z: np.ndarray, sums: np.ndarray, length: int, other: int, scale) -> float:
+def _apartness(frames: tuple, length: int, other: int, scale) -> float:
     """How far the first ``length`` frames' mean lies from the frames after them, in
-    units of the distances it must exceed (1: just parked)."""
-    typical, nearest, noisy = scale
+    units of the distances it must exceed (1: just parked); ``frames``: the features,
+    their running sums and their squared lengths."""
+    (z, sums, norms), (typical, nearest, noisy) = frames, scale
     centre = sums[length] / length
     inside = z[:length] - centre
     spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
-    rest = z[length : z.shape[0] - other] - centre
-    gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
+    end = z.shape[0] - other
+    gap = _nearest(z[length:end], centre, norms[length:end])
     apart = gap / max(spread, typical, 1e-300) / PARKED_APART
     if nearest > 0:
         apart = max(apart, gap / nearest / NEAREST_APART)
@@ -202,18 +204,25 @@ def _noisy(z: np.ndarray) -> bool:
 def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
     """The distance from the first ``length`` frames' mean to the nearest mean of as
     many frames in a row among the next ones up to ``end``, over the median distance
-    between such means ``length`` frames apart, over ``WINDOW_APART``: averaging as
-    many scan frames as the run holds sets both the noise of the run's mean and of the
+    between such means next to each other, over ``WINDOW_APART``: averaging as many
+    scan frames as the run holds sets both the noise of the run's mean and of the
     scan's against which it is measured (no single, noisy, scan frame)."""
-    centre = sums[length] / length
     means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
-    if means.shape[0] <= length:
+    if means.shape[0] <= 2 * length:
         return 0.0
-    off = means - centre
-    gap = float(np.min(np.einsum("ij,ij->i", off, off)))
-    steps = means[length:] - means[:-length]
+    gap = _nearest(means, sums[length] / length)
+    steps = np.diff(means[::length], axis=0)
     typical = float(np.median(np.einsum("ij,ij->i", steps, steps)))
     return gap / max(typical, 1e-300) / WINDOW_APART
+
+
+def _nearest(points: np.ndarray, centre: np.ndarray, norms: np.ndarray | None = None) -> float:
+    """The smallest squared distance from ``centre`` to one of ``points`` (whose
+    squared lengths are ``norms``, computed when not given), without a difference
+    array."""
+    if norms is None:
+        norms = np.einsum("ij,ij->i", points, points)
+    return max(float(np.min(norms - 2 * (points @ centre)) + centre @ centre), 0.0)
 
 
 def _run_end(
