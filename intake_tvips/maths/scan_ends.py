@@ -219,10 +219,12 @@ def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
 def _nearest(points: np.ndarray, centre: np.ndarray, norms: np.ndarray | None = None) -> float:
     """The smallest squared distance from ``centre`` to one of ``points`` (whose
     squared lengths are ``norms``, computed when not given), without a difference
-    array."""
+    array; measured again from the nearest point, as rounding would leave frames that
+    repeat the centre apart by a little."""
     if norms is None:
         norms = np.einsum("ij,ij->i", points, points)
-    return max(float(np.min(norms - 2 * (points @ centre)) + centre @ centre), 0.0)
+    off = points[int(np.argmin(norms - 2 * (points @ centre)))] - centre
+    return float(off @ off)
 
 
 def _run_end(
