@@ -62,6 +62,7 @@ WINDOW_APART = 3.0
 #: ... where noise sets the distances between frames: the typical distance between
 #: frames two apart within these shares of that between neighbours
 NOISY_LAG_RATIO = (0.75, 1.25)
+NOISY_NARROW = 0.3
 #: ... and its end is sought again from the run found this many times at most, at
 #: no less than this share of the way from the scan
 RUN_END_ROUNDS = 4
@@ -152,12 +153,11 @@ def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) 
     half way from the scan towards the run (:func:`_run_end`)."""
     found, best = 0, 1.0
     sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
-    norms = np.einsum("ij,ij->i", z, z)
     for length in lengths:
         rest = z.shape[0] - other - length  # the other end may repeat it
         if rest <= 0:
             break
-        apart = _apartness((z, sums, norms), length, other, scale)
+        apart = _apartness((z, sums), length, other, scale)
         if apart >= best:
             found, best = length, apart
     base = max(found, 2)  # one noisy frame does not tell which way the others lie
@@ -169,19 +169,19 @@ def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) 
         if end in (0, base):
             break
         base = end
-    return found if found and _apartness((z, sums, norms), found, other, scale) >= 1.0 else 0
+    return found if found and _apartness((z, sums), found, other, scale) >= 1.0 else 0
 
 
 def _apartness(frames: tuple, length: int, other: int, scale) -> float:
     """How far the first ``length`` frames' mean lies from the frames after them, in
-    units of the distances it must exceed (1: just parked); ``frames``: the features,
-    their running sums and their squared lengths."""
-    (z, sums, norms), (typical, nearest, noisy) = frames, scale
+    units of the distances it must exceed (1: just parked); ``frames``: the features
+    and their running sums."""
+    (z, sums), (typical, nearest, noisy) = frames, scale
     centre = sums[length] / length
     inside = z[:length] - centre
     spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
-    end = z.shape[0] - other
-    gap = _nearest(z[length:end], centre, norms[length:end])
+    rest = z[length : z.shape[0] - other] - centre  # exact: frames may repeat the run
+    gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
     apart = gap / max(spread, typical, 1e-300) / PARKED_APART
     if nearest > 0:
         apart = max(apart, gap / nearest / NEAREST_APART)
@@ -194,11 +194,16 @@ def _noisy(z: np.ndarray) -> bool:
     """Whether noise sets the distances between frames: the typical distance between
     frames two apart is about that between neighbours (``NOISY_LAG_RATIO``), as the
     noise of two frames is the same, where the sample's texture would set it larger
-    (or neighbours would repeat)."""
+    (or neighbours would repeat); and the distances between neighbours vary little
+    (their ``NOISE_FLOOR_QUANTILE`` at least ``NOISY_NARROW`` of their median), as
+    noise spread over all cells does, where a texture's would vary from none to many
+    times the median."""
     if z.shape[0] < 8:
         return False
-    one, two = (float(np.median(step_distances(z, lag))) for lag in (1, 2))
-    return one > 0 and NOISY_LAG_RATIO[0] * one <= two <= NOISY_LAG_RATIO[1] * one
+    steps = step_distances(z, 1)
+    one, two = float(np.median(steps)), float(np.median(step_distances(z, 2)))
+    narrow = np.quantile(steps, NOISE_FLOOR_QUANTILE) >= NOISY_NARROW * one
+    return one > 0 and narrow and NOISY_LAG_RATIO[0] * one <= two <= NOISY_LAG_RATIO[1] * one
 
 
 def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
@@ -216,15 +221,12 @@ def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
     return gap / max(typical, 1e-300) / WINDOW_APART
 
 
-def _nearest(points: np.ndarray, centre: np.ndarray, norms: np.ndarray | None = None) -> float:
-    """The smallest squared distance from ``centre`` to one of ``points`` (whose
-    squared lengths are ``norms``, computed when not given), without a difference
-    array; measured again from the nearest point, as rounding would leave frames that
-    repeat the centre apart by a little."""
-    if norms is None:
-        norms = np.einsum("ij,ij->i", points, points)
-    off = points[int(np.argmin(norms - 2 * (points @ centre)))] - centre
-    return float(off @ off)
+def _nearest(points: np.ndarray, centre: np.ndarray) -> float:
+    """The smallest squared distance from ``centre`` to one of ``points``, without a
+    difference array (only under noise: rounding would leave points that repeat the
+    centre apart by a little)."""
+    norms = np.einsum("ij,ij->i", points, points)
+    return max(float(np.min(norms - 2 * (points @ centre)) + centre @ centre), 0.0)
 
 
 def _run_end(
