@@ -47,14 +47,21 @@ def test_two_parked_frames_at_a_low_dose_are_found(winding):
     assert sum(b == 2 for b, _ in found) + sum(a == 2 for _, a in found) >= 20, found
 
 
-@pytest.mark.parametrize("dose", [20.0, 200.0])
-def test_a_probe_parked_on_the_scan_is_never_found_parked_off_under_noise(dose):
+@pytest.mark.parametrize("dose", [None, 20.0, 200.0])
+def test_a_probe_parked_on_the_scan_is_never_found_parked_off(dose):
     # its frames repeat the scan's first (last) pattern: the mean of the run lies on
-    # the mean of the scan's first frames, however many frames the run holds
+    # the mean of the scan's first frames, however many frames the run holds (clean:
+    # a gradient along y, whose neighbours lie about as far apart as frames two apart,
+    # is no noise)
     for i, texture in enumerate(st.TEXTURES):
         for winding in (None, "x", "y"):
             got = _ends(texture, winding, 6, 4, dose=dose, junk="parked", seed=i)
             assert got == (0, 0), (texture, winding, got)
+    frames, _ = st.recording(
+        (96, 32), texture_name="gradient", winding="y", dose=dose, seed=3,
+        junk_before=1, junk_after=3, junk="parked",
+    )  # fmt: skip
+    assert parked_ends(cell_sums(frames, 8)) == (0, 0)
 
 
 def test_no_parked_frames_none_found_under_noise():
