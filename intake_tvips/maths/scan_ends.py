@@ -85,8 +85,12 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     out: the probe may wait there on the same spot) over either the typical step
     between frames (or the run's own spread, if larger), or the farthest any sampled
     scan frame lies from its nearest other one (under noise: a run's mean is less noisy
-    than any frame, so a run parked on the scan lies nearer the scan than that); none
-    when neither is ``PARKED_APART`` (``NEAREST_APART``) or more."""
+    than any frame, so a run parked on the scan lies nearer the scan than that), or,
+    where noise sets the distances (:func:`_noisy`), the typical distance between means
+    of as many scan frames in a row (``WINDOW_APART``: the noise of a few frames'
+    mean against that of as many scan frames'); none when none is that far. Under
+    noise the run then ends where its frames stop lying towards its mean
+    (:func:`_run_end`): found exactly, or not at all."""
     std = cells.std(axis=0)
     z = (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
     if z.shape[0] < 4 * longest:
