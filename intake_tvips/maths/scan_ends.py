@@ -54,6 +54,19 @@ ALIKE_START = 4
 ALIKE_GAP = 4
 ALIKE_STEPS = PARKED_APART / 2
 ALIKE_SLACK = 8
+#: under noise, a run of up to this many frames is parked also where its mean lies
+#: farther than this many times the typical distance between means of as many scan
+#: frames in a row from the nearest such mean
+WINDOW_LONGEST = 16
+WINDOW_APART = 3.0
+#: ... where noise sets the distances between frames: the typical distance between
+#: frames two apart within these shares of that between neighbours
+NOISY_LAG_RATIO = (0.75, 1.25)
+NOISY_NARROW = 0.3
+#: ... and its end is sought again from the run found this many times at most, at
+#: no less than this share of the way from the scan
+RUN_END_ROUNDS = 4
+RUN_END_FLOOR = 0.2
 
 
 def junk_ends(totals: np.ndarray) -> tuple[int, int]:
@@ -72,14 +85,19 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     out: the probe may wait there on the same spot) over either the typical step
     between frames (or the run's own spread, if larger), or the farthest any sampled
     scan frame lies from its nearest other one (under noise: a run's mean is less noisy
-    than any frame, so a run parked on the scan lies nearer the scan than that); none
-    when neither is ``PARKED_APART`` (``NEAREST_APART``) or more."""
+    than any frame, so a run parked on the scan lies nearer the scan than that), or,
+    where noise sets the distances (:func:`_noisy`), the typical distance between means
+    of as many scan frames in a row (``WINDOW_APART``: the noise of a few frames'
+    mean against that of as many scan frames'); none when none is that far. Under
+    noise the run then ends where its frames stop lying towards its mean
+    (:func:`_run_end`): found exactly, or not at all."""
     std = cells.std(axis=0)
     z = (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
     if z.shape[0] < 4 * longest:
         longest = z.shape[0] // 4
     typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
-    scale = (typical, _farthest_nearest(z[longest : z.shape[0] - longest], typical))
+    body = z[longest : z.shape[0] - longest]
+    scale = (typical, _farthest_nearest(body, typical), _noisy(body))
     cap = z.shape[0] // 4
     alike = [min(_alike_run(end, typical), cap) for end in (z, z[::-1])]
     reach = [max(longest, run + ALIKE_SLACK) for run in alike]
@@ -135,23 +153,111 @@ def _farthest_nearest(z: np.ndarray, typical: float, sample: int = 512, among: i
 def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) -> int:
     """The run at the start of ``z`` (one of ``lengths``) set farthest apart from the
     frames after it up to the last ``other`` (see :func:`parked_ends`), 0 when none is
-    apart enough."""
-    typical, nearest = scale
+    apart enough; under noise, its length is then where its frames stop lying beyond
+    half way from the scan towards the run (:func:`_run_end`)."""
     found, best = 0, 1.0
+    sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
     for length in lengths:
-        centre = z[:length].mean(axis=0)
-        inside = z[:length] - centre
-        spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
-        rest = z[length : z.shape[0] - other] - centre  # the other end may repeat it
-        if rest.shape[0] == 0:
+        rest = z.shape[0] - other - length  # the other end may repeat it
+        if rest <= 0:
             break
-        gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
-        apart = gap / max(spread, typical, 1e-300) / PARKED_APART
-        if nearest > 0:
-            apart = max(apart, gap / nearest / NEAREST_APART)
+        apart = _apartness((z, sums), length, other, scale)
         if apart >= best:
             found, best = length, apart
-    return found
+    base = max(found, 2)  # one noisy frame does not tell which way the others lie
+    for _ in range(RUN_END_ROUNDS if found and scale[2] else 0):
+        end = _run_end(z, sums, base, (other, max(lengths)), scale[0])
+        if end == 0 and found == 1:  # no second frame towards the first: one parked
+            break
+        found = end
+        if end in (0, base):
+            break
+        base = end
+    return found if found and _apartness((z, sums), found, other, scale) >= 1.0 else 0
+
+
+def _apartness(frames: tuple, length: int, other: int, scale) -> float:
+    """How far the first ``length`` frames' mean lies from the frames after them, in
+    units of the distances it must exceed (1: just parked); ``frames``: the features
+    and their running sums."""
+    (z, sums), (typical, nearest, noisy) = frames, scale
+    centre = sums[length] / length
+    inside = z[:length] - centre
+    spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
+    rest = z[length : z.shape[0] - other] - centre  # exact: frames may repeat the run
+    gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
+    apart = gap / max(spread, typical, 1e-300) / PARKED_APART
+    if nearest > 0:
+        apart = max(apart, gap / nearest / NEAREST_APART)
+    if noisy and length <= WINDOW_LONGEST:
+        apart = max(apart, _window_apartness(sums, length, z.shape[0] - other))
+    return apart
+
+
+def _noisy(z: np.ndarray) -> bool:
+    """Whether noise sets the distances between frames: the typical distance between
+    frames two apart is about that between neighbours (``NOISY_LAG_RATIO``), as the
+    noise of two frames is the same, where the sample's texture would set it larger
+    (or neighbours would repeat); and the distances between neighbours vary little
+    (their ``NOISE_FLOOR_QUANTILE`` at least ``NOISY_NARROW`` of their median), as
+    noise spread over all cells does, where a texture's would vary from none to many
+    times the median."""
+    if z.shape[0] < 8:
+        return False
+    steps = step_distances(z, 1)
+    one, two = float(np.median(steps)), float(np.median(step_distances(z, 2)))
+    narrow = np.quantile(steps, NOISE_FLOOR_QUANTILE) >= NOISY_NARROW * one
+    return one > 0 and narrow and NOISY_LAG_RATIO[0] * one <= two <= NOISY_LAG_RATIO[1] * one
+
+
+def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
+    """The distance from the first ``length`` frames' mean to the nearest mean of as
+    many frames in a row among the next ones up to ``end``, over the median distance
+    between such means next to each other, over ``WINDOW_APART``: averaging as many
+    scan frames as the run holds sets both the noise of the run's mean and of the
+    scan's against which it is measured (no single, noisy, scan frame)."""
+    means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
+    if means.shape[0] <= 2 * length:
+        return 0.0
+    gap = _nearest(means, sums[length] / length)
+    steps = np.diff(means[::length], axis=0)
+    typical = float(np.median(np.einsum("ij,ij->i", steps, steps)))
+    return gap / max(typical, 1e-300) / WINDOW_APART
+
+
+def _nearest(points: np.ndarray, centre: np.ndarray) -> float:
+    """The smallest squared distance from ``centre`` to one of ``points``, without a
+    difference array (only under noise: rounding would leave points that repeat the
+    centre apart by a little)."""
+    norms = np.einsum("ij,ij->i", points, points)
+    return max(float(np.min(norms - 2 * (points @ centre)) + centre @ centre), 0.0)
+
+
+def _run_end(
+    z: np.ndarray, sums: np.ndarray, length: int, ends: tuple[int, int], typical: float
+) -> int:
+    """How many frames from the start lie beyond half way from the nearest mean of
+    ``length`` scan frames in a row towards the first ``length`` frames' mean (each of
+    those towards the mean of the others: a frame's own noise does not pull it), along
+    the line between them (0 when the first frame does not): a parked probe's frames
+    differ from the scan in the same cells, each frame by the whole difference, while
+    a scan frame's noise spreads over all cells. Half way of the difference the noise
+    leaves (the line's squared length less the ``typical`` step between frames over
+    the frames averaged: the noise of the two means)."""
+    other, longest = ends
+    end = z.shape[0] - other
+    means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
+    if means.shape[0] == 0 or length < 2:
+        return 0
+    off = means - sums[length] / length
+    near = means[int(np.argmin(np.einsum("ij,ij->i", off, off)))]
+    ahead = z[: min(longest + 1, end)] - near
+    lines = np.repeat((sums[length] / length - near)[None], ahead.shape[0], axis=0)
+    lines[:length] = (sums[length] - z[:length]) / (length - 1) - near
+    size = np.maximum(np.einsum("ij,ij->i", lines, lines), 1e-300)
+    averaged = np.where(np.arange(ahead.shape[0]) < length, length - 1, length)
+    half = np.maximum(0.5 * (1 - typical / averaged / size), RUN_END_FLOOR)
+    return leading_run(np.einsum("ij,ij->i", ahead, lines) / size > half)
 
 
 def scan_start(n: int, nx: int, blank: tuple[int, int]) -> tuple[int | None, str]:
