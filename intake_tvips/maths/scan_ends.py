@@ -150,7 +150,7 @@ def _farthest_nearest(z: np.ndarray, typical: float, sample: int = 512, among: i
     return high if noisy else 0.0
 
 
-def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float]) -> int:
+def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float, bool]) -> int:
     """The run at the start of ``z`` (one of ``lengths``) set farthest apart from the
     frames after it up to the last ``other`` (see :func:`parked_ends`), 0 when none is
     apart enough; under noise, its length is then where its frames stop lying beyond
