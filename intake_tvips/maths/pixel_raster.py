@@ -431,8 +431,9 @@ def _rows_filling(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Raste
     """Where the fit stays undecided between rows that are slanted multiples of one
     length (:func:`_rows_of_breaks`) and the breaks do not tell, the length whose whole
     rows fill the ``scan_frames`` between blanked ones, when the frames one such row
-    apart look alike (a dip of the profile there or a frame from it) and far more alike
-    than at any other such length (``FILLING_MARGIN``): slanted lamellae make frames
+    apart look alike (a dip of the profile at that lag itself: beside a dip, it may be
+    a scan cut short that rows a frame shorter fill) and far more alike than at any
+    other such length (``FILLING_MARGIN``): slanted lamellae make frames
     several rows and a column apart look more alike than one row apart, but only the
     true rows fill the scan. ``None`` when this does not tell (``scan_frames`` unknown)."""
     if not scan_frames:
