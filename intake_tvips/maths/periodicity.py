@@ -148,13 +148,20 @@ def dips(profile: np.ndarray, min_lag: int, depth: float, most: int = 3) -> list
     its own neighbourhood left out), deepest first."""
     found = []
     for lag in range(min_lag, profile.size - 1):
-        if profile[lag] > min(profile[lag - 1], profile[lag + 1]):
-            continue
-        lo, hi = max(1, lag // 2), min(profile.size, lag + lag // 2 + 1)
-        around = np.concatenate([profile[lo : max(lo, lag - 2)], profile[lag + 3 : hi]])
-        if around.size < 3:
-            continue
-        ratio = profile[lag] / max(float(np.median(around)), 1e-300)
-        if ratio < depth:
+        ratio = dip_ratio(profile, lag)
+        if ratio is not None and ratio < depth:
             found.append((ratio, lag))
     return [lag for _, lag in sorted(found)[:most]]
+
+
+def dip_ratio(profile: np.ndarray, lag: int) -> float | None:
+    """``profile[lag]`` over the median of the lags around it (half to one and a half
+    times the lag, its own neighbourhood left out: :func:`dips`), or ``None`` where
+    ``lag`` is no local minimum or has too few lags around it."""
+    if not 1 <= lag < profile.size - 1 or profile[lag] > min(profile[lag - 1], profile[lag + 1]):
+        return None
+    lo, hi = max(1, lag // 2), min(profile.size, lag + lag // 2 + 1)
+    around = np.concatenate([profile[lo : max(lo, lag - 2)], profile[lag + 3 : hi]])
+    if around.size < 3:
+        return None
+    return float(profile[lag]) / max(float(np.median(around)), 1e-300)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from intake_tvips.maths.periodicity import (
+    dip_ratio,
     dips,
     lag_profile,
     periodic_events,
@@ -147,9 +148,10 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
     if fit.nx is not None:
         return fit
     fits = profile / random_pairs
-    rescued = _rows_of_breaks(z, fits, rivals, scan_frames)
+    slanted = _slanted_lengths(rivals, fits, scan_frames)
+    rescued = _rows_of_breaks(z, fits, rivals, slanted, scan_frames)
     if rescued is None:
-        rescued = _rows_filling(z, fits, rivals, scan_frames)
+        rescued = _rows_filling(z, fits, rivals, slanted, scan_frames)
     return fit if rescued is None else rescued
 
 
@@ -382,7 +384,9 @@ def _confidence(best, second) -> float:
     return float(np.clip((margin - (1 - MARGIN)) / (1 - MARGIN), 0.0, 1.0))
 
 
-def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
+def _rows_of_breaks(
+    z, fits: np.ndarray, rivals, slanted, scan_frames: int | None
+) -> RasterFit | None:
     """Where the fit stays undecided between rows that are (within a frame a row)
     multiples of one length, that length when the frames break with it (chance below
     ``10**PHASE_LOG10_P`` over the lengths tried, ``BREAK_MARGIN`` orders of magnitude
@@ -390,9 +394,9 @@ def _rows_of_breaks(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Ras
     long), or lamellae slanted so that frames several rows apart look alike, fit better
     than the true rows, but only the true rows' fly-back breaks repeat. The lengths
     tried: those that the best rows are such a multiple of, and (when known) the frames
-    between the blanked ones fill. ``fits``: the lag profile over random pairs. ``None``
-    when this does not tell."""
-    tied, lengths = _slanted_lengths(rivals, fits, scan_frames)
+    between the blanked ones fill (``slanted``: :func:`_slanted_lengths`). ``fits``: the
+    lag profile over random pairs. ``None`` when this does not tell."""
+    tied, lengths = slanted
     if not lengths:
         return None
     winding = rivals[0][1]
@@ -427,7 +431,9 @@ def _slanted_lengths(rivals, fits: np.ndarray, scan_frames: int | None) -> tuple
     return tied, lengths
 
 
-def _rows_filling(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
+def _rows_filling(
+    z, fits: np.ndarray, rivals, slanted, scan_frames: int | None
+) -> RasterFit | None:
     """Where the fit stays undecided between rows that are slanted multiples of one
     length (:func:`_rows_of_breaks`) and the breaks do not tell, the length whose whole
     rows fill the ``scan_frames`` between blanked ones, when the frames one such row
@@ -435,18 +441,18 @@ def _rows_filling(z, fits: np.ndarray, rivals, scan_frames: int | None) -> Raste
     a scan cut short that rows a frame shorter fill) and far more alike than at any
     other such length (``FILLING_MARGIN``): slanted lamellae make frames
     several rows and a column apart look more alike than one row apart, but only the
-    true rows fill the scan. ``None`` when this does not tell (``scan_frames`` unknown)."""
-    if not scan_frames:
-        return None
-    tied, lengths = _slanted_lengths(rivals, fits, scan_frames)
-    if not lengths:
+    true rows fill the scan (``slanted``: :func:`_slanted_lengths`, the lengths among
+    which). ``None`` when this does not tell (``scan_frames`` unknown)."""
+    tied, lengths = slanted
+    if not scan_frames or not lengths:
         return None
     ranked = sorted(lengths, key=lambda p: fits[p])
     top = ranked[0]
     if top in tied:  # a length the fit tied on already: a texture's period, not rows
         return None
     clear = len(ranked) == 1 or fits[top] < FILLING_MARGIN * fits[ranked[1]]
-    if not clear or top not in dips(fits, 4, DIP_DEPTH, most=fits.size):
+    ratio = dip_ratio(fits, top)
+    if not clear or ratio is None or ratio >= DIP_DEPTH:
         return None
     winding = rivals[0][1]
     if winding not in _families(z, top):

@@ -216,13 +216,19 @@ def _window_apartness(sums: np.ndarray, length: int, end: int) -> float:
     between such means next to each other, over ``WINDOW_APART``: averaging as many
     scan frames as the run holds sets both the noise of the run's mean and of the
     scan's against which it is measured (no single, noisy, scan frame)."""
-    means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
+    means = _window_means(sums, length, end)
     if means.shape[0] <= 2 * length:
         return 0.0
     gap = _nearest(means, sums[length] / length)
     steps = np.diff(means[::length], axis=0)
     typical = float(np.median(np.einsum("ij,ij->i", steps, steps)))
     return gap / max(typical, 1e-300) / WINDOW_APART
+
+
+def _window_means(sums: np.ndarray, length: int, end: int) -> np.ndarray:
+    """The means of every ``length`` frames in a row after the first ``length`` and up
+    to frame ``end``, from the frames' running ``sums``."""
+    return (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
 
 
 def _nearest(points: np.ndarray, centre: np.ndarray) -> float:
@@ -246,7 +252,7 @@ def _run_end(
     the frames averaged: the noise of the two means)."""
     other, longest = ends
     end = z.shape[0] - other
-    means = (sums[2 * length : end + 1] - sums[length : end + 1 - length]) / length
+    means = _window_means(sums, length, end)
     if means.shape[0] == 0 or length < 2:
         return 0
     off = means - sums[length] / length
