@@ -1,8 +1,8 @@
 """Rows told by the frames between blanked ones (or a probe parked off the scan) where
 slanted textures fit other rows better and the breaks do not tell
-(:func:`intake_tvips.maths.pixel_raster._rows_filling`), and the breaks of a texture
+(:func:`intake_tvips.maths.raster_slants.rows_filling`), and the breaks of a texture
 running diagonally, whose steps repeat every ``nx - 1`` frames, not taken for rows those
-frames do not fill (:func:`intake_tvips.maths.pixel_raster._other_breaks`). The
+frames do not fill (:func:`intake_tvips.maths.raster_breaks.other_breaks`). The
 recordings below were undecided in the accuracy benchmark ("rows of 191 frames fit, but
 the 1536 frames between the blanked ones are no whole number of them", "rows of 143 and
 rows of 477 frames fit about as well"); their siblings without a known frame count, or

@@ -1,5 +1,5 @@
 """Rows undecided because slanted textures fit other rows better, decided by the breaks
-(:func:`intake_tvips.maths.pixel_raster._rows_of_breaks`): a texture running diagonally
+(:func:`intake_tvips.maths.raster_slants.rows_of_breaks`): a texture running diagonally
 makes rows one frame short fit best, slanted lamellae rows of about three or ten rows
 at once; only the true rows' fly-back breaks repeat. The recordings below were
 undecided ("rows of N frames fit, but the frames between the blanked ones are no whole

@@ -8,18 +8,21 @@ scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
   ``"y"``) or ``2 nx`` apart (a snake) are closer than frames at other lags (a dip of the
   lag profile); a texture running diagonally makes ``nx - 1`` or ``nx + 1`` dip as well;
 * a plain raster breaks once per row (the fly-back), which tells ``nx`` from its
-  diagonal rivals (they smear the breaks over every phase); a vertical edge of the
-  sample breaks every row too, so the breaks' phase is not trusted for the start;
+  diagonal rivals (they smear the breaks over every phase;
+  :mod:`intake_tvips.maths.raster_breaks`); a vertical edge of the sample breaks every
+  row too, so the breaks' phase is not trusted for the start;
 * slanted lamellae make frames ``k`` rows and a column apart look more alike than one
   row apart (rows of ``3 nx - 1`` fit best): the breaks tell, or, where the frames
-  between blanked ones are counted, only the true rows fill them;
+  between blanked ones are counted, only the true rows fill them
+  (:mod:`intake_tvips.maths.raster_slants`);
 * a snake mirrors in time at each turn: the frames ``a`` and ``b`` with
   ``a + b = 2 start + h - 1`` (mod ``2 nx``) sit on neighbouring rows at one column
   (``h`` the roll, its wrapped columns folding ``nx`` later:
   :mod:`intake_tvips.maths.snake_fold`);
 * winding ``"y"`` alternates two rows of the sample, far apart at the scan's start: the
-  steps from frame to frame alternate in direction from column to column, and pairs
-  of frames two apart break once per row.
+  steps from frame to frame alternate in direction from column to column
+  (:mod:`intake_tvips.maths.raster_windings`), and pairs of frames two apart break once
+  per row.
 
 Each rival (winding, row length) is scored by how alike the frames it calls vertical
 neighbours are, against frames at random; the best must beat the others clearly, or the
@@ -35,48 +38,54 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from intake_tvips.maths.periodicity import (
-    dip_ratio,
-    dips,
-    lag_profile,
-    periodic_events,
-    step_distances,
+from intake_tvips.maths.periodicity import dips, lag_profile
+from intake_tvips.maths.raster_breaks import (
+    PHASE_LOG10_P,
+    break_period,
+    breaks,
+    by_breaks,
+    other_breaks,
+)
+from intake_tvips.maths.raster_slants import rows_filling, rows_of_breaks, slanted_lengths
+from intake_tvips.maths.raster_windings import (
+    PLAIN_ALTERNATION,
+    SURE_PLAIN,
+    Y_ALTERNATION,
+    alternation,
+    families,
 )
 from intake_tvips.maths.snake_fold import snake_fit, turn_kinds
+
+__all__ = [
+    "PLAIN_ALTERNATION",
+    "Y_ALTERNATION",
+    "RasterFit",
+    "alternation",
+    "feature_basis",
+    "fit_raster",
+    "project",
+]
 
 #: a row-period dip must fall below this share of the lags around it
 DIP_DEPTH = 0.75
 #: the winning rival's neighbour distance must be below this share of the next one's
 MARGIN = 0.8
-#: log10 of the chance below which breaks repeating with a row length are believed
-PHASE_LOG10_P = -4.0
 #: rivals of one winding whose fit is within this factor of the best are told apart
 #: by their breaks or by whole rows
 CLOSE = 0.85
 #: ... and a row length one longer or shorter than the best within this factor (a
 #: texture running diagonally makes the wrong one fit better)
 NEAR = 0.6
-#: the breaks' row length must be this many orders of magnitude likelier than the next
-BREAK_MARGIN = 3.0
-#: ... and where rows of several lengths of one winding tie, the chance below which
-#: breaks repeating with one of them tell (:func:`_tie_by_breaks`), and the confidence
+#: where rows of several lengths of one winding tie, the chance below which breaks
+#: repeating with one of them tell (:func:`_tie_by_breaks`), and the confidence
 #: such an answer gets at most
 TIE_LOG10_P = 2 * PHASE_LOG10_P
 TIE_CONFIDENCE = 0.5
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
 MIRROR_KINDS = 0.2
-#: rows that fill the frames between blanked ones are chosen among slanted multiples'
-#: divisors only where their frames fit this much better than the next such rows'
-FILLING_MARGIN = 0.5
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
-#: the steps' alternation (:func:`alternation`) above which rows wind along y, and
-#: below which they are plain (where the noise hides both: 1)
-Y_ALTERNATION = 2.0
-PLAIN_ALTERNATION = 1.25
-#: ... and below which a plain raster is sure (between: its confidence at most a half)
-SURE_PLAIN = 0.7
 #: the longest rows looked for
 MAX_ROW = 1024
 #: frames used at most (16 rows of ``MAX_ROW``)
@@ -147,12 +156,38 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
         fit = _winner(z, best, second, rivals, scan_frames)
     if fit.nx is not None:
         return fit
-    fits = profile / random_pairs
-    slanted = _slanted_lengths(rivals, fits, scan_frames)
-    rescued = _rows_of_breaks(z, fits, rivals, slanted, scan_frames)
-    if rescued is None:
-        rescued = _rows_filling(z, fits, rivals, slanted, scan_frames)
+    rescued = _rescued(z, profile / random_pairs, rivals, scan_frames)
     return fit if rescued is None else rescued
+
+
+def _rescued(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
+    """Where the fit stays undecided between rows of one winding that are slanted
+    multiples of one length (:mod:`intake_tvips.maths.raster_slants`), that length when
+    the frames break with it, else when only its whole rows fill the ``scan_frames``
+    between blanked ones; through :func:`_winner`'s checks. ``fits``: the lag profile
+    over random pairs. ``None`` when this does not tell."""
+    tied = _tied(rivals)
+    lengths = slanted_lengths(tied, fits, scan_frames, MAX_ROW)
+    winding = rivals[0][1]
+    for picked in (
+        rows_of_breaks(z, fits, winding, tied, lengths),
+        rows_filling(z, fits, winding, tied, lengths, scan_frames, DIP_DEPTH),
+    ):
+        if picked is not None:
+            fit = _chosen_by_breaks(z, *picked, rivals, scan_frames)
+            if fit.nx is not None:
+                return fit
+    return None
+
+
+def _tied(rivals) -> list[int]:
+    """The row lengths of the best rival's winding, plain or ``"y"``, that fit nearly
+    as well as it (within ``MARGIN``), when no rival of another winding does; empty
+    otherwise (a snake, or windings tied)."""
+    best, winding = rivals[0], rivals[0][1]
+    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
+        return []
+    return sorted({best[2]} | {r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
 
 
 def _rivals(z, profile, found, random_pairs):
@@ -162,59 +197,12 @@ def _rivals(z, profile, found, random_pairs):
     for lag in found:
         for nx in {lag - 1, lag, lag + 1}:
             if 4 <= nx <= MAX_ROW:
-                out += [(profile[nx] / random_pairs, f, nx) for f in _families(z, nx)]
+                out += [(profile[nx] / random_pairs, f, nx) for f in families(z, nx)]
         for nx in {(lag - 1) // 2, lag // 2, (lag + 1) // 2}:
             if 4 <= nx <= MAX_ROW and 2 * nx < z.shape[0] // 2:
                 distance, turns, roll = snake_fit(z, nx)
                 out.append((distance / random_pairs, "x", nx, roll, turns))
     return out
-
-
-def _families(z: np.ndarray, nx: int) -> list:
-    """The windings that rows of ``nx`` frames, alike one row apart, may have: ``None``
-    (a plain raster) or ``"y"`` (every second column reversed along y: consecutive
-    frames alternate between two rows of the sample far apart at the scan's start, so
-    the steps from frame to frame alternate in direction from column to column), by
-    :func:`alternation`; both where it cannot tell."""
-    q = alternation(z, nx)
-    if q < PLAIN_ALTERNATION:
-        return [None]
-    return ["y"] if q > Y_ALTERNATION else [None, "y"]
-
-
-def alternation(z: np.ndarray, nx: int) -> float:
-    """How much the mean step from frame to frame alternates from one column to the
-    next: ``|M_c - M'_c+1|²`` over ``|M_c + M'_c+1|²``, with ``M`` the mean steps per
-    column over every second row of a block and ``M'`` over the others (disjoint frames:
-    noise weighs alike above and below, about 1 where it hides all), the column with
-    the largest step (a row's break) and the one before left out; at most over blocks
-    of a quarter of the rows (winding ``"y"`` alternates most where its two rows of the
-    sample lie far apart, which a hysteresis roll moves). Small for a plain raster's
-    smooth rows, large for winding ``"y"``."""
-    steps = z[1:] - z[:-1]
-    rows = steps.shape[0] // nx
-    if rows < 4:
-        return 1.0
-    block = max(4, rows // 4)
-    return max(
-        _alternation(steps[first * nx : (first + block) * nx].reshape(block, nx, -1))
-        for first in range(0, rows - block + 1, block)
-    )
-
-
-def _alternation(grid: np.ndarray) -> float:
-    """:func:`alternation` of one block: ``(rows, nx, features)`` steps."""
-    even, odd = grid[0::2].mean(axis=0), grid[1::2].mean(axis=0)
-    both = even + odd
-    keep = np.ones(grid.shape[1], dtype=bool)
-    top = int(np.argmax(np.einsum("ij,ij->i", both, both)))
-    keep[[top, (top - 1) % keep.size]] = False
-    apart = together = 0.0
-    for first, second in ((even, odd), (odd, even)):
-        after = np.roll(second, -1, axis=0)
-        apart += float(((first - after) ** 2)[keep].sum())
-        together += float(((first + after) ** 2)[keep].sum())
-    return apart / max(together, 1e-300)
 
 
 def _first_other(rivals):
@@ -238,7 +226,8 @@ def _tie(a, b) -> str:
 def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> RasterFit:
     """The row length settled among the rivals of its winding that fit nearly as well
     (:func:`_settle`); for a snake also the roll its turns fit best. ``overall``: the
-    breaks' :func:`_break_period`, when the caller has it already."""
+    breaks' :func:`~intake_tvips.maths.raster_breaks.break_period`, when the caller
+    has it already."""
     winding = best[1]
     close = sorted(
         {
@@ -257,7 +246,11 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
             why=f"rows of {nx} frames fit, but the {scan_frames} frames between the "
             "blanked ones are no whole number of them",
         )
-    other = _other_breaks(z, winding, nx, overall, scan_frames)
+    other = None
+    if winding != "x":  # a snake's turns, not breaks, tell its rows
+        steps = breaks(z, winding)
+        overall = overall if overall is not None else break_period(steps, _longest(steps))
+        other = other_breaks(steps, nx, overall, scan_frames)
     if other is not None:
         return RasterFit(None, why=f"rows of {nx} frames fit, but breaks repeat every {other}")
     what = {None: "rows", "x": "mirrored rows", "y": "rows winding along y"}[winding]
@@ -287,7 +280,7 @@ def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[in
     if len(lengths) == 1:
         return lengths[0], ""
     if winding != "x":
-        top = _by_breaks(_breaks(z, winding), lengths, PHASE_LOG10_P)
+        top = by_breaks(breaks(z, winding), lengths, PHASE_LOG10_P)
         if top is not None:
             return top.period, f"a break every {top.period} frames (chance 1e{top.log10_p:.0f})"
     whole = [p for p in lengths if scan_frames and scan_frames % p == 0]
@@ -297,32 +290,6 @@ def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[in
     return None, f"rows of {listed} frames fit about as well (a texture running diagonally?)"
 
 
-def _by_breaks(breaks: np.ndarray, lengths: list[int], needed: float):
-    """The :class:`Periodicity` of the row length among ``lengths`` at which the
-    frames break (:func:`_breaks`) with a chance below ``10**needed`` and
-    ``BREAK_MARGIN`` orders of magnitude below every other length's; ``None`` when none
-    does."""
-    found = [periodic_events(breaks, p, p) for p in lengths]
-    found = sorted((r for r in found if r is not None), key=lambda r: r.log10_p)
-    if not found or found[0].log10_p > needed:
-        return None
-    top = found[0]
-    return top if all(r.log10_p >= top.log10_p + BREAK_MARGIN for r in found[1:]) else None
-
-
-def _breaks(z, winding) -> np.ndarray:
-    """Where the frames break: steps between consecutive frames (plain rasters), or
-    between frames two apart, summed over neighbouring pairs (winding ``"y"``)."""
-    breaks = step_distances(z, 2 if winding == "y" else 1)
-    return breaks[:-1] + breaks[1:] if winding == "y" else breaks
-
-
-def _break_period(breaks: np.ndarray):
-    """The :class:`Periodicity` at which the breaks repeat most significantly, over every
-    row length from 4 to ``MAX_ROW`` (the costly search: once per fit)."""
-    return periodic_events(breaks, 4, min(breaks.size // MIN_ROWS, MAX_ROW))
-
-
 def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFit:
     """A tie between row lengths of one winding (plain or ``"y"``; every rival of
     another winding beaten by ``MARGIN``), broken where the frames break at one of
@@ -330,13 +297,12 @@ def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFi
     ``10**TIE_LOG10_P``: a plain raster's fly-back, winding ``"y"``'s pair breaks) and
     at no other length more regularly (a divisor: the true rows); undecided otherwise
     (``RasterFit.why`` names the tie)."""
-    winding = best[1]
+    winding, tied = best[1], _tied(rivals)
     undecided = RasterFit(None, why=_tie(best, second))
-    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
+    if not tied:
         return undecided
-    tied = sorted({r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
-    breaks = _breaks(z, winding)
-    top, overall = _by_breaks(breaks, tied, TIE_LOG10_P), _break_period(breaks)
+    steps = breaks(z, winding)
+    top, overall = by_breaks(steps, tied, TIE_LOG10_P), break_period(steps, _longest(steps))
     if top is None or overall is None or overall.period != top.period:
         return undecided  # ... and no other length breaks as regularly (a divisor)
     chosen = next(r for r in rivals if r[1] == winding and r[2] == top.period)
@@ -344,10 +310,10 @@ def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFi
         f"rows of {', '.join(map(str, tied))} frames fit about as well: a break every "
         f"{top.period} frames (chance 1e{top.log10_p:.0f}) tells"
     )
-    return _chosen_by_breaks(z, chosen, rivals, scan_frames, how, overall)
+    return _chosen_by_breaks(z, chosen, how, rivals, scan_frames, overall)
 
 
-def _chosen_by_breaks(z, chosen, rivals, scan_frames: int | None, how: str, overall=None):
+def _chosen_by_breaks(z, chosen, how: str, rivals, scan_frames: int | None, overall=None):
     """``chosen`` (a rival the breaks picked among tied ones) through :func:`_winner`'s
     checks against the rivals of other windings, its confidence at most
     ``TIE_CONFIDENCE`` and ``how`` in its notes."""
@@ -358,118 +324,13 @@ def _chosen_by_breaks(z, chosen, rivals, scan_frames: int | None, how: str, over
     return replace(fit, confidence=min(fit.confidence, TIE_CONFIDENCE), notes=(*fit.notes, how))
 
 
-def _other_breaks(z, winding, nx: int, overall=None, scan_frames: int | None = None) -> int | None:
-    """A row length, not ``nx`` nor its multiple or divisor, at which the frames break
-    far more regularly than at ``nx`` (slanted lamellae let frames many rows and a
-    column apart look alike: their fly-back breaks still repeat with the rows); not one
-    the ``scan_frames`` between blanked ones are no whole number of (a texture running
-    diagonally repeats its steps every ``nx - 1`` frames: no rows)."""
-    if winding == "x":
-        return None
-    breaks = _breaks(z, winding)
-    top = overall if overall is not None else _break_period(breaks)
-    if top is None or top.log10_p > 2 * PHASE_LOG10_P:
-        return None
-    if scan_frames and scan_frames % top.period:
-        return None
-    if top.period % nx == 0 or nx % top.period == 0:
-        return None
-    own = periodic_events(breaks, nx, nx)
-    return top.period if own is None or own.log10_p > top.log10_p + BREAK_MARGIN else None
+def _longest(steps: np.ndarray) -> int:
+    """The longest rows the breaks ``steps`` are searched for: ``MIN_ROWS`` of them
+    among the steps, and no longer than ``MAX_ROW``."""
+    return min(steps.size // MIN_ROWS, MAX_ROW)
 
 
 def _confidence(best, second) -> float:
     """How much better the winner fits than the runner-up: 0 at the margin, 1 at twice."""
     margin = 1.0 if second is None else 1.0 - best[0] / max(second[0], 1e-300)
     return float(np.clip((margin - (1 - MARGIN)) / (1 - MARGIN), 0.0, 1.0))
-
-
-def _rows_of_breaks(
-    z, fits: np.ndarray, rivals, slanted, scan_frames: int | None
-) -> RasterFit | None:
-    """Where the fit stays undecided between rows that are (within a frame a row)
-    multiples of one length, that length when the frames break with it (chance below
-    ``10**PHASE_LOG10_P`` over the lengths tried, ``BREAK_MARGIN`` orders of magnitude
-    likelier than the others): a texture running diagonally (rows one frame short or
-    long), or lamellae slanted so that frames several rows apart look alike, fit better
-    than the true rows, but only the true rows' fly-back breaks repeat. The lengths
-    tried: those that the best rows are such a multiple of, and (when known) the frames
-    between the blanked ones fill (``slanted``: :func:`_slanted_lengths`). ``fits``: the
-    lag profile over random pairs. ``None`` when this does not tell."""
-    tied, lengths = slanted
-    if not lengths:
-        return None
-    winding = rivals[0][1]
-    breaks = _breaks(z, winding)
-    top = _by_breaks(breaks, lengths, PHASE_LOG10_P - float(np.log10(len(lengths))))
-    if top is None or winding not in _families(z, top.period):
-        return None
-    chosen = (float(fits[top.period]), winding, top.period)
-    how = (
-        f"rows of {', '.join(map(str, tied))} frames fit better, but the frames break "
-        f"every {top.period} (chance 1e{top.log10_p:.0f}, {len(lengths)} lengths tried)"
-    )
-    fit = _chosen_by_breaks(z, chosen, rivals, scan_frames, how)
-    return fit if fit.nx is not None else None
-
-
-def _slanted_lengths(rivals, fits: np.ndarray, scan_frames: int | None) -> tuple[list, list]:
-    """``(tied, lengths)``: the row lengths of the best rival's winding that fit nearly
-    as well as it (plain or ``"y"``, no rival of another winding close), and the lengths
-    they are all slanted multiples of (:func:`_slanted_multiple`) that the
-    ``scan_frames`` between blanked ones (when known) fill with whole rows; ``lengths``
-    empty when there is no such tie."""
-    best, winding = rivals[0], rivals[0][1]
-    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
-        return [], []
-    tied = sorted({best[2]} | {r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
-    lengths = [
-        p
-        for p in range(4, min(fits.size - 1, MAX_ROW + 1))
-        if not (scan_frames and scan_frames % p) and all(_slanted_multiple(nx, p) for nx in tied)
-    ]
-    return tied, lengths
-
-
-def _rows_filling(
-    z, fits: np.ndarray, rivals, slanted, scan_frames: int | None
-) -> RasterFit | None:
-    """Where the fit stays undecided between rows that are slanted multiples of one
-    length (:func:`_rows_of_breaks`) and the breaks do not tell, the length whose whole
-    rows fill the ``scan_frames`` between blanked ones, when the frames one such row
-    apart look alike (a dip of the profile at that lag itself: beside a dip, it may be
-    a scan cut short that rows a frame shorter fill) and far more alike than at any
-    other such length (``FILLING_MARGIN``): slanted lamellae make frames
-    several rows and a column apart look more alike than one row apart, but only the
-    true rows fill the scan (``slanted``: :func:`_slanted_lengths`, the lengths among
-    which). ``None`` when this does not tell (``scan_frames`` unknown)."""
-    tied, lengths = slanted
-    if not scan_frames or not lengths:
-        return None
-    ranked = sorted(lengths, key=lambda p: fits[p])
-    top = ranked[0]
-    if top in tied:  # a length the fit tied on already: a texture's period, not rows
-        return None
-    clear = len(ranked) == 1 or fits[top] < FILLING_MARGIN * fits[ranked[1]]
-    ratio = dip_ratio(fits, top)
-    if not clear or ratio is None or ratio >= DIP_DEPTH:
-        return None
-    winding = rivals[0][1]
-    if winding not in _families(z, top):
-        return None
-    chosen = (float(fits[top]), winding, top)
-    how = (
-        f"rows of {', '.join(map(str, tied))} frames fit better, but only rows of {top} "
-        f"fill the {scan_frames} frames between the blanked ones, and their frames a row "
-        "apart look alike too"
-    )
-    fit = _chosen_by_breaks(z, chosen, rivals, scan_frames, how)
-    return fit if fit.nx is not None else None
-
-
-def _slanted_multiple(nx: int, period: int) -> bool:
-    """Whether rows of ``nx`` frames are ``period`` itself or ``k`` rows of it but for
-    at most a frame a row, not exactly (a texture repeating along the rows makes exact
-    multiples fit: its breaks repeat within the rows, not with them)."""
-    k = max(1, round(nx / period))
-    return nx == period or 0 < abs(nx - k * period) <= k

@@ -1,0 +1,68 @@
+"""Where the frames of a scan break, and the row lengths the breaks repeat with.
+
+Pure numpy, no I/O. A plain raster breaks once per row (the fly-back: the step from a
+row's last frame to the next row's first is a random pair's); winding ``"y"``'s frames
+two apart break once per row (:func:`breaks`). Breaks repeating with one row length
+tell it from rivals whose frames fit about as well (a texture running diagonally
+smears its breaks over every phase; slanted lamellae make frames several rows and a
+column apart alike, but the fly-back still repeats with the rows). A vertical edge of
+the sample breaks every row too, so the breaks' phase is never trusted for the start.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from intake_tvips.maths.periodicity import Periodicity, periodic_events, step_distances
+
+#: log10 of the chance below which breaks repeating with a row length are believed
+PHASE_LOG10_P = -4.0
+#: the breaks' row length must be this many orders of magnitude likelier than the next
+BREAK_MARGIN = 3.0
+
+
+def breaks(z: np.ndarray, winding: str | None) -> np.ndarray:
+    """Where the frames break: steps between consecutive frames (plain rasters), or
+    between frames two apart, summed over neighbouring pairs (winding ``"y"``)."""
+    steps = step_distances(z, 2 if winding == "y" else 1)
+    return steps[:-1] + steps[1:] if winding == "y" else steps
+
+
+def break_period(steps: np.ndarray, longest: int) -> Periodicity | None:
+    """The :class:`~intake_tvips.maths.periodicity.Periodicity` at which the breaks
+    ``steps`` repeat most significantly, over every row length from 4 to ``longest``
+    (the costly search: once per fit)."""
+    return periodic_events(steps, 4, longest)
+
+
+def by_breaks(steps: np.ndarray, lengths: list[int], needed: float) -> Periodicity | None:
+    """The periodicity of the row length among ``lengths`` at which the breaks
+    ``steps`` repeat with a chance below ``10**needed`` and ``BREAK_MARGIN`` orders of
+    magnitude below every other length's; ``None`` when none does."""
+    found = [periodic_events(steps, p, p) for p in lengths]
+    found = sorted((r for r in found if r is not None), key=lambda r: r.log10_p)
+    if not found or found[0].log10_p > needed:
+        return None
+    top = found[0]
+    return top if all(r.log10_p >= top.log10_p + BREAK_MARGIN for r in found[1:]) else None
+
+
+def other_breaks(
+    steps: np.ndarray, nx: int, overall: Periodicity | None, scan_frames: int | None
+) -> int | None:
+    """A row length, not ``nx`` nor its multiple or divisor, at which the breaks
+    ``steps`` repeat far more regularly than at ``nx`` (``overall``: their
+    :func:`break_period`); slanted lamellae let frames many rows and a column apart
+    look alike, but their fly-back breaks still repeat with the rows. Not one the
+    ``scan_frames`` between blanked ones are no whole number of (a texture running
+    diagonally repeats its steps every ``nx - 1`` frames: no rows)."""
+    if overall is None or overall.log10_p > 2 * PHASE_LOG10_P:
+        return None
+    if scan_frames and scan_frames % overall.period:
+        return None
+    if overall.period % nx == 0 or nx % overall.period == 0:
+        return None
+    own = periodic_events(steps, nx, nx)
+    if own is None or own.log10_p > overall.log10_p + BREAK_MARGIN:
+        return overall.period
+    return None
