@@ -4,8 +4,10 @@ A bounded run of frames from the start of the recording (the hysteresis estimate
 budget: ``max(3 %, 64 MiB)``, at least ``MIN_HEAD_FRAMES``) and the last ``TAIL_FRAMES``
 are read and reduced to detector-cell sums (:func:`~.pixels.cell_sums`). The row length
 and winding come from :func:`intake_tvips.maths.pixel_raster.fit_raster`, the start from
-the blanked frames at either end (:func:`~intake_tvips.maths.scan_ends.scan_start`),
-the row count from the frames between, the hysteresis from
+the blanked frames at either end (:func:`~intake_tvips.maths.scan_ends.scan_start`) or,
+where none marks either end, from a probe parked on the scan or from where the rows
+break (:func:`~intake_tvips.maths.scan_phase.start_by_breaks`, confidence at most
+``BREAKS_START_CONFIDENCE``), the row count from the frames between, the hysteresis from
 :func:`~.pixels.estimate_hysteresis`. Where the pixels cannot tell, the answer is
 ``method="none"`` with the reason: also for scans of fewer than ``MIN_DECIDED_ROWS`` rows or
 rows shorter than ``MIN_DECIDED_COLUMNS`` frames. Whole rows with no junk frame seen give start
@@ -31,6 +33,7 @@ from intake_tvips.maths.scan_ends import (
     parked_on_scan,
     scan_start,
 )
+from intake_tvips.maths.scan_phase import start_by_breaks
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.pixels import (
@@ -58,6 +61,9 @@ MIN_DECIDED_ROWS = 16
 #: scan at either end): a probe parked on the scan where its pattern matches the
 #: frames around would go unseen
 ASSUMED_START_CONFIDENCE = 0.3
+#: the confidence at most of a start told by where the rows break (a sample's edge that
+#: breaks every row the same way is turned away, but an image prior is no proof)
+BREAKS_START_CONFIDENCE = 0.5
 
 
 def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
@@ -172,14 +178,40 @@ def _fit(sample: _Sample, n: int):
         return fit.why
     start, why = scan_start(n, fit.nx, (before, after))
     if start is None:
-        start, parked_after, why = _parked_on_scan(sample, fit, basis, (before, after), why)
-        if start is None:
-            return f"{fit.notes[0]}; but {why}"
-        if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
-            why += "; so the start is assumed (a probe parked where it looks alike is not seen)"
-            fit = replace(fit, confidence=min(fit.confidence, ASSUMED_START_CONFIDENCE))
+        found = _unmarked_start(sample, fit, basis, (before, after), why)
+        if isinstance(found, str):
+            return f"{fit.notes[0]}; but {found}"
+        fit, start, parked_after, why = found
         after += parked_after
     return fit, start, after, why
+
+
+def _unmarked_start(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
+    """``(fit, start, frames after the scan, why)`` where no blanked frame marks either
+    end: from a probe parked on the scan (:func:`_parked_on_scan`), else from where the
+    rows break (:func:`~intake_tvips.maths.scan_phase.start_by_breaks`, confidence at
+    most ``BREAKS_START_CONFIDENCE``); or why not (a string)."""
+    start, parked_after, how = _parked_on_scan(sample, fit, basis, junk, why)
+    if start is None:
+        return _start_by_breaks(sample, fit, basis, junk, how)
+    if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
+        how += "; so the start is assumed (a probe parked where it looks alike is not seen)"
+        fit = replace(fit, confidence=min(fit.confidence, ASSUMED_START_CONFIDENCE))
+    return fit, start, parked_after, how
+
+
+def _start_by_breaks(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
+    """:func:`_unmarked_start` by the breaks, ``why`` the parked frames' answer."""
+    before, after = junk
+    extra = (sample.rec.n_frames - before - after) % fit.nx
+    if fit.winding == "x" or not extra:  # a snake's turns tell 2 start + roll only
+        return why
+    z = project(sample.cells[before:], basis)
+    b, how = start_by_breaks(z, fit.nx, fit.winding, extra)
+    if b is None:
+        return f"{why}; and {how}"
+    fit = replace(fit, confidence=min(fit.confidence, BREAKS_START_CONFIDENCE))
+    return fit, before + b, extra - b, how
 
 
 def _parked_on_scan(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):

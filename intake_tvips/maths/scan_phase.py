@@ -1,0 +1,116 @@
+"""The first frame of a scan from where its rows break, among the few starts left open.
+
+Pure numpy, no I/O. Where no blanked frame marks either end of a scan (a probe parked
+on the scan, or nothing at all), the ``extra`` frames beyond whole rows of ``nx`` lie
+before or after it: the start is one of ``0 .. extra``. A plain raster breaks where a
+row ends (the fly-back: the step from a row's last frame to the next row's first joins
+the sample's two borders); winding ``"y"`` breaks there between frames two apart
+(:func:`seam_steps`). The phase of those breaks is the start (:func:`start_by_breaks`).
+
+A break is trusted only where it cannot be the sample's own:
+
+* at the chosen start the frames break more than at every other open start in most
+  rows (``CANDIDATE_WINS``) and in every quarter of them (``QUARTER_WINS``);
+* it is the phase at which the breaks repeat with the rows, significantly, and it beats
+  the next strongest phases of the whole row in most rows (``PHASE_WINS``): a texture
+  repeating along the rows, or lamellae crossing the row's seam unbroken, break at
+  several phases or at none;
+* its steps point no common way (``COHERENCE``): a vertical edge of the sample breaks
+  every row too, always from one side of the edge to the other, whereas the fly-back
+  joins unrelated frames. A sample whose left and right borders differ the same way in
+  every row (a gradient along the rows) is turned away too: its parked frames tell the
+  start instead (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`).
+
+A sample whose two borders look alike (a uniform background around a feature) leaves
+the start truly open: shifting it shifts the image along the rows, which the pixels
+cannot tell from the sample. Then no break is trusted and the start stays undecided.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from intake_tvips.maths.periodicity import periodic_events, step_distances
+from intake_tvips.maths.raster_breaks import PHASE_LOG10_P
+
+#: the share of rows in which the chosen start's break must beat each other open start's
+CANDIDATE_WINS = 0.7
+#: ... and in each quarter of the rows
+QUARTER_WINS = 0.5
+#: the share of rows in which it must beat each of the next strongest phases of the row
+PHASE_WINS = 0.6
+#: how many of the next strongest phases it is compared with
+PHASE_RIVALS = 3
+#: the steps' mean over their typical size (squared, 0..1) above which they point one way
+COHERENCE = 0.6
+#: rows of breaks needed
+MIN_SEAMS = 8
+
+
+def seam_steps(z: np.ndarray, winding: str | None) -> np.ndarray:
+    """Per frame ``i``, how much the frames break between ``i`` and ``i + 1`` (plain
+    rasters: the squared step) or, for winding ``"y"``, between ``i, i + 2`` and
+    ``i + 1, i + 3`` both (the smaller of the two: at a row's end both pairs join the
+    two borders, one frame off only one does). A start ``s`` puts the break at
+    ``s - 1`` (plain) or ``s - 2`` (winding ``"y"``)."""
+    if winding != "y":
+        return step_distances(z, 1)
+    two = step_distances(z, 2)
+    return np.minimum(two[:-1], two[1:])
+
+
+def start_by_breaks(
+    z: np.ndarray, nx: int, winding: str | None, extra: int
+) -> tuple[int | None, str]:
+    """``(start, why)``: which of the starts ``0 .. extra`` the rows of ``nx`` frames
+    (winding ``None`` or ``"y"``; ``z``: the features from the earliest start on) break
+    at, by the module's rules; ``(None, why)`` where they do not tell."""
+    steps = seam_steps(z, winding)
+    off = 2 if winding == "y" else 1
+    rows = np.arange(1, (steps.size + off) // nx)
+    rows = rows[nx - 1 - off + rows * nx < steps.size]
+    if not 0 < extra < nx:
+        return None, f"{extra} frames beyond whole rows of {nx}: no start to choose"
+    if rows.size < MIN_SEAMS:
+        return None, f"only {rows.size} rows' ends among the frames read"
+    seams = steps[np.arange(nx)[:, None] - off + rows[None, :] * nx]  # (start, row)
+    open_ = seams[: extra + 1]
+    top = int(np.argmax(_ranks(open_).sum(axis=1)))
+    wins, quarter = _wins(open_, top)
+    if wins < CANDIDATE_WINS or quarter < QUARTER_WINS:
+        return None, f"no start among 0..{extra} breaks clearly more than the others"
+    found = periodic_events(steps, nx, nx)
+    rivals = [q for q in np.argsort(_ranks(seams).sum(axis=1))[::-1] if q != top]
+    beats = min((seams[top] > seams[q]).mean() for q in rivals[:PHASE_RIVALS])
+    if found is None or found.phase != (top - off) % nx or found.log10_p > PHASE_LOG10_P:
+        return None, f"the breaks at start {top} do not repeat with the rows"
+    if beats < PHASE_WINS:
+        return None, f"the frames break at other phases of the rows as much as at start {top}"
+    if _coherence(z, top - off + rows * nx, 2 if winding == "y" else 1) > COHERENCE:
+        return None, f"the breaks at start {top} all point one way (an edge of the sample?)"
+    return top, (
+        f"the rows break at start {top} in {wins:.0%} of {rows.size} rows, more than at "
+        f"the other starts 0..{extra} (chance 1e{found.log10_p:.0f})"
+    )
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks down each column (0 the smallest)."""
+    return values.argsort(axis=0).argsort(axis=0)
+
+
+def _wins(seams: np.ndarray, top: int) -> tuple[float, float]:
+    """The least share of rows, over the other starts, in which ``top`` breaks more;
+    and the least such share in any quarter of the rows."""
+    wins = [seams[top] > seams[q] for q in range(seams.shape[0]) if q != top]
+    overall = min(w.mean() for w in wins)
+    quarter = min(part.mean() for w in wins for part in np.array_split(w, 4))
+    return float(overall), float(quarter)
+
+
+def _coherence(z: np.ndarray, at: np.ndarray, lag: int) -> float:
+    """``|mean step|² / mean |step|²`` of the steps from ``z[at]`` to ``z[at + lag]``:
+    1 where they all point one way, about ``1 / len(at)`` where at random."""
+    steps = z[at + lag] - z[at]
+    size = float(np.einsum("ij,ij->", steps, steps))
+    return float((steps.sum(axis=0) ** 2).sum() / (len(at) * size)) if size > 0 else 1.0
