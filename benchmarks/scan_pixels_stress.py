@@ -14,6 +14,10 @@ Kinds (each case a recording of ``tests/scan_textures.py`` written and
 * ``whole``: a probe parked on the scan before and after it for a row's worth of frames
   together (the recording holds whole rows);
 * ``long``: junk runs of 0-200 frames;
+* ``unmarked``: no blanked frame at either end, the start left to a probe parked on the
+  scan or to where the rows break: half the cases parked 0-7 + 0-4 frames, half with
+  no junk and the scan cut short by 1 to ``nx - 1`` frames (its full rows are the
+  truth), a third of them over the periodic samples of ``grating``;
 * ``grating``: periodic samples (a cross grating, lamellae, an oblique grating with
   periods of 4-16 positions): a known weakness (README).
 
@@ -35,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scan_pixels_accuracy as acc  # noqa: E402
 
 st = acc.st
-KINDS = ("wide", "short", "rows", "whole", "long", "grating")
+KINDS = ("wide", "short", "rows", "whole", "long", "grating", "unmarked")
 
 
 def draw(kind: str, rng) -> dict:
@@ -71,6 +75,10 @@ def draw(kind: str, rng) -> dict:
         case.update(junk="parked", junk_before=before, junk_after=shape[1] - before)
     elif kind == "long":
         case.update(junk_before=int(rng.integers(0, 200)), junk_after=int(rng.integers(0, 200)))
+    elif kind == "unmarked":
+        case.update(junk="parked")
+        if rng.integers(2):
+            case.update(junk_before=0, junk_after=0, cut=int(rng.integers(1, shape[1])))
     if case["winding"]:
         low = -3 if kind == "wide" else 0
         case["hysteresis"] = int(
@@ -95,20 +103,22 @@ def grating(shape, periods: tuple[float, float], name: str) -> np.ndarray:
 def one(kind: str, rng, work: Path) -> tuple[str, str, float]:
     """``(verdict, line, confidence)`` of one case."""
     case = draw(kind, rng)
-    shape = case.pop("shape")
-    label = case["texture_name"]
-    if kind == "grating":
+    shape, cut = case.pop("shape"), case.pop("cut", 0)
+    label, original = case["texture_name"], st.texture
+    if kind == "grating" or (kind == "unmarked" and rng.integers(3) == 0):
         name = ["cross", "lamellae", "oblique"][rng.integers(3)]
         periods = tuple(float(v) for v in rng.choice([4, 6, 8, 12, 16, 5.5, 9.3], 2))
         label = f"{name} {periods}"
-        texture, st.texture = st.texture, lambda *_: grating(shape, periods, name)
+        st.texture = lambda *_: grating(shape, periods, name)
     try:
         frames, _ = st.recording(shape, **case)
     finally:
-        if kind == "grating":
-            st.texture = texture
+        st.texture = original
+    if cut:  # the scan cut short: its full rows are what is right
+        frames = frames[:-cut]
     found = acc._detect(work, "case", frames)
-    truth = {"shape": shape, "start": case["junk_before"], "winding": case["winding"]}
+    full = (shape[0] - (1 if cut else 0), shape[1])
+    truth = {"shape": full, "start": case["junk_before"], "winding": case["winding"]}
     truth["h"] = case.get("hysteresis", 0)
     if label in st.BLIND_TEXTURES:
         verdict, why = ("undecided", "") if found.method == "none" else ("wrong", "blind")
@@ -116,7 +126,7 @@ def one(kind: str, rng, work: Path) -> tuple[str, str, float]:
         verdict, _, why = acc.judge(found, truth)
     line = (
         f"{label} dose {case['dose']} winding {case['winding']} h={truth['h']} {shape} "
-        f"{case['junk']} {case['junk_before']}+{case['junk_after']}: {why} "
+        f"{case['junk']} {case['junk_before']}+{case['junk_after']} cut {cut}: {why} "
         f"(confidence {found.confidence:.2f})"
     )
     return verdict, line, found.confidence

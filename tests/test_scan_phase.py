@@ -129,3 +129,20 @@ def test_a_snake_s_start_is_not_taken_from_its_turns(tmp_path):
     )  # fmt: skip
     assert "the rows break at start" not in found.reason
     assert found.method == "none" or st.scan_of(found) == ((64, 64), 1, "x"), found.reason
+
+
+@pytest.mark.parametrize(
+    ("shape", "kw"),
+    [
+        ((48, 24), dict(texture_name="grains", dose=200.0, winding="y", seed=25,
+                        junk_before=128, junk_after=0)),
+        ((48, 32), dict(texture_name="grains", dose=200.0, winding="y", seed=19,
+                        junk_before=53, junk_after=138)),
+    ],
+)  # fmt: skip
+def test_a_probe_parked_for_whole_rows_is_not_taken_for_rows_of_the_scan(tmp_path, shape, kw):
+    # the breaks tell the start modulo the row only (start 8 for 128 parked frames):
+    # the rows of one repeated pattern before it must not pass for the scan's
+    found = st.detected(tmp_path, shape, junk="parked", hysteresis=0, **kw)
+    assert found.method == "none" or st.scan_of(found) == (shape, kw["junk_before"], "y")
+    assert "repeats one pattern" in found.reason, found.reason

@@ -21,6 +21,11 @@ A break is trusted only where it cannot be the sample's own:
   every row (a gradient along the rows) is turned away too: its parked frames tell the
   start instead (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`).
 
+The breaks tell the start modulo ``nx`` only: a probe parked for a row or more would
+pass for rows of the scan. So the first and the last row the start leaves must vary
+along the row as the scan's rows do (``ROW_SPREAD``; :func:`junk_rows`), not repeat
+one pattern.
+
 A sample whose two borders look alike (a uniform background around a feature) leaves
 the start truly open: shifting it shifts the image along the rows, which the pixels
 cannot tell from the sample. Then no break is trusted and the start stays undecided.
@@ -45,6 +50,9 @@ PHASE_RIVALS = 3
 COHERENCE = 0.6
 #: rows of breaks needed
 MIN_SEAMS = 8
+#: the first and last rows must spread at least this share of the scan's typical row's
+#: spread (frames' mean squared distance from their row's mean)
+ROW_SPREAD = 0.25
 
 
 def seam_steps(z: np.ndarray, winding: str | None) -> np.ndarray:
@@ -92,6 +100,29 @@ def start_by_breaks(
         f"the rows break at start {top} in {wins:.0%} of {rows.size} rows, more than at "
         f"the other starts 0..{extra} (chance 1e{found.log10_p:.0f})"
     )
+
+
+def junk_rows(z: np.ndarray, nx: int, start: int, last: np.ndarray, after: int) -> bool:
+    """Whether the first row from ``start`` in the features ``z`` (from the earliest
+    start on), or the last row before the ``after`` frames that end ``last`` (the
+    features of the recording's last frames), spreads less than ``ROW_SPREAD`` times
+    the median spread of the rows of ``z`` after the first: one pattern repeated (a
+    probe parked for whole rows), or a row too flat to tell from one."""
+    rows = (z.shape[0] - start) // nx
+    spreads = _spreads(z[start : start + rows * nx].reshape(rows, nx, -1))
+    end = last[last.shape[0] - after - nx : last.shape[0] - after]
+    if rows < 2 or end.shape[0] < nx:
+        return True
+    typical = float(np.median(spreads[1:]))
+    final = float(_spreads(end[None])[0])
+    return min(float(spreads[0]), final) < ROW_SPREAD * typical
+
+
+def _spreads(rows: np.ndarray) -> np.ndarray:
+    """Per row of ``(rows, nx, features)``: the frames' mean squared distance from the
+    row's mean."""
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    return np.einsum("rcf,rcf->r", centred, centred) / rows.shape[1]
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from intake_tvips.maths.scan_ends import (
     parked_on_scan,
     scan_start,
 )
-from intake_tvips.maths.scan_phase import start_by_breaks
+from intake_tvips.maths.scan_phase import junk_rows, start_by_breaks
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.pixels import (
@@ -210,6 +210,12 @@ def _start_by_breaks(sample: _Sample, fit, basis, junk: tuple[int, int], why: st
     b, how = start_by_breaks(z, fit.nx, fit.winding, extra)
     if b is None:
         return f"{why}; and {how}"
+    last = sample.last(fit.nx + extra + after)
+    if last is None:
+        return f"{why}; and the rows' ends are not read"
+    last = project(last[: last.shape[0] - after], basis)
+    if junk_rows(z, fit.nx, b, last, extra - b):
+        return f"{why}; and {how}, but a row at either end repeats one pattern (parked?)"
     fit = replace(fit, confidence=min(fit.confidence, BREAKS_START_CONFIDENCE))
     return fit, before + b, extra - b, how
 
