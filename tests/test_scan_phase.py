@@ -146,3 +146,16 @@ def test_a_probe_parked_for_whole_rows_is_not_taken_for_rows_of_the_scan(tmp_pat
     found = st.detected(tmp_path, shape, junk="parked", hysteresis=0, **kw)
     assert found.method == "none" or st.scan_of(found) == (shape, kw["junk_before"], "y")
     assert "repeats one pattern" in found.reason, found.reason
+
+
+@pytest.mark.parametrize("cut", [2, 7])
+def test_a_winding_y_scan_cut_short_is_not_given_the_full_rows_mirrored_wrong(tmp_path, cut):
+    # winding y mirrors the columns over the scan's row count; with a row cut short
+    # the full rows' count is one less, and the hysteresis aligning them is h + 1
+    frames, _ = st.recording(
+        (64, 24), texture_name="grains", winding="y", hysteresis=1, dose=200.0, seed=6,
+        junk_before=0, junk_after=0,
+    )  # fmt: skip
+    found = intake_tvips.detect_scan(st.write(tmp_path / "cut.tvips", frames[:-cut]), pixels=True)
+    assert found.method == "none"
+    assert "may be a row cut short" in found.reason, found.reason

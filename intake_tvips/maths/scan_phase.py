@@ -24,7 +24,9 @@ A break is trusted only where it cannot be the sample's own:
 The breaks tell the start modulo ``nx`` only: a probe parked for a row or more would
 pass for rows of the scan. So the first and the last row the start leaves must vary
 along the row as the scan's rows do (``ROW_SPREAD``; :func:`junk_rows`), not repeat
-one pattern.
+one pattern. With winding ``"y"``, frames after the scan that are as alike their frames a
+row before as the scan's own (:func:`cut_row`) may be a row cut short: its row count,
+which sets the mirrored columns' rows, is then one more than the full rows (undecided).
 
 A sample whose two borders look alike (a uniform background around a feature) leaves
 the start truly open: shifting it shifts the image along the rows, which the pixels
@@ -53,6 +55,9 @@ MIN_SEAMS = 8
 #: the first and last rows must spread at least this share of the scan's typical row's
 #: spread (frames' mean squared distance from their row's mean)
 ROW_SPREAD = 0.25
+#: frames after a winding ``"y"`` scan nearer their frames a row before than this
+#: quantile of the scan's own such distances may be a row cut short
+CUT_QUANTILE = 0.9
 
 
 def seam_steps(z: np.ndarray, winding: str | None) -> np.ndarray:
@@ -116,6 +121,16 @@ def junk_rows(z: np.ndarray, nx: int, start: int, last: np.ndarray, after: int) 
     typical = float(np.median(spreads[1:]))
     final = float(_spreads(end[None])[0])
     return min(float(spreads[0]), final) < ROW_SPREAD * typical
+
+
+def cut_row(z: np.ndarray, nx: int, last: np.ndarray, after: int) -> bool:
+    """Whether the ``after`` frames that end ``last`` lie, by their median, no farther
+    from the frames ``nx`` before them than ``CUT_QUANTILE`` of the distances between
+    the frames of ``z`` a row apart: a row cut short, not junk."""
+    if not after:
+        return False
+    tail = step_distances(last[last.shape[0] - after - nx :], nx)
+    return float(np.median(tail)) <= float(np.quantile(step_distances(z, nx), CUT_QUANTILE))
 
 
 def _spreads(rows: np.ndarray) -> np.ndarray:

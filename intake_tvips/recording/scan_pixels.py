@@ -33,7 +33,7 @@ from intake_tvips.maths.scan_ends import (
     parked_on_scan,
     scan_start,
 )
-from intake_tvips.maths.scan_phase import junk_rows, start_by_breaks
+from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.pixels import (
@@ -216,6 +216,8 @@ def _start_by_breaks(sample: _Sample, fit, basis, junk: tuple[int, int], why: st
     last = project(last[: last.shape[0] - after], basis)
     if junk_rows(z, fit.nx, b, last, extra - b):
         return f"{why}; and {how}, but a row at either end repeats one pattern (parked?)"
+    if fit.winding == "y" and cut_row(z[b:], fit.nx, last, extra - b):
+        return f"{why}; and {how}, but the frames after it may be a row cut short"
     fit = replace(fit, confidence=min(fit.confidence, BREAKS_START_CONFIDENCE))
     return fit, before + b, extra - b, how
 
