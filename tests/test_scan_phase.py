@@ -159,3 +159,17 @@ def test_a_winding_y_scan_cut_short_is_not_given_the_full_rows_mirrored_wrong(tm
     found = intake_tvips.detect_scan(st.write(tmp_path / "cut.tvips", frames[:-cut]), pixels=True)
     assert found.method == "none"
     assert "may be a row cut short" in found.reason, found.reason
+
+
+@pytest.mark.parametrize(("winding", "seed"), [(None, 6), (None, 9), ("y", 8), ("y", 9)])
+def test_parked_frames_adding_up_to_a_row_are_told_by_the_breaks(tmp_path, winding, seed):
+    # 5 frames before the scan and 27 after: the recording holds whole rows, so no
+    # frame count tells the start; it was "assumed" 0 with one row too many
+    found = st.detected(
+        tmp_path, (48, 32), texture_name="grains", dose=200.0, winding=winding,
+        hysteresis=2 if winding else 0, seed=seed, junk_before=5, junk_after=27,
+        junk="parked",
+    )  # fmt: skip
+    assert st.scan_of(found) == ((48, 32), 5, winding), found.reason
+    assert "the rows break at start 5" in found.reason
+    assert 0 < found.confidence <= BREAKS_START_CONFIDENCE

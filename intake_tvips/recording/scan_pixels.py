@@ -195,31 +195,37 @@ def _unmarked_start(sample: _Sample, fit, basis, junk: tuple[int, int], why: str
     if start is None:
         return _start_by_breaks(sample, fit, basis, junk, how)
     if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
+        found = _start_by_breaks(sample, fit, basis, junk, how)
+        if not isinstance(found, str):
+            return found
         how += "; so the start is assumed (a probe parked where it looks alike is not seen)"
         fit = replace(fit, confidence=min(fit.confidence, ASSUMED_START_CONFIDENCE))
     return fit, start, parked_after, how
 
 
 def _start_by_breaks(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
-    """:func:`_unmarked_start` by the breaks, ``why`` the parked frames' answer."""
+    """:func:`_unmarked_start` by the breaks, ``why`` the parked frames' answer. Where
+    the recording holds whole rows, every start of the row is open (a probe parked
+    for a row's worth of frames before and after the scan together)."""
     before, after = junk
     extra = (sample.rec.n_frames - before - after) % fit.nx
-    if fit.winding == "x" or not extra:  # a snake's turns tell 2 start + roll only
+    if fit.winding == "x":  # a snake's turns tell 2 start + roll only
         return why
     z = project(sample.cells[before:], basis)
-    b, how = start_by_breaks(z, fit.nx, fit.winding, extra)
+    b, how = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
     if b is None:
         return f"{why}; and {how}"
-    last = sample.last(fit.nx + extra + after)
+    rest = (extra - b) % fit.nx  # the frames after the scan
+    last = sample.last(fit.nx + rest + after)
     if last is None:
         return f"{why}; and the rows' ends are not read"
     last = project(last[: last.shape[0] - after], basis)
-    if junk_rows(z, fit.nx, b, last, extra - b):
+    if junk_rows(z, fit.nx, b, last, rest):
         return f"{why}; and {how}, but a row at either end repeats one pattern (parked?)"
-    if fit.winding == "y" and cut_row(z[b:], fit.nx, last, extra - b):
+    if fit.winding == "y" and cut_row(z[b:], fit.nx, last, rest):
         return f"{why}; and {how}, but the frames after it may be a row cut short"
     fit = replace(fit, confidence=min(fit.confidence, BREAKS_START_CONFIDENCE))
-    return fit, before + b, extra - b, how
+    return fit, before + b, rest, how
 
 
 def _parked_on_scan(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
