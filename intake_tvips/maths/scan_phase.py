@@ -114,10 +114,10 @@ def junk_rows(z: np.ndarray, nx: int, start: int, last: np.ndarray, after: int) 
     the median spread of the rows of ``z`` after the first: one pattern repeated (a
     probe parked for whole rows), or a row too flat to tell from one."""
     rows = (z.shape[0] - start) // nx
-    spreads = _spreads(z[start : start + rows * nx].reshape(rows, nx, -1))
-    end = last[last.shape[0] - after - nx : last.shape[0] - after]
+    end = last[max(last.shape[0] - after - nx, 0) : last.shape[0] - after]
     if rows < 2 or end.shape[0] < nx:
         return True
+    spreads = _spreads(z[start : start + rows * nx].reshape(rows, nx, -1))
     typical = float(np.median(spreads[1:]))
     final = float(_spreads(end[None])[0])
     return min(float(spreads[0]), final) < ROW_SPREAD * typical
