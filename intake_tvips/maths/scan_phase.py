@@ -2,7 +2,8 @@
 
 Pure numpy, no I/O. Where no blanked frame marks either end of a scan (a probe parked
 on the scan, or nothing at all), the ``extra`` frames beyond whole rows of ``nx`` lie
-before or after it: the start is one of ``0 .. extra``. A plain raster breaks where a
+before or after it: the start is one of ``0 .. extra`` (every start of the row where
+the recording holds whole rows: the caller passes ``nx - 1``). A plain raster breaks where a
 row ends (the fly-back: the step from a row's last frame to the next row's first joins
 the sample's two borders); winding ``"y"`` breaks there between frames two apart
 (:func:`seam_steps`). The phase of those breaks is the start (:func:`start_by_breaks`).
