@@ -1,4 +1,4 @@
-"""The raster of a scan from per-frame features alone: row length, winding, start frame.
+"""The raster of a scan from per-frame features alone: row length and winding.
 
 Pure numpy, no I/O. The features are a few numbers per frame in acquisition order (the
 principal components of detector-cell sums: :func:`feature_basis`, :func:`project`). A
@@ -26,8 +26,9 @@ scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
 
 Each rival (winding, row length) is scored by how alike the frames it calls vertical
 neighbours are, against frames at random; the best must beat the others clearly, or the
-answer is undecided (``RasterFit.why``). The start comes from the junk frames around the
-scan (:mod:`intake_tvips.maths.scan_ends`), never from a guess.
+answer is undecided (``RasterFit.why``). The start is not found here: it comes from the
+junk frames around the scan (:mod:`intake_tvips.maths.scan_ends`) or from where the rows
+break among the starts those leave open (:mod:`intake_tvips.maths.scan_phase`).
 Rows longer than ``MAX_ROW`` positions are not looked for, and at most ``MAX_FRAMES``
 frames are used (the cost stays bounded whatever the budget read).
 """
