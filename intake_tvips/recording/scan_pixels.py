@@ -191,11 +191,12 @@ def _unmarked_start(sample: _Sample, fit, basis, junk: tuple[int, int], why: str
     end: from a probe parked on the scan (:func:`_parked_on_scan`), else from where the
     rows break (:func:`~intake_tvips.maths.scan_phase.start_by_breaks`, confidence at
     most ``BREAKS_START_CONFIDENCE``); or why not (a string)."""
-    start, parked_after, how = _parked_on_scan(sample, fit, basis, junk, why)
+    first = project(sample.cells[junk[0] :], basis)  # from the earliest start, for both
+    start, parked_after, how = _parked_on_scan(sample, fit, basis, first, junk, why)
     if start is None:
-        return _start_by_breaks(sample, fit, basis, junk, how)
+        return _start_by_breaks(sample, fit, basis, first, junk, how)
     if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
-        found = _start_by_breaks(sample, fit, basis, junk, how)
+        found = _start_by_breaks(sample, fit, basis, first, junk, how)
         if not isinstance(found, str):
             return found
         how += "; so the start is assumed (a probe parked where it looks alike is not seen)"
@@ -203,15 +204,15 @@ def _unmarked_start(sample: _Sample, fit, basis, junk: tuple[int, int], why: str
     return fit, start, parked_after, how
 
 
-def _start_by_breaks(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
-    """:func:`_unmarked_start` by the breaks, ``why`` the parked frames' answer. Where
-    the recording holds whole rows, every start of the row is open (a probe parked
-    for a row's worth of frames before and after the scan together)."""
+def _start_by_breaks(sample: _Sample, fit, basis, z, junk: tuple[int, int], why: str):
+    """:func:`_unmarked_start` by the breaks in the features ``z`` from the earliest
+    start, ``why`` the parked frames' answer. Where the recording holds whole rows,
+    every start of the row is open (a probe parked for a row's worth of frames before
+    and after the scan together)."""
     before, after = junk
     extra = (sample.rec.n_frames - before - after) % fit.nx
     if fit.winding == "x":  # a snake's turns tell 2 start + roll only
         return why
-    z = project(sample.cells[before:], basis)
     b, how = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
     if b is None:
         return f"{why}; and {how}"
@@ -228,16 +229,16 @@ def _start_by_breaks(sample: _Sample, fit, basis, junk: tuple[int, int], why: st
     return fit, before + b, rest, how
 
 
-def _parked_on_scan(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
+def _parked_on_scan(sample: _Sample, fit, basis, first, junk: tuple[int, int], why: str):
     """``(start, parked frames after, why)`` where the frames beyond whole rows may be
     a probe parked (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`), in the
-    features of the fit (``basis``), or ``(None, 0, why)``."""
+    features of the fit (``basis``; ``first``: those from the earliest start), or
+    ``(None, 0, why)``."""
     n, (before, after) = sample.rec.n_frames, junk
     lag = 2 * fit.nx if fit.winding == "x" else fit.nx
     last = sample.last(LONGEST_PARKED + 1 + lag + after)
     if last is None:
         return None, 0, why
-    first = project(sample.cells[before:], basis)
     last = project(last[: last.shape[0] - after], basis)
     whole = sample.cells.shape[0] == n
     extra = (n - before - after) % fit.nx
