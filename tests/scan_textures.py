@@ -19,12 +19,18 @@ TEXTURES = ("particles", "grains", "stripes", "diagonal", "gradient", "smiley")
 BLIND_TEXTURES = ("flat", "noise_only")
 #: counts per bright-field pixel: None is noise-free
 DOSES = (None, 200.0, 20.0)
+#: periodic samples, named ``"KIND/P/Q"`` (periods P along x, Q along y, in positions):
+#: a cross grating, lamellae along y, an oblique grating (:func:`grating`)
+GRATINGS = ("cross", "lamellae", "oblique")
 
 
 def texture(name: str, shape: tuple[int, int], rng) -> np.ndarray:
     """The sample's transmission over the scan, in ``[0.2, 1]``."""
     ny, nx = shape
     y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    if "/" in name:
+        kind, p, q = name.split("/")
+        return grating(shape, (float(p), float(q)), kind)
     if name == "particles":
         t = np.ones(shape)
         for _ in range(max(3, ny * nx // 60)):
@@ -50,6 +56,22 @@ def texture(name: str, shape: tuple[int, int], rng) -> np.ndarray:
         t = np.ones(shape)
     else:
         raise ValueError(name)
+    return np.clip(t, 0.2, 1.0)
+
+
+def grating(shape, periods: tuple[float, float], kind: str) -> np.ndarray:
+    """A periodic sample's transmission: ``cross``, ``lamellae`` (along y: it does not
+    change along the columns) or ``oblique``, with ``periods`` along x and y."""
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    p, q = periods
+    if kind == "cross":
+        t = 0.6 + 0.4 * np.sin(2 * np.pi * x / p) * np.sin(2 * np.pi * y / q)
+    elif kind == "lamellae":
+        t = 0.6 + 0.4 * np.sign(np.sin(2 * np.pi * x / p))
+    elif kind == "oblique":
+        t = 0.6 + 0.4 * np.sin(2 * np.pi * (x / p + y / q))
+    else:
+        raise ValueError(kind)
     return np.clip(t, 0.2, 1.0)
 
 

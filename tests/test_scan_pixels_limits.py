@@ -4,9 +4,12 @@ confident wrong answers on recordings of ``tests/scan_textures.py``)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import scan_textures as st
 
+from intake_tvips.maths.periodicity import lag_profile, period_within
+from intake_tvips.maths.pixel_raster import PERIODIC_DEPTH
 from intake_tvips.recording.scan_pixels import (
     ASSUMED_START_CONFIDENCE,
     MIN_DECIDED_COLUMNS,
@@ -117,3 +120,43 @@ def test_a_long_parked_off_run_gives_the_start(tmp_path):
         junk="parked_off", junk_before=130, junk_after=90,
     )  # fmt: skip
     _assert_found(found, (32, 48), 130, None)
+
+
+# samples periodic along the rows with a period that divides them, drawn by
+# ``benchmarks/scan_pixels_stress.py --kind grating --seed 1``: the cross gratings were
+# read as rows of several true rows with confidence 1.0 (they repeat every few rows
+# along y too, so those rows repeat exactly), the lamellae along y (wound along y) as a
+# plain raster with confidence 0.5 (they do not change along y)
+PERIODIC = [
+    ((96, 48), "cross/16/6", "x", 8, 200.0, "blank", 4, 1, 1782511688),
+    ((96, 48), "cross/6/4", "x", 3, None, "parked_off", 3, 1, 1914879824),
+    ((32, 48), "lamellae/6/4", "y", 7, 200.0, "parked_off", 5, 2, 783847129),
+]
+
+
+@pytest.mark.parametrize(
+    ("shape", "texture", "winding", "h", "dose", "junk", "before", "after", "seed"), PERIODIC
+)
+def test_a_sample_periodic_along_the_rows_is_undecided(
+    tmp_path, shape, texture, winding, h, dose, junk, before, after, seed
+):
+    found = st.detected(
+        tmp_path, shape, texture_name=texture, winding=winding, hysteresis=h, dose=dose,
+        seed=seed, junk=junk, junk_before=before, junk_after=after,
+    )  # fmt: skip
+    assert found.method == "none", found.reason
+    assert "periodic along the scan" in found.reason
+
+
+def test_a_period_within_the_rows_must_be_a_whole_number_of_frames():
+    """Frames of a sample repeating every 8 positions dip at 8 and 16 exactly; a texture
+    along a diagonal with a period of 31.7 positions dips near 32, 63, 95: no period
+    of rows of 96 (its fly-back still breaks the period; README)."""
+    x = np.arange(96 * 40, dtype=float)
+    rng = np.random.default_rng(0)
+    for period, found in ((8.0, 8), (31.7, None)):
+        features = np.stack([np.sin(2 * np.pi * x / period), np.cos(2 * np.pi * x / period)], 1)
+        features += rng.normal(0, 0.05, features.shape)
+        profile = lag_profile(features, 400)
+        assert period_within(profile, 96, PERIODIC_DEPTH) == found
+    assert period_within(profile, 97, PERIODIC_DEPTH) is None  # 97 is prime

@@ -154,6 +154,22 @@ def dips(profile: np.ndarray, min_lag: int, depth: float, most: int = 3) -> list
     return [lag for _, lag in sorted(found)[:most]]
 
 
+def period_within(profile: np.ndarray, lag: int, depth: float) -> int | None:
+    """The shortest lag ``p`` that divides ``lag`` (at most a third of it) where
+    ``profile`` dips below ``depth`` times the lags around it (:func:`dip_ratio`) and
+    is least again at ``2 p`` exactly: frames ``p`` apart alike, as in a sample that
+    repeats every ``p`` positions along rows of ``lag`` frames (a period that is no
+    whole number of positions, as a texture's along a diagonal, drifts off ``2 p``);
+    ``None`` when no such lag dips. Only divisors are looked at (a few dozen
+    :func:`dip_ratio` calls at most)."""
+    for p in range(2, min(lag // 3, (profile.size - 2) // 2) + 1):
+        if lag % p == 0:
+            ratio = dip_ratio(profile, p)
+            if ratio is not None and ratio < depth and dip_ratio(profile, 2 * p) is not None:
+                return p
+    return None
+
+
 def dip_ratio(profile: np.ndarray, lag: int) -> float | None:
     """``profile[lag]`` over the median of the lags around it (half to one and a half
     times the lag, its own neighbourhood left out: :func:`dips`), or ``None`` where

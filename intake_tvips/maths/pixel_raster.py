@@ -22,7 +22,11 @@ scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
 * winding ``"y"`` alternates two rows of the sample, far apart at the scan's start: the
   steps from frame to frame alternate in direction from column to column
   (:mod:`intake_tvips.maths.raster_windings`), and pairs of frames two apart break once
-  per row.
+  per row;
+* a sample periodic along the rows with a period that divides them (a grating) hides
+  the rows: the fly-back continues the period, a grating that repeats along y too
+  makes rows of several true rows fit best, lamellae along y look alike in every
+  winding. Such fits are left undecided (:func:`_unless_periodic`).
 
 Each rival (winding, row length) is scored by how alike the frames it calls vertical
 neighbours are, against frames at random; the best must beat the others clearly, or the
@@ -39,7 +43,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from intake_tvips.maths.periodicity import dips, lag_profile
+from intake_tvips.maths.periodicity import dips, lag_profile, period_within
 from intake_tvips.maths.raster_breaks import (
     PHASE_LOG10_P,
     break_period,
@@ -85,6 +89,10 @@ TIE_CONFIDENCE = 0.5
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
 MIRROR_KINDS = 0.2
+#: a dip at a divisor of the rows this deep (of the lags around it) marks a sample
+#: periodic along the rows (:func:`_unless_periodic`; the generator's textures that
+#: are not periodic dip no deeper than 0.3 at a divisor of their rows)
+PERIODIC_DEPTH = 0.3
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the longest rows looked for
@@ -155,10 +163,31 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
         fit = _tie_by_breaks(z, best, second, rivals, scan_frames)
     else:
         fit = _winner(z, best, second, rivals, scan_frames)
-    if fit.nx is not None:
+    if fit.nx is None:
+        rescued = _rescued(z, profile / random_pairs, rivals, scan_frames)
+        fit = fit if rescued is None else rescued
+    return _unless_periodic(fit, profile)
+
+
+def _unless_periodic(fit: RasterFit, profile: np.ndarray) -> RasterFit:
+    """``fit``, unless the frames repeat along its rows every ``p`` frames, ``p`` a
+    divisor of the rows (a deep dip of the lag ``profile``,
+    :func:`~intake_tvips.maths.periodicity.period_within`): then the fly-back joins
+    frames that continue the period, rows of other multiples of ``p`` fit as well
+    (rows of a few true rows over a sample that repeats along y too), and windings
+    look alike where the sample does not change along y: undecided."""
+    if fit.nx is None:
         return fit
-    rescued = _rescued(z, profile / random_pairs, rivals, scan_frames)
-    return fit if rescued is None else rescued
+    lag = 2 * fit.nx if fit.winding == "x" else fit.nx
+    p = period_within(profile, lag, PERIODIC_DEPTH)
+    if p is None:
+        return fit
+    return RasterFit(
+        None,
+        why=f"{fit.notes[0]}, but the frames repeat every {p} along them (a sample "
+        f"periodic along the scan, e.g. a grating): rows of other multiples of {p} "
+        "fit as well",
+    )
 
 
 def _rescued(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
