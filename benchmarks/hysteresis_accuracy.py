@@ -3,6 +3,7 @@
     python benchmarks/hysteresis_accuracy.py                 # 192 cases, about 3 min
     python benchmarks/hysteresis_accuracy.py --cases 480 --sizes 32,64,128
     python benchmarks/hysteresis_accuracy.py --hysteresis 14-20   # beyond the range tried
+    python benchmarks/hysteresis_accuracy.py --gratings            # periodic samples
 
 Each case is a recording of ``tests/scan_textures.py``: a texture (particles, grains,
 lamellae, diagonal waves, a smooth gradient, the demo's smiley; flat and noise-only ones
@@ -10,7 +11,10 @@ that cannot tell a shift), a dose (noise-free, 200 or 20 counts per bright-field
 a winding (x or y), a hysteresis drawn from 0-8, a shape drawn from ``--sizes`` per axis,
 junk frames before (0-5) and after (0-3). The estimate gets the true shape, start and
 winding. Prints a Markdown table; "wrong" is a decided answer that is not the truth
-(modulo the line length).
+(modulo the line length). With ``--gratings`` the textures are periodic samples instead
+(``scan_textures.GRATINGS``: a cross grating, lamellae along y, an oblique grating, with
+periods of 4-16 positions along x and y): a roll by a whole period along the lines
+looks alike, so the estimate must say so, not guess.
 """
 
 from __future__ import annotations
@@ -31,14 +35,19 @@ import scan_textures as st  # noqa: E402
 from intake_tvips import estimate_hysteresis  # noqa: E402
 
 
-def one_case(i: int, rng, sizes, work: Path, hyst=(0, 8)) -> tuple[str, str, str]:
-    textures = st.TEXTURES + st.BLIND_TEXTURES
+def one_case(
+    i: int, rng, sizes, work: Path, hyst=(0, 8), gratings: bool = False
+) -> tuple[str, str, str]:
+    textures = st.GRATINGS if gratings else st.TEXTURES + st.BLIND_TEXTURES
     tex = textures[i % len(textures)]
     dose = st.DOSES[(i // len(textures)) % len(st.DOSES)]
     winding = "xy"[(i // (len(textures) * len(st.DOSES))) % 2]
     h = int(rng.integers(hyst[0], hyst[1] + 1))
     shape = tuple(int(v) for v in rng.choice(sizes, 2))
     before, after = int(rng.integers(0, 6)), int(rng.integers(0, 4))
+    if gratings:
+        p, q = (float(v) for v in rng.choice([4, 6, 8, 12, 16, 5.5, 9.3], 2))
+        tex = f"{tex}/{p:g}/{q:g}"
     frames, _ = st.recording(
         shape,
         texture_name=tex,
@@ -61,6 +70,7 @@ def one_case(i: int, rng, sizes, work: Path, hyst=(0, 8)) -> tuple[str, str, str
     else:
         verdict = "wrong"
         print(f"  wrong: {tex} dose {dose} {winding} h={h} {shape}: {found}", file=sys.stderr)
+    tex = tex.split("/")[0]
     return tex, "clean" if dose is None else f"dose {dose:g}", verdict
 
 
@@ -75,6 +85,7 @@ def main() -> None:
         help="range of the true values; e.g. 14-20 lies beyond the range tried (-12..12): "
         "every answer must be undecided",
     )
+    ap.add_argument("--gratings", action="store_true", help="periodic samples only")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     hyst = tuple(int(v) for v in args.hysteresis.split("-"))
@@ -83,7 +94,7 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp), hyst)
+            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp), hyst, args.gratings)
             table[(tex, dose)][verdict] += 1
     print(f"{args.cases} cases, sizes {sizes}, {time.perf_counter() - t0:.0f} s\n")
     print("| texture | dose | right | undecided | wrong |\n|---|---|---|---|---|")

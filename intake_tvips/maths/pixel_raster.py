@@ -166,27 +166,36 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
     if fit.nx is None:
         rescued = _rescued(z, profile / random_pairs, rivals, scan_frames)
         fit = fit if rescued is None else rescued
-    return _unless_periodic(fit, profile)
+    return _unless_periodic(fit, z, profile)
 
 
-def _unless_periodic(fit: RasterFit, profile: np.ndarray) -> RasterFit:
-    """``fit``, unless the frames repeat along its rows every ``p`` frames, ``p`` a
-    divisor of the rows (a deep dip of the lag ``profile``,
-    :func:`~intake_tvips.maths.periodicity.period_within`): then the fly-back joins
-    frames that continue the period, rows of other multiples of ``p`` fit as well
-    (rows of a few true rows over a sample that repeats along y too), and windings
-    look alike where the sample does not change along y: undecided."""
+def _unless_periodic(fit: RasterFit, z: np.ndarray, profile: np.ndarray) -> RasterFit:
+    """``fit``, unless the frames ``z`` repeat along its rows every ``p`` frames (a
+    deep dip of the lag ``profile``,
+    :func:`~intake_tvips.maths.periodicity.period_within`; a grating): where ``p``
+    divides the rows the fly-back continues the period, rows of other multiples of
+    ``p`` fit as well and windings look alike where the sample does not change along
+    y; where it does not, a grating that repeats along y too still makes rows of
+    several true rows fit best, so only rows the breaks repeat with, far more than
+    with any divisor of them, are trusted (the fly-back of a plain raster, winding
+    ``"y"``'s pair breaks: chance below ``10**TIE_LOG10_P``). Undecided otherwise."""
     if fit.nx is None:
         return fit
     lag = 2 * fit.nx if fit.winding == "x" else fit.nx
-    p = period_within(profile, lag, PERIODIC_DEPTH)
-    if p is None:
+    period = period_within(profile, lag, PERIODIC_DEPTH)
+    if period is None:
         return fit
+    p, whole = period
+    if not whole and fit.winding != "x":
+        lengths = [d for d in range(4, fit.nx + 1) if fit.nx % d == 0]
+        top = by_breaks(breaks(z, fit.winding), lengths, TIE_LOG10_P)
+        if top is not None and top.period == fit.nx:
+            return fit
+    why = "other multiples of it fit as well" if whole else "no break repeats with the rows"
     return RasterFit(
         None,
         why=f"{fit.notes[0]}, but the frames repeat every {p} along them (a sample "
-        f"periodic along the scan, e.g. a grating): rows of other multiples of {p} "
-        "fit as well",
+        f"periodic along the scan, e.g. a grating), and {why}",
     )
 
 
