@@ -122,11 +122,11 @@ def test_a_long_parked_off_run_gives_the_start(tmp_path):
     _assert_found(found, (32, 48), 130, None)
 
 
-# samples periodic along the rows with a period that divides them, drawn by
-# ``benchmarks/scan_pixels_stress.py --kind grating --seed 1``: the cross gratings were
-# read as rows of several true rows with confidence 1.0 (they repeat every few rows
-# along y too, so those rows repeat exactly), the lamellae along y (wound along y) as a
-# plain raster with confidence 0.5 (they do not change along y)
+# samples periodic along the rows, drawn by ``benchmarks/scan_pixels_stress.py --kind
+# grating --seed 1``: the cross gratings were read as rows of several true rows with
+# confidence 1.0 (they repeat every few rows along y too, so those rows repeat exactly),
+# the lamellae along y (wound along y) as a plain raster with confidence 0.5 (their
+# period divides the rows: the fly-back continues it)
 PERIODIC = [
     ((96, 48), "cross/16/6", "x", 8, 200.0, "blank", 4, 1, 1782511688),
     ((96, 48), "cross/6/4", "x", 3, None, "parked_off", 3, 1, 1914879824),
@@ -151,11 +151,10 @@ def test_a_sample_periodic_along_the_rows_is_undecided(
     assert "periodic along the scan" in found.reason
 
 
-def test_a_period_within_the_rows_must_be_a_whole_number_of_frames():
-    """Frames of a sample repeating every 8 positions dip at 8 and 16 exactly: a whole
-    period of rows of 96; a texture along a diagonal with a period of 31.7 positions
-    dips near 32, 63, 95: a period, but none of rows of 96 (its fly-back still breaks
-    the period, so the breaks may tell the rows)."""
+def test_a_period_within_the_rows_is_the_shortest_deep_dip():
+    """Frames of a sample repeating every 8 positions dip at 8, 16, ...: the period
+    within rows of 96 (or of 97) is 8; a texture along a diagonal with a period of
+    31.7 positions dips near 32: within rows of 96, not of 80 (beyond a third)."""
     x = np.arange(96 * 40, dtype=float)
     rng = np.random.default_rng(0)
     found = {}
@@ -163,7 +162,8 @@ def test_a_period_within_the_rows_must_be_a_whole_number_of_frames():
         features = np.stack([np.sin(2 * np.pi * x / period), np.cos(2 * np.pi * x / period)], 1)
         features += rng.normal(0, 0.05, features.shape)
         found[period] = lag_profile(features, 400)
-    assert period_within(found[8.0], 96, PERIODIC_DEPTH) == (8, True)
-    assert period_within(found[8.0], 97, PERIODIC_DEPTH) == (8, False)  # 97 is prime
-    assert period_within(found[31.7], 96, PERIODIC_DEPTH) == (32, False)
-    assert period_within(found[31.7], 80, PERIODIC_DEPTH) is None  # no dip up to 26
+    assert period_within(found[8.0], 96, PERIODIC_DEPTH) == 8
+    assert period_within(found[8.0], 97, PERIODIC_DEPTH) == 8
+    assert period_within(found[31.7], 96, PERIODIC_DEPTH) == 32
+    assert period_within(found[31.7], 80, PERIODIC_DEPTH) is None
+    assert period_within(np.linspace(0.0, 1.0, 400), 96, PERIODIC_DEPTH) is None  # no dip

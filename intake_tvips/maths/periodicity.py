@@ -154,18 +154,15 @@ def dips(profile: np.ndarray, min_lag: int, depth: float, most: int = 3) -> list
     return [lag for _, lag in sorted(found)[:most]]
 
 
-def period_within(profile: np.ndarray, lag: int, depth: float) -> tuple[int, bool] | None:
-    """``(p, whole)``: the shortest lag ``p``, at most a third of ``lag``, where
-    ``profile`` dips below ``depth`` times the lags around it (:func:`dip_ratio`):
-    frames ``p`` apart alike, as in a sample that repeats every ``p`` positions along
-    rows of ``lag`` frames. ``whole``: ``p`` divides ``lag`` and ``profile`` is least
-    again at ``2 p`` exactly (a period that is no whole number of positions, as a
-    texture's along a diagonal, drifts off ``2 p``). ``None`` when no such lag dips."""
+def period_within(profile: np.ndarray, lag: int, depth: float) -> int | None:
+    """The shortest lag ``p``, at most a third of ``lag``, where ``profile`` dips below
+    ``depth`` times the lags around it (:func:`dip_ratio`): frames ``p`` apart alike,
+    as in a sample that repeats every ``p`` positions along rows of ``lag`` frames;
+    ``None`` when no such lag dips."""
     for p in range(2, min(lag // 3, profile.size - 2) + 1):
         ratio = dip_ratio(profile, p)
         if ratio is not None and ratio < depth:
-            whole = lag % p == 0 and 2 * p < profile.size - 1
-            return p, whole and dip_ratio(profile, 2 * p) is not None
+            return p
     return None
 
 

@@ -23,10 +23,11 @@ scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
   steps from frame to frame alternate in direction from column to column
   (:mod:`intake_tvips.maths.raster_windings`), and pairs of frames two apart break once
   per row;
-* a sample periodic along the rows with a period that divides them (a grating) hides
-  the rows: the fly-back continues the period, a grating that repeats along y too
-  makes rows of several true rows fit best, lamellae along y look alike in every
-  winding. Such fits are left undecided (:func:`_unless_periodic`).
+* a sample periodic along the rows (a grating) can hide them: a grating that repeats
+  along y too makes rows of several true rows fit best, and where its period divides
+  the rows the fly-back continues it. Plain rows and winding ``"y"`` over such a
+  sample are trusted only where the breaks repeat with the rows
+  (:func:`_unless_periodic`).
 
 Each rival (winding, row length) is scored by how alike the frames it calls vertical
 neighbours are, against frames at random; the best must beat the others clearly, or the
@@ -89,9 +90,8 @@ TIE_CONFIDENCE = 0.5
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
 MIRROR_KINDS = 0.2
-#: a dip at a divisor of the rows this deep (of the lags around it) marks a sample
-#: periodic along the rows (:func:`_unless_periodic`; the generator's textures that
-#: are not periodic dip no deeper than 0.3 at a divisor of their rows)
+#: a dip this deep (of the lags around it) within a third of the rows marks a sample
+#: periodic along them (:func:`_unless_periodic`)
 PERIODIC_DEPTH = 0.3
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
@@ -170,32 +170,27 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
 
 
 def _unless_periodic(fit: RasterFit, z: np.ndarray, profile: np.ndarray) -> RasterFit:
-    """``fit``, unless the frames ``z`` repeat along its rows every ``p`` frames (a
-    deep dip of the lag ``profile``,
-    :func:`~intake_tvips.maths.periodicity.period_within`; a grating): where ``p``
-    divides the rows the fly-back continues the period, rows of other multiples of
-    ``p`` fit as well and windings look alike where the sample does not change along
-    y; where it does not, a grating that repeats along y too still makes rows of
-    several true rows fit best, so only rows the breaks repeat with, far more than
-    with any divisor of them, are trusted (the fly-back of a plain raster, winding
-    ``"y"``'s pair breaks: chance below ``10**TIE_LOG10_P``). Undecided otherwise."""
-    if fit.nx is None:
+    """``fit`` (plain rows or winding ``"y"``), unless the frames ``z`` repeat along
+    its rows every ``p`` frames (a deep dip of the lag ``profile``,
+    :func:`~intake_tvips.maths.periodicity.period_within`: a grating) and the breaks
+    do not repeat with the rows far more than with any divisor of them (chance below
+    ``10**TIE_LOG10_P``, ``BREAK_MARGIN`` orders below every divisor's). A grating that
+    repeats along y too makes rows of several true rows fit best; where ``p`` divides
+    the rows, the fly-back continues the period and rows of its other multiples fit
+    as well. A snake's rows are told by its turns, not its breaks: left as they are."""
+    if fit.nx is None or fit.winding == "x":
         return fit
-    lag = 2 * fit.nx if fit.winding == "x" else fit.nx
-    period = period_within(profile, lag, PERIODIC_DEPTH)
-    if period is None:
+    p = period_within(profile, fit.nx, PERIODIC_DEPTH)
+    if p is None:
         return fit
-    p, whole = period
-    if not whole and fit.winding != "x":
-        lengths = [d for d in range(4, fit.nx + 1) if fit.nx % d == 0]
-        top = by_breaks(breaks(z, fit.winding), lengths, TIE_LOG10_P)
-        if top is not None and top.period == fit.nx:
-            return fit
-    why = "other multiples of it fit as well" if whole else "no break repeats with the rows"
+    lengths = [d for d in range(4, fit.nx + 1) if fit.nx % d == 0]
+    top = by_breaks(breaks(z, fit.winding), lengths, TIE_LOG10_P)
+    if top is not None and top.period == fit.nx:
+        return fit
     return RasterFit(
         None,
         why=f"{fit.notes[0]}, but the frames repeat every {p} along them (a sample "
-        f"periodic along the scan, e.g. a grating), and {why}",
+        "periodic along the scan, e.g. a grating), and no break repeats with the rows",
     )
 
 
