@@ -27,6 +27,7 @@ from intake_tvips.maths.alignment import (
     plan_triplets,
     signal_basis,
     smooth_along,
+    unexplained,
 )
 from intake_tvips.recording.pixels import BUDGET_FLOOR, BUDGET_FRACTION, cell_sums
 
@@ -96,6 +97,40 @@ def test_periodic_stripes_are_undecided():
     odd = feats[0][tuple(plan.odd_lines().T)]
     found = align(feats, plan.candidates, odd, plan.valid())
     assert not found.decided
+
+
+def test_a_sample_repeating_every_four_lines_is_undecided(tmp_path):
+    """An oblique grating repeating every 4 rows: rows two apart are in antiphase, so
+    the midpoint of a row's neighbours is flat and every roll misfits alike; noise-free,
+    the test once found a systematic difference and answered 2 for 3 with confidence
+    0.97 (``hysteresis_accuracy.py --gratings``)."""
+    path, _, _ = _write(
+        tmp_path, shape=(64, 32), texture_name="oblique/9.3/4", winding="x", hysteresis=3,
+        junk_before=2, junk_after=3, dose=None, seed=74,
+    )  # fmt: skip
+    found = estimate_hysteresis(path, (64, 32), 2, "x")
+    assert found.hysteresis is None, found.reason
+    assert "do not predict each other" in found.reason
+
+
+def test_unexplained_structure_of_the_middle_lines():
+    """The midpoint of neighbours in phase predicts the middle line (nothing left);
+    of neighbours in antiphase, nothing (all left); noise between positions counts in
+    neither."""
+    rng = np.random.default_rng(0)
+    x = np.arange(64, dtype=float)
+    valid = np.ones((10, 64), dtype=bool)
+    weights = np.array([1.0])
+
+    def group(phase_step: float, noise: float) -> np.ndarray:
+        rows = [np.sin(2 * np.pi * x / 9.3 + k * phase_step) for k in (-1, 0, 1)]
+        lines = np.stack(rows)[None, :, :, None].repeat(10, axis=0)
+        return lines + rng.normal(0, noise, lines.shape)
+
+    assert unexplained(group(0.1, 0.0), valid, weights) < 0.05
+    assert unexplained(group(np.pi / 2, 0.0), valid, weights) > 0.95
+    assert unexplained(group(0.1, 0.5), valid, weights) < 0.15
+    assert unexplained(group(np.pi / 2, 0.5), valid, weights) > 0.8
 
 
 def test_best_at_the_edge_of_the_range_is_undecided(tmp_path):
