@@ -20,7 +20,10 @@ confidence is one minus the p-value of the weakest of those tests, Bonferroni-co
 for the candidates, the scales and the looks the caller may take. The candidate tested
 is the one no rival beats in that paired test (:func:`paired_best`), which may differ
 from the lowest mean over each candidate's own positions. Scales that decide on
-different values leave the answer undecided. A flat or noise-only sample,
+different values leave the answer undecided, and so does a best roll that leaves most
+of the middle lines' structure unexplained (:func:`unexplained`: neighbouring lines
+that do not predict each other, as in a sample repeating every four lines, whose
+misfits differ systematically without telling the roll). A flat or noise-only sample,
 a periodic texture (two rolls fit equally) or a texture that does not change along the
 lines leave the tests weak: the answer is then undecided, never a confident guess.
 """
