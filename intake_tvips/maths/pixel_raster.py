@@ -75,6 +75,7 @@ __all__ = [
 #: a row-period dip must fall below this share of the lags around it
 DIP_DEPTH = 0.75
 #: the winning rival's neighbour distance must be below this share of the next one's
+#: (two that fit perfectly, both 0, as noise-free gratings can, tie)
 MARGIN = 0.8
 #: rivals of one winding whose fit is within this factor of the best are told apart
 #: by their breaks or by whole rows
@@ -159,7 +160,7 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
     if not rivals:
         return RasterFit(None, why=f"no row length from 4 to {MAX_ROW} frames repeats")
     best, second = rivals[0], _first_other(rivals)
-    if second is not None and best[0] > MARGIN * second[0]:
+    if second is not None and best[0] >= MARGIN * second[0]:
         fit = _tie_by_breaks(z, best, second, rivals, scan_frames)
     else:
         fit = _winner(z, best, second, rivals, scan_frames)
@@ -219,9 +220,10 @@ def _tied(rivals) -> list[int]:
     as well as it (within ``MARGIN``), when no rival of another winding does; empty
     otherwise (a snake, or windings tied)."""
     best, winding = rivals[0], rivals[0][1]
-    if winding == "x" or any(r[1] != winding and best[0] > MARGIN * r[0] for r in rivals):
+    if winding == "x" or any(r[1] != winding and best[0] >= MARGIN * r[0] for r in rivals):
         return []
-    return sorted({best[2]} | {r[2] for r in rivals if r[1] == winding and best[0] > MARGIN * r[0]})
+    near = {r[2] for r in rivals if r[1] == winding and best[0] >= MARGIN * r[0]}
+    return sorted({best[2]} | near)
 
 
 def _rivals(z, profile, found, random_pairs):
