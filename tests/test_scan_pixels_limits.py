@@ -156,6 +156,21 @@ def test_a_sample_periodic_along_the_rows_is_undecided(
     assert "periodic along the scan" in found.reason or "fit about as well" in found.reason
 
 
+def test_rows_of_a_texture_period_whose_breaks_repeat_with_a_multiple_are_undecided(tmp_path):
+    """Diagonal waves repeating every 24 positions along rows of 96 wound along y: frames
+    24 apart are more alike than frames a row apart, and rows of 24 were found with
+    confidence 1.0 (``scan_pixels_accuracy.py --seed 22``, case 159), though the pair
+    breaks repeat every 96 frames."""
+    found = st.detected(
+        tmp_path, (64, 96), texture_name="diagonal", winding="y", hysteresis=5, dose=20.0,
+        seed=300657079, junk="parked_off", junk_before=5, junk_after=3,
+    )  # fmt: skip
+    if found.method == "pixels":
+        _assert_found(found, (64, 96), 5, "y")
+    else:
+        assert "breaks repeat every 96" in found.reason
+
+
 def test_a_period_within_the_rows_is_the_shortest_deep_dip():
     """Frames of a sample repeating every 8 positions dip at 8, 16, ...: the period
     within rows of 96 (or of 97) is 8; a texture along a diagonal with a period of

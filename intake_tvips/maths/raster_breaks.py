@@ -50,17 +50,19 @@ def by_breaks(steps: np.ndarray, lengths: list[int], needed: float) -> Periodici
 def other_breaks(
     steps: np.ndarray, nx: int, overall: Periodicity | None, scan_frames: int | None
 ) -> int | None:
-    """A row length, not ``nx`` nor its multiple or divisor, at which the breaks
-    ``steps`` repeat far more regularly than at ``nx`` (``overall``: their
+    """A row length, not ``nx`` nor a divisor of it, at which the breaks ``steps``
+    repeat far more regularly than at ``nx`` (``overall``: their
     :func:`break_period`); slanted lamellae let frames many rows and a column apart
-    look alike, but their fly-back breaks still repeat with the rows. Not one the
+    look alike, but their fly-back breaks still repeat with the rows; a texture whose
+    period along the rows is ``nx`` makes frames ``nx`` apart alike within rows of a
+    multiple of it, but the fly-back breaks with the multiple. Not one the
     ``scan_frames`` between blanked ones are no whole number of (a texture running
     diagonally repeats its steps every ``nx - 1`` frames: no rows)."""
     if overall is None or overall.log10_p > 2 * PHASE_LOG10_P:
         return None
     if scan_frames and scan_frames % overall.period:
         return None
-    if overall.period % nx == 0 or nx % overall.period == 0:
+    if nx % overall.period == 0:
         return None
     own = periodic_events(steps, nx, nx)
     if own is None or own.log10_p > overall.log10_p + BREAK_MARGIN:
