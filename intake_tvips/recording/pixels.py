@@ -308,7 +308,8 @@ def describe(
     found: Alignment, lines: int, winding: str, why: str = "", answer_shift: int | None = None
 ) -> str:
     """The reason of an estimate, in words."""
-    what = f"{lines} scan {'rows' if winding == 'x' else 'columns'}"
+    kind = "rows" if winding == "x" else "columns"
+    what = f"{lines} scan {kind}"
     conf = f"confidence {found.confidence:.2f}"
     if found.best is None:
         return f"undecided: no contrast in the pixels of {what} (a flat or noise-only sample)"
@@ -318,7 +319,7 @@ def describe(
     tail = f"; {why}" if why else ""
     if found.unexplained > MAX_UNEXPLAINED:
         return (
-            f"undecided: in the pixels of {what} the neighbouring {what.split()[-1]} do not "
+            f"undecided: in the pixels of {what} the neighbouring {kind} do not "
             f"predict each other (the best fit, {found.best}, leaves "
             f"{min(found.unexplained, 1.0):.0%} of their structure unexplained: a sample "
             f"that changes too fast across them, or repeats every few){tail}"
