@@ -4,6 +4,7 @@
     python benchmarks/hysteresis_accuracy.py --cases 480 --sizes 32,64,128
     python benchmarks/hysteresis_accuracy.py --hysteresis 14-20   # beyond the range tried
     python benchmarks/hysteresis_accuracy.py --gratings            # periodic samples
+    python benchmarks/hysteresis_accuracy.py --images              # real images
 
 Each case is a recording of ``tests/scan_textures.py``: a texture (particles, grains,
 lamellae, diagonal waves, a smooth gradient, the demo's smiley; flat and noise-only ones
@@ -14,7 +15,10 @@ winding. Prints a Markdown table; "wrong" is a decided answer that is not the tr
 (modulo the line length). With ``--gratings`` the textures are periodic samples instead
 (``scan_textures.GRATINGS``: a cross grating, lamellae along y, an oblique grating, with
 periods of 4-16 positions along x and y): a roll by a whole period along the lines
-looks alike, so the estimate must say so, not guess.
+looks alike, so the estimate must say so, not guess. With ``--images`` the samples are
+crops of scikit-image's bundled images (``scan_textures.IMAGES``: bricks, gravel, grass,
+the cameraman, coins, the moon, text, a page, a horse), resized to the scan: textures
+that change across the lines faster, or more coarsely, than the generator's.
 """
 
 from __future__ import annotations
@@ -36,18 +40,22 @@ from intake_tvips import estimate_hysteresis  # noqa: E402
 
 
 def one_case(
-    i: int, rng, sizes, work: Path, hyst=(0, 8), gratings: bool = False
+    i: int, rng, sizes, work: Path, hyst=(0, 8), samples: str = "textures"
 ) -> tuple[str, str, str]:
-    textures = st.GRATINGS if gratings else st.TEXTURES + st.BLIND_TEXTURES
+    textures = {"gratings": st.GRATINGS, "images": st.IMAGES}.get(
+        samples, st.TEXTURES + st.BLIND_TEXTURES
+    )
     tex = textures[i % len(textures)]
     dose = st.DOSES[(i // len(textures)) % len(st.DOSES)]
     winding = "xy"[(i // (len(textures) * len(st.DOSES))) % 2]
     h = int(rng.integers(hyst[0], hyst[1] + 1))
     shape = tuple(int(v) for v in rng.choice(sizes, 2))
     before, after = int(rng.integers(0, 6)), int(rng.integers(0, 4))
-    if gratings:
+    if samples == "gratings":
         p, q = (float(v) for v in rng.choice([4, 6, 8, 12, 16, 5.5, 9.3], 2))
         tex = f"{tex}/{p:g}/{q:g}"
+    elif samples == "images":
+        tex = f"image/{tex}"
     frames, _ = st.recording(
         shape,
         texture_name=tex,
@@ -70,7 +78,7 @@ def one_case(
     else:
         verdict = "wrong"
         print(f"  wrong: {tex} dose {dose} {winding} h={h} {shape}: {found}", file=sys.stderr)
-    tex = tex.split("/")[0]
+    tex = tex.split("/")[1 if samples == "images" else 0]
     return tex, "clean" if dose is None else f"dose {dose:g}", verdict
 
 
@@ -86,15 +94,17 @@ def main() -> None:
         "every answer must be undecided",
     )
     ap.add_argument("--gratings", action="store_true", help="periodic samples only")
+    ap.add_argument("--images", action="store_true", help="real images as samples only")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     hyst = tuple(int(v) for v in args.hysteresis.split("-"))
+    samples = "gratings" if args.gratings else "images" if args.images else "textures"
     rng = np.random.default_rng(args.seed)
     table = collections.defaultdict(collections.Counter)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp), hyst, args.gratings)
+            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp), hyst, samples)
             table[(tex, dose)][verdict] += 1
     print(f"{args.cases} cases, sizes {sizes}, {time.perf_counter() - t0:.0f} s\n")
     print("| texture | dose | right | undecided | wrong |\n|---|---|---|---|---|")

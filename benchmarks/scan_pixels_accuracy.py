@@ -102,7 +102,7 @@ def one_case(i: int, rng, sizes, work: Path) -> dict:
         print(f"         reason: {found.reason}", file=sys.stderr)
     dose_s = "clean" if dose is None else f"dose {dose:g}"
     return dict(tex=tex, dose=dose_s, winding=str(winding), junk=junk, verdict=verdict, hv=hv,
-                seconds=seconds)  # fmt: skip
+                seconds=seconds, confidence=found.confidence)  # fmt: skip
 
 
 def movie(rng) -> np.ndarray:
@@ -149,6 +149,19 @@ def _table(title: str, rows: dict) -> None:
         print(f"| {key} | " + " | ".join(str(c[k]) for k in cols) + " |")
 
 
+def _confidence_bands(results: list[dict]) -> None:
+    """How sure the decided answers were: right and wrong per band of confidence."""
+    bands = (("at most 0.5", 0.0, 0.5), ("0.5-0.9", 0.5, 0.9), ("above 0.9", 0.9, 1.0))
+    print("\n| confidence | right | wrong |\n|---|---|---|")
+    for name, lo, hi in bands:
+        c = collections.Counter(
+            r["verdict"]
+            for r in results
+            if (lo < r["confidence"] or lo == 0) and r["confidence"] <= hi
+        )
+        print(f"| {name} | {c['right']} | {c['wrong']} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=162)
@@ -179,6 +192,7 @@ def main() -> None:
             rows["**all**"][r["verdict"]] += 1
         _table(title, rows)
     _table("blind", blind)
+    _confidence_bands(results)
     hyst = collections.Counter(r["hv"] for r in results if r["hv"] != "n/a")
     print(
         f"\nhysteresis of the winding scans found from the pixels: decided-right "

@@ -22,12 +22,18 @@ DOSES = (None, 200.0, 20.0)
 #: periodic samples, named ``"KIND/P/Q"`` (periods P along x, Q along y, in positions):
 #: a cross grating, lamellae along y, an oblique grating (:func:`grating`)
 GRATINGS = ("cross", "lamellae", "oblique")
+#: real images (scikit-image's bundled data) as samples, named ``"image/NAME"``: a random
+#: crop resized to the scan (:func:`image`); coarse textures (bricks, gravel, grass)
+#: change faster across the lines than any texture above
+IMAGES = ("brick", "gravel", "grass", "camera", "coins", "moon", "text", "page", "horse")
 
 
 def texture(name: str, shape: tuple[int, int], rng) -> np.ndarray:
     """The sample's transmission over the scan, in ``[0.2, 1]``."""
     ny, nx = shape
     y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    if name.startswith("image/"):
+        return image(name.split("/", 1)[1], shape, rng)
     if "/" in name:
         kind, p, q = name.split("/")
         return grating(shape, (float(p), float(q)), kind)
@@ -73,6 +79,22 @@ def grating(shape, periods: tuple[float, float], kind: str) -> np.ndarray:
     else:
         raise ValueError(kind)
     return np.clip(t, 0.2, 1.0)
+
+
+def image(name: str, shape: tuple[int, int], rng) -> np.ndarray:
+    """A random crop (a third to all of each side) of scikit-image's image ``name``,
+    resized to ``shape`` and scaled to ``[0.25, 1]``."""
+    import skimage.data
+    from skimage.transform import resize
+
+    img = np.asarray(getattr(skimage.data, name)(), dtype=float)
+    if img.ndim == 3:
+        img = img[..., :3].mean(axis=-1)
+    (h, w), (ny, nx) = img.shape, shape
+    ch, cw = int(rng.integers(h // 3, h + 1)), int(rng.integers(w // 3, w + 1))
+    y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    t = resize(img[y0 : y0 + ch, x0 : x0 + cw], (ny, nx), anti_aliasing=True)
+    return 0.25 + 0.75 * (t - t.min()) / (np.ptp(t) or 1.0)
 
 
 def patterns(t: np.ndarray, detector: int, dose: float | None, rng) -> np.ndarray:

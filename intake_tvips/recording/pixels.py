@@ -19,7 +19,6 @@ import numpy as np
 from intake_tvips.graph.build import block_task, max_gap_records
 from intake_tvips.maths.alignment import (
     GROUP,
-    MAX_UNEXPLAINED,
     Alignment,
     SignalBasis,
     align_projected,
@@ -317,12 +316,14 @@ def describe(
         return f"{found.best}, from the pixels of {what}, {conf}"
     rival = f" and {found.runner_up}" if found.runner_up is not None else ""
     tail = f"; {why}" if why else ""
-    if found.unexplained > MAX_UNEXPLAINED:
+    if found.unpredicted:
+        better = f"only {found.gap:.1%} better" if found.gap > 0 else "no better"
         return (
             f"undecided: in the pixels of {what} the neighbouring {kind} do not "
             f"predict each other (the best fit, {found.best}, leaves "
-            f"{min(found.unexplained, 1.0):.0%} of their structure unexplained: a sample "
-            f"that changes too fast across them, or repeats every few){tail}"
+            f"{min(found.unexplained, 1.0):.0%} of their structure unexplained and fits "
+            f"{better} than another: a sample that changes too fast across them, or "
+            f"repeats every few){tail}"
         )
     if answer_shift is not None and abs(found.best) > answer_shift:
         return (
