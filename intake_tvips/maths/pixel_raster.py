@@ -110,7 +110,11 @@ class RasterFit:
     ``"x"``, ``"y"``), ``roll`` (a snake's roll its turns fit best, modulo ``nx``: a
     hint, the hysteresis estimate decides), ``confidence`` (0..1: how clearly the winner
     beats the runner-up), ``notes`` (why, in words). ``nx`` is ``None`` when undecided
-    (``why`` says so)."""
+    (``why`` says so). ``winding_sure`` is false for plain rows whose steps barely
+    alternate either way: winding ``"y"`` is not ruled out by them (nor is it, ever,
+    by the steps of rows found winding along y: a texture changing fast along the rows
+    imitates their alternation); the image decides
+    (:mod:`intake_tvips.recording.pixel_winding`)."""
 
     nx: int | None
     winding: str | None = None
@@ -118,6 +122,7 @@ class RasterFit:
     confidence: float = 0.0
     notes: tuple[str, ...] = ()
     why: str = ""
+    winding_sure: bool = True
 
 
 def feature_basis(cell_sums: np.ndarray) -> tuple | None:
@@ -293,8 +298,8 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
     notes = tuple(t for t in (f"{what} of {nx} frames ({best[0]:.2f} of random pairs)", how) if t)
     conf = _confidence(best, second)
     if winding is None and alternation(z, nx) > SURE_PLAIN:
-        conf = min(conf, 0.5)
-        notes += ("winding y not ruled out (the steps barely alternate either way)",)
+        notes += ("the steps barely alternate either way",)
+        return RasterFit(nx, winding, None, conf, notes, winding_sure=False)
     if winding != "x":
         return RasterFit(nx, winding, None, conf, notes)
     fitted = next(r for r in rivals if r[1] == "x" and r[2] == nx)  # with the rivals
