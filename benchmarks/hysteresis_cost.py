@@ -43,15 +43,18 @@ from intake_tvips.recording.pixels import _Estimator  # noqa: E402
 SHAPE, START, HYST, DETECTOR = (128, 256), 3, 3, 128
 
 
-def frames_array(shape, start: int = START, after: int = 2, blank: bool = False):
+def frames_array(
+    shape, start: int = START, after: int = 2, blank: bool = False, winding: str | None = "x"
+):
     """The recording as a dask array whose blocks are synthesized on demand: ``start``
-    junk frames, the scan, ``after`` junk frames; junk of the probe at a transmission of
-    0.05 (``blank``: the beam blanked, a few dark counts)."""
+    junk frames, the scan (``winding``, hysteresis ``HYST``), ``after`` junk frames; junk
+    of the probe at a transmission of 0.05 (``blank``: the beam blanked, a few dark
+    counts)."""
     import dask.array as da
 
     truth = st.texture("particles", shape, np.random.default_rng(7))
     n = start + shape[0] * shape[1] + after
-    grid = reference_grid(shape, start, "x", HYST).reshape(-1)
+    grid = reference_grid(shape, start, winding, HYST if winding else 0).reshape(-1)
     where = np.full(n, -1)
     where[grid] = np.arange(grid.size)
 

@@ -4,16 +4,18 @@ the same byte ranges.
 
     python benchmarks/scan_pixels_cost.py                  # 1 GiB, 5 rounds
     python benchmarks/scan_pixels_cost.py --rows 64 --repeat 3 --keep
+    python benchmarks/scan_pixels_cost.py --winding plain --budgets 0   # the image decides
 
-The recording: a 128 x 256 winding-x scan (hysteresis 3, particles, 50 counts per
-bright-field pixel) of 128 x 128 uint16 frames, as in ``hysteresis_cost.py``, but with 5
-BLANK frames before and 3 after it (beam blanked: Poisson(0.5) counts per pixel, so that
-the start can be found), in parts of 64 MiB, written into ``--work`` (default
-/tmp/tvips-scanpix, deleted at the end unless ``--keep``) from a dask array. Per round,
-interleaved:
+The recording: a 128 x 256 winding-x scan (``--winding``: ``y`` or ``plain`` rows;
+hysteresis 3 where it winds; particles, 50 counts per bright-field pixel) of 128 x 128
+uint16 frames, as in ``hysteresis_cost.py``, but with 5 BLANK frames before and 3 after
+it (beam blanked: Poisson(0.5) counts per pixel, so that the start can be found), in
+parts of 64 MiB, written into ``--work`` (default /tmp/tvips-scanpix, deleted at the end
+unless ``--keep``) from a dask array. Per round, interleaved:
 
 * ``scan_from_pixels``: ``open_recording(url)`` and ``scan_from_pixels(rec, max_bytes)``
-  (the head and tail reads, then the hysteresis estimate), with each of ``--budgets``
+  (the head and tail reads; for plain rows and winding y the image's band of rows; then
+  the hysteresis estimate where the scan winds), with each of ``--budgets``
   (0: its default, ``max(3 %, 64 MiB)``);
 * ``baseline``: the byte ranges it read (recorded from its reads), read by plain means: local
   ``os.preadv`` of each range into one buffer; on S3 obstore's ``get_ranges`` (one call
@@ -43,16 +45,16 @@ from hysteresis_cost import frames_array, plain_local, plain_s3  # noqa: E402
 from moto_s3 import start_s3, uploaded  # noqa: E402
 
 import intake_tvips  # noqa: E402
-from intake_tvips.recording import pixels, scan_pixels  # noqa: E402
+from intake_tvips.recording import pixel_winding, pixels, scan_pixels  # noqa: E402
 
 START, AFTER, HYST, DETECTOR, WIDTH = 5, 3, 3, 128, 256
 
 
-def write(work: Path, shape) -> str:
+def write(work: Path, shape, winding: str | None = "x") -> str:
     """Write the recording into ``work`` (unless there); the first part's path."""
     first = work / "scan_000.tvips"
     if not first.exists():
-        data = frames_array(shape, START, AFTER, blank=True)
+        data = frames_array(shape, START, AFTER, blank=True, winding=winding)
         axes = [
             {"name": n, "size": s, "scale": 1, "offset": 0, "units": u, "navigate": n == "t"}
             for n, s, u in (("t", data.shape[0], "s"), ("y", DETECTOR, "nm"), ("x", DETECTOR, "nm"))
@@ -67,8 +69,8 @@ def write(work: Path, shape) -> str:
 
 
 class Recorder:
-    """Wraps ``_read_features`` where scan_pixels and pixels call it, and keeps the byte
-    ranges each batch's read plans (what the baseline reads again)."""
+    """Wraps ``_read_features`` where scan_pixels, pixels and pixel_winding call it, and
+    keeps the byte ranges each batch's read plans (what the baseline reads again)."""
 
     def __init__(self):
         self.runs: list[tuple[int, int, int]] = []
@@ -83,10 +85,12 @@ class Recorder:
 
     def __enter__(self):
         pixels._read_features = scan_pixels._read_features = self
+        pixel_winding._read_features = self
         return self
 
     def __exit__(self, *exc):
         pixels._read_features = scan_pixels._read_features = self.original
+        pixel_winding._read_features = self.original
 
 
 def run_once(url, opts, max_bytes):
@@ -113,7 +117,7 @@ def _spread(v) -> str:
     return f"{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})"
 
 
-def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
+def measure(label, url, opts, baseline, repeat, shape, max_bytes=None, winding="x"):
     """Interleaved rounds of scan_from_pixels and its baseline; one Markdown row."""
     label += f", budget {max_bytes // 2**20} MiB" if max_bytes else ", default budget"
     times, base, loads = [], [], []
@@ -126,7 +130,7 @@ def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
     nbytes = sum(hi - lo for _, lo, hi in runs)
     unique = _union_bytes(runs)
     right = (found.scan_shape, found.scan_start_frame, found.winding_scan_axis, found.hysteresis)
-    ok = right == (shape, START, "x", HYST) and found.method == "pixels"
+    ok = right == (shape, START, winding, HYST if winding else 0) and found.method == "pixels"
     verdict = "right" if ok else "undecided" if found.method == "none" else "WRONG"
     print(
         f"\n{label}: {found.method} {right} confidence {found.confidence:.2f} hysteresis "
@@ -144,14 +148,14 @@ def measure(label, url, opts, baseline, repeat, shape, max_bytes=None):
     )
 
 
-def on_moto(work: Path, shape, repeat, budgets) -> list[str]:
+def on_moto(work: Path, shape, repeat, budgets, winding) -> list[str]:
     """Upload the parts to moto and measure there."""
     proc, endpoint = start_s3()
     try:
         opts, store = uploaded(endpoint, sorted(work.glob("scan_*.tvips")))
         url = "s3://tvips/scan_000.tvips"
         plain = lambda rec, runs: plain_s3(store, rec, runs)  # noqa: E731
-        return [measure("S3 (moto)", url, opts, plain, repeat, shape, b) for b in budgets]
+        return [measure("S3 (moto)", url, opts, plain, repeat, shape, b, winding) for b in budgets]
     finally:
         proc.terminate()
         proc.wait()
@@ -165,14 +169,16 @@ def main() -> None:
     ap.add_argument(
         "--budgets", default="0,128,256", help="max_bytes in MiB to run with (0: the default)"
     )
+    ap.add_argument("--winding", choices=("x", "y", "plain"), default="x")
     ap.add_argument("--keep", action="store_true", help="keep the recording in --work")
     args = ap.parse_args()
     shape = (args.rows, WIDTH)
-    work = Path(args.work) / f"rows{args.rows}"
+    winding = None if args.winding == "plain" else args.winding
+    work = Path(args.work) / f"rows{args.rows}-{args.winding}"
     work.mkdir(parents=True, exist_ok=True)
     try:
         t0 = time.perf_counter()
-        url = write(work, shape)
+        url = write(work, shape, winding)
         parts = sorted(work.glob("scan_*.tvips"))
         size = sum(p.stat().st_size for p in parts)
         print(
@@ -180,8 +186,11 @@ def main() -> None:
             f"({time.perf_counter() - t0:.0f} s to write or find)\n"
         )
         budgets = [int(b) * 2**20 or None for b in args.budgets.split(",")]
-        rows = [measure("local", url, None, plain_local, args.repeat, shape, b) for b in budgets]
-        rows += on_moto(work, shape, args.repeat, budgets)
+        rows = [
+            measure("local", url, None, plain_local, args.repeat, shape, b, winding)
+            for b in budgets
+        ]
+        rows += on_moto(work, shape, args.repeat, budgets, winding)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -3,14 +3,16 @@
 Every recording wound along y is also a plain raster of another sample: one whose every
 second column is upside down. The steps between frames tell the two apart only through
 how they alternate (:mod:`intake_tvips.maths.raster_windings`), which a texture changing
-fast along the rows (text, fine lamellae) imitates. Here the image decides: a few
-triplets of neighbouring columns are read, placed as a plain raster and as winding
-``"y"`` (at the roll that fits best), and the placement whose middle columns their
-neighbours predict better wins, by the paired signed-rank test of
-:mod:`intake_tvips.maths.alignment`. A sample that does not change along y (lamellae
-along the columns) looks the same either way: undecided. The cost is one round of
-:func:`~intake_tvips.recording.pixels.estimate_hysteresis` with the plain placement's
-frames added.
+fast along the rows (text, fine lamellae) imitates. Here the image decides: each even
+(wound) column of a band of ``BAND`` rows is compared with the mean of its two
+neighbours (the triplets of :mod:`intake_tvips.maths.alignment`), placed as a plain
+raster and as winding ``"y"`` (at the roll that fits best), and the placement whose
+middle columns their neighbours predict better wins, by the paired signed-rank test. A
+sample that does not change along y (lamellae along the columns) looks the same either
+way: undecided. The band lies a quarter down the scan, where winding ``"y"`` places
+rows far apart, and its wound columns come from rows three quarters down: windows of
+``COLUMNS`` frames of about ``2 BAND + 2 max_shift`` rows, a request per row, whatever
+the scan's size.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from intake_tvips.maths.alignment import (
+    MIN_SEGMENTS,
     SEGMENT,
     SignalBasis,
+    TripletPlan,
     align_projected,
-    plan_triplets,
     score_gap,
     segment_means,
     signal_basis,
@@ -34,15 +37,17 @@ from intake_tvips.maths.alignment import (
 from intake_tvips.maths.scan import ScanMap
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.pixels import (
-    GUARD,
+    BUDGET_FLOOR,
+    BUDGET_FRACTION,
     MAX_SHIFT,
-    TRIPLETS_PER_ROUND,
-    WINDOW,
     _read_features,
 )
 
-#: triplets of columns compared (twice the hysteresis estimate's first round)
-TRIPLETS = 2 * TRIPLETS_PER_ROUND
+#: rows of the band compared (a segment of the paired test per wound column)
+BAND = 16
+#: columns of the band compared at least (whole rows when shorter); more, up to whole
+#: rows, as the byte budget of :func:`~.pixels.estimate_hysteresis` allows
+COLUMNS = 48
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,7 @@ class WindingEvidence:
 def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> WindingEvidence:
     """How the image of the ``shape`` scan starting at frame ``start`` favours plain rows
     over winding ``"y"`` or the other way (see the module's text)."""
-    plan = plan_triplets(
-        shape, start, "y", rec.n_frames, max_shift=GUARD * MAX_SHIFT, window=WINDOW,
-        triplets=TRIPLETS,
-    )  # fmt: skip
+    plan = band_plan(shape, start, _columns(rec, shape))
     if isinstance(plan, str):
         return WindingEvidence(None, 0.0, why=plan)
     wound = plan.frames()  # (candidates, triplets, 3, window)
@@ -93,12 +95,46 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
     k = int(np.flatnonzero(plan.candidates == found.best)[0])
     pair = np.stack([projected[at(have, plain)], lines[k]])
     both = np.stack([valid[k], valid[k]])
-    return _verdict(triplet_scores(pair, basis.weights), both, found.best, spent)
+    scores = triplet_scores(pair, basis.weights)
+    return _verdict(scores, both, found.best, plan.candidates.size, spent)
 
 
-def _verdict(scores: np.ndarray, valid: np.ndarray, roll: int, spent: dict) -> WindingEvidence:
+def _columns(rec: Recording, shape: tuple[int, int]) -> int:
+    """The columns the byte budget affords (at least ``COLUMNS``)."""
+    record = rec.layout.record_bytes
+    budget = max(BUDGET_FRACTION * rec.n_frames * record, BUDGET_FLOOR)
+    rows = 2 * BAND + 2 * MAX_SHIFT
+    return max(COLUMNS, int(budget // (rows * record)))
+
+
+def band_plan(shape: tuple[int, int], start: int, columns: int = COLUMNS) -> TripletPlan | str:
+    """The triplets of columns compared: every even column of a window of ``columns``
+    (with both its neighbours), over ``BAND`` rows a quarter down the scan (from the
+    largest roll tried at least, so that no roll wraps them); or why there are none (a
+    string)."""
+    ny, nx = shape
+    shift = min(MAX_SHIFT, (ny - 1) // 2, ny - BAND - 1)
+    if shift < 1 or nx < 3:
+        return f"a scan of {ny} x {nx}: too small to compare the windings"
+    width = min(columns, nx)
+    first = (nx - width) // 2
+    inner = np.arange(first + 1, first + width - 1)  # both neighbours in the window
+    middles = inner[inner % 2 == 0]  # the wound columns
+    if middles.size < MIN_SEGMENTS:
+        return f"rows of {nx}: too few columns to compare the windings"
+    band = min(BAND, ny - shift)
+    offsets = np.full(middles.size, min(max(shift, ny // 4), ny - band))
+    return TripletPlan(shape, start, "y", np.arange(-shift, shift + 1), middles, offsets, band)
+
+
+def _verdict(
+    scores: np.ndarray, valid: np.ndarray, roll: int, rolls: int, spent: dict
+) -> WindingEvidence:
     """The paired test of the plain placement (candidate 0 of ``scores``) against the
-    wound one (1), on the positions valid for both."""
+    wound one (1, the best of ``rolls``), on the positions valid for both. The wound
+    placement is the best fitting of its rolls: its p-value is multiplied by their
+    number (a sample that looks the same either way would otherwise favour it by
+    chance); the plain one, beating the best roll, beats all."""
     z, rival = weakest_rival(scores, valid, 0, SEGMENT)
     if rival is None:
         return WindingEvidence(None, 0.0, roll=roll, why="too few positions to compare", **spent)
@@ -106,5 +142,6 @@ def _verdict(scores: np.ndarray, valid: np.ndarray, roll: int, spent: dict) -> W
     totals = np.nanmean(seg, axis=1)
     favours = None if z >= 0 else "y"
     gap = score_gap(totals, 0 if favours is None else 1)
-    confidence = max(0.0, 1.0 - math.erfc(abs(z) / math.sqrt(2)))
+    looks = 1 if favours is None else rolls
+    confidence = max(0.0, 1.0 - looks * math.erfc(abs(z) / math.sqrt(2)))
     return WindingEvidence(favours, confidence, gap, roll, **spent)

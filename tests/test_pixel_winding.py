@@ -1,0 +1,76 @@
+"""Plain rows or winding y told by the image (``recording.pixel_winding``), and the
+whole scan from the pixels where the steps between frames cannot tell them."""
+
+from __future__ import annotations
+
+import pytest
+import scan_textures as st
+
+import intake_tvips
+from intake_tvips.recording.pixel_winding import band_plan, winding_evidence
+from intake_tvips.recording.scan_pixels import WINDING_CONFIDENCE, WINDING_GAP
+
+
+def _recording(tmp_path, shape, texture, winding, **kw):
+    kw = {"junk_before": 3, "junk_after": 2, "junk": "blank", **kw}
+    frames, _ = st.recording(shape, texture_name=texture, winding=winding, **kw)
+    return intake_tvips.open_recording(st.write(tmp_path / "scan.tvips", frames))
+
+
+def _clear(ev) -> bool:
+    return ev.confidence >= WINDING_CONFIDENCE and ev.gap >= WINDING_GAP
+
+
+@pytest.mark.parametrize("winding, h", [(None, 0), ("y", 5)])
+@pytest.mark.parametrize("texture", ["particles", "grains", "image/camera"])
+def test_the_image_tells_the_winding(tmp_path, texture, winding, h):
+    rec = _recording(tmp_path, (48, 64), texture, winding, hysteresis=h, dose=200.0, seed=3)
+    ev = winding_evidence(rec, (48, 64), 3)
+    assert ev.favours == winding and _clear(ev), ev
+    assert ev.requests <= 2 * 16 + 2 * 12 and ev.frames_read < rec.n_frames
+
+
+@pytest.mark.parametrize("winding", [None, "y"])
+@pytest.mark.parametrize("dose", [None, 20.0])
+def test_lamellae_along_the_columns_look_alike_in_either_winding(tmp_path, winding, dose):
+    """A sample that does not change along y: every second column upside down is the
+    same image, so the image must not tell (whichever it leans to)."""
+    rec = _recording(tmp_path, (64, 48), "lamellae/6/4", winding, hysteresis=2, dose=dose, seed=1)
+    assert not _clear(winding_evidence(rec, (64, 48), 3))
+
+
+def test_too_small_a_scan_is_not_compared():
+    assert isinstance(band_plan((4, 64), 0), str)
+    assert isinstance(band_plan((48, 8), 0), str)
+    plan = band_plan((48, 64), 0)
+    assert (plan.middles % 2 == 0).all() and plan.window == 16
+
+
+def test_a_text_page_scanned_plain_is_not_read_as_winding_y(tmp_path):
+    """Text changes so fast along the rows that the steps between frames alternate as
+    winding y makes them: read as winding y with confidence 1.0 before the image
+    decided."""
+    frames, _ = st.recording(
+        (80, 100), texture_name="image/page", winding=None, junk_before=3, junk_after=2,
+        dose=None, seed=3, junk="blank",
+    )  # fmt: skip
+    found = intake_tvips.detect_scan(st.write(tmp_path / "page.tvips", frames), pixels=True)
+    assert (found.scan_shape, found.scan_start_frame) == ((80, 100), 3)
+    assert found.winding_scan_axis is None, found.reason
+    assert "the image favours plain rows" in found.reason
+
+
+def test_plain_rows_the_steps_cannot_tell_are_told_by_the_image(tmp_path):
+    """Text whose steps barely alternate either way: winding y not ruled out by them
+    (confidence 0.5 before); the image rules it out."""
+    frames, _ = st.recording(
+        (64, 96), texture_name="image/text", winding=None, junk_before=3, junk_after=2,
+        dose=None, seed=1, junk="blank",
+    )  # fmt: skip
+    found = intake_tvips.detect_scan(st.write(tmp_path / "text.tvips", frames), pixels=True)
+    assert (found.scan_shape, found.scan_start_frame, found.winding_scan_axis) == (
+        (64, 96),
+        3,
+        None,
+    )
+    assert found.confidence > 0.5 and "the image rules winding y out" in found.reason
