@@ -73,4 +73,4 @@ def test_plain_rows_the_steps_cannot_tell_are_told_by_the_image(tmp_path):
         3,
         None,
     )
-    assert found.confidence > 0.5 and "the image rules winding y out" in found.reason
+    assert found.confidence > 0.5 and "winding y ruled out: the image favours plain" in found.reason

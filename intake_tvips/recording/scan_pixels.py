@@ -106,11 +106,12 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
         if not isinstance(found, str) or head >= largest:
             break
         head = min(2 * head, largest)
-    small = found if isinstance(found, str) else _too_small(found[0], n, found[1], found[2])
-    found = small or _winding_told(sample, n, found)
-    small = found if isinstance(found, str) else _too_small(found[0], n, found[1], found[2])
-    if small:
-        return _none(small, sample.cost)
+    if not isinstance(found, str):
+        found = _too_small(found, n) or _winding_told(sample, n, found)
+    if not isinstance(found, str):  # the start may have moved with the winding
+        found = _too_small(found, n) or found
+    if isinstance(found, str):
+        return _none(found, sample.cost)
     fit, start, after, why, _ = found
     ny = (n - after - start) // fit.nx
     notes = [*fit.notes, why, f"{ny} rows"]
@@ -121,9 +122,10 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     return _with_hysteresis(det, rec) if fit.winding else det
 
 
-def _too_small(fit, n: int, start: int, after: int) -> str | None:
-    """Why a scan of rows of ``fit.nx`` frames from ``start`` is not told from the
-    pixels (too few rows or too short ones), or ``None``."""
+def _too_small(found, n: int) -> str | None:
+    """Why the scan ``found`` (:func:`_fit`'s) is not told from the pixels (too few rows
+    or too short ones), or ``None``."""
+    fit, start, after = found[:3]
     ny = (n - after - start) // fit.nx
     if ny >= MIN_DECIDED_ROWS and fit.nx >= MIN_DECIDED_COLUMNS:
         return None
@@ -148,11 +150,12 @@ def _winding_told(sample: _Sample, n: int, found):
     if not _clear(ev):
         if not (fit.winding_sure and ev.favours == fit.winding and not ev.why):
             conf = min(fit.confidence, UNSURE_WINDING_CONFIDENCE)
-            note = f"{_NAMES[_other(fit.winding)]} not ruled out ({_told(ev)})"
+            note = f"{_NAMES[_other(fit.winding)]} not ruled out: {_told(ev)}"
             fit = replace(fit, confidence=conf, notes=(*fit.notes, note))
         return fit, start, after, why, raster
     if ev.favours == fit.winding:
-        note = f"the image rules {_NAMES[_other(fit.winding)]} out ({_told(ev)})"
+        note = f"{_NAMES[_other(fit.winding)]} ruled out: {_told(ev)}"
+        fit = replace(fit, confidence=min(fit.confidence, ev.confidence))
         return replace(fit, notes=(*fit.notes, note)), start, after, why, raster
     return _switched(sample, n, fit, ev, raster)
 
@@ -161,9 +164,9 @@ def _switched(sample: _Sample, n: int, fit, ev, raster):
     """The raster of ``fit`` with the winding the image ``ev`` favours, its start
     found again, where the image favours that winding at that start too; else why
     not (a string)."""
-    wanted = f"{_NAMES[ev.favours]} ({_told(ev)})"
-    steps = f"{fit.notes[0]} by the steps between frames, but the image favours {wanted}"
-    told = replace(fit, winding=ev.favours, winding_sure=True)
+    steps = f"{fit.notes[0]} by the steps between frames, but {_told(ev)}"
+    conf = min(fit.confidence, ev.confidence)
+    told = replace(fit, winding=ev.favours, winding_sure=True, confidence=conf)
     told = replace(told, notes=(f"rows of {fit.nx} frames", f"{steps}: the image decides"))
     found = _started(sample, n, told, *raster[1:])
     if isinstance(found, str):
@@ -171,7 +174,7 @@ def _switched(sample: _Sample, n: int, fit, ev, raster):
     told, start, after, why = found
     again = _evidence(sample, n, told.nx, start, after)
     if not (_clear(again) and again.favours == ev.favours):
-        return f"{steps}, and at the start found for it it does not ({_told(again)})"
+        return f"{steps}; at the start found for it, {_told(again)}"
     return told, start, after, why, raster
 
 
@@ -188,9 +191,13 @@ def _clear(ev) -> bool:
 
 
 def _told(ev) -> str:
+    """What the image ``ev`` says, in words."""
     if ev.why:
-        return ev.why
-    return f"confidence {ev.confidence:.2f}, misfit {ev.gap:.0%} lower"
+        return f"the image cannot tell: {ev.why}"
+    return (
+        f"the image favours {_NAMES[ev.favours]} (confidence {ev.confidence:.2f}, "
+        f"misfit {ev.gap:.0%} lower)"
+    )
 
 
 def _other(winding: str | None) -> str | None:
