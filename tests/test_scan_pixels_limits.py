@@ -187,3 +187,21 @@ def test_a_period_within_the_rows_is_the_shortest_deep_dip():
     assert period_within(found[31.7], 96, PERIODIC_DEPTH) == 32
     assert period_within(found[31.7], 80, PERIODIC_DEPTH) is None
     assert period_within(np.linspace(0.0, 1.0, 400), 96, PERIODIC_DEPTH) is None  # no dip
+
+
+def test_a_scan_starting_on_a_dark_part_of_the_sample_is_not_blanked():
+    """Where the sample's dark parts lose counts (a generator whose patterns do not keep
+    the dose), a probe parked on a dark first position and the scan's first frames fell
+    below half the median: taken for blanked frames, they moved the start 3 frames late
+    with confidence 1.0. Blanked frames lie far below the scan's darkest frames too."""
+    from intake_tvips.maths.scan_ends import junk_ends
+
+    rng = np.random.default_rng(0)
+    body = np.where(rng.random(3000) < 0.1, 0.44, 1.0) * rng.normal(1, 0.01, 3000)
+    parked_dark = np.full(11, 0.47)  # 8 parked + the scan's first 3, on a dark region
+    assert junk_ends(np.concatenate([parked_dark, body, np.full(3, 1.19)])) == (0, 0)
+    blanked = np.full(5, 0.02)
+    assert junk_ends(np.concatenate([blanked, parked_dark, body, blanked[:2]])) == (5, 2)
+    # dark counts at low doses: a fifth of the lit frames, still blanked
+    low = rng.poisson(300, 3000).astype(float)
+    assert junk_ends(np.concatenate([rng.poisson(72, 4), low, rng.poisson(72, 3)])) == (4, 3)
