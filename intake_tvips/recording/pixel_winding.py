@@ -18,7 +18,7 @@ the scan's size.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -96,7 +96,15 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
     pair = np.stack([projected[at(have, plain)], lines[k]])
     both = np.stack([valid[k], valid[k]])
     scores = triplet_scores(pair, basis.weights)
-    return _verdict(scores, both, found.best, plan.candidates.size, spent)
+    ev = _verdict(scores, both, found.best, plan.candidates.size, spent)
+    shift = int(plan.candidates[-1])
+    if ev.favours is None and ev.confidence > 0 and shift < MAX_SHIFT:
+        why = (
+            f"plain rows fit better than winding y rolled -{shift}..{shift}, the rolls a "
+            f"scan of {shape[0]} rows allows; a larger roll is not ruled out"
+        )
+        return replace(ev, confidence=0.0, why=why)
+    return ev
 
 
 def _columns(rec: Recording, shape: tuple[int, int]) -> int:
