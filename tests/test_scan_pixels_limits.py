@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scan_textures as st
 
+import intake_tvips
 from intake_tvips.maths.periodicity import lag_profile, period_within
 from intake_tvips.maths.pixel_raster import PERIODIC_DEPTH
 from intake_tvips.recording.scan_pixels import (
@@ -205,3 +206,19 @@ def test_a_scan_starting_on_a_dark_part_of_the_sample_is_not_blanked():
     # dark counts at low doses: a fifth of the lit frames, still blanked
     low = rng.poisson(300, 3000).astype(float)
     assert junk_ends(np.concatenate([rng.poisson(72, 4), low, rng.poisson(72, 3)])) == (4, 3)
+
+
+def test_the_last_frame_at_a_steep_corner_is_no_parked_probe(tmp_path):
+    """A noise-free gradient steepest at the scan's last corner puts the last frame
+    farther from its neighbours than four typical steps: taken for a probe parked off
+    the scan, it moved a snake's start a frame early (with the roll 2 for 0) at
+    confidence 1.0 (fresh accuracy seed 29). Its own steps to the frames before it are
+    as large."""
+    from intake_tvips.maths.scan_ends import parked_ends
+    from intake_tvips.recording.pixels import cell_sums
+
+    kw = dict(texture_name="gradient", winding="x", hysteresis=0, dose=None, junk="parked")
+    frames, _ = st.recording((24, 96), junk_before=1, junk_after=0, **kw)
+    assert parked_ends(cell_sums(frames, 8))[1] == 0
+    found = intake_tvips.detect_scan(st.write(tmp_path / "g.tvips", frames), pixels=True)
+    assert found.method == "none" or st.scan_of(found) == ((24, 96), 1, "x"), found.reason

@@ -34,6 +34,9 @@ DARK_QUANTILE = 0.05
 #: a parked probe's pattern lies farther than this many typical steps from every
 #: scan frame
 PARKED_APART = 4.0
+#: ... and than the median of this many steps between the scan's frames after it
+#: (where the sample changes fastest, a steep gradient's corner, they lie farther apart)
+LOCAL_STEPS = 8
 #: ... or farther than this many times the farthest a scan frame lies from its nearest
 #: other one (noisy scans)
 NEAREST_APART = 1.5
@@ -181,25 +184,37 @@ def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float, b
         if end in (0, base):
             break
         base = end
-    return found if found and _apartness((z, sums), found, other, scale) >= 1.0 else 0
+    return found if found and _apartness((z, sums), found, other, scale, True) >= 1.0 else 0
 
 
-def _apartness(frames: tuple, length: int, other: int, scale) -> float:
+def _apartness(frames: tuple, length: int, other: int, scale, check: bool = False) -> float:
     """How far the first ``length`` frames' mean lies from the frames after them, in
     units of the distances it must exceed (1: just parked); ``frames``: the features
-    and their running sums."""
+    and their running sums. ``check``: the run found, whose distances must also exceed
+    the scan's own steps after it (:func:`_local_step`; not while lengths are compared,
+    as where the scan's steps vary a run's length would follow them)."""
     (z, sums), (typical, nearest, noisy) = frames, scale
     centre = sums[length] / length
     inside = z[:length] - centre
     spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
     rest = z[length : z.shape[0] - other] - centre  # exact: frames may repeat the run
     gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
-    apart = gap / max(spread, typical, 1e-300) / PARKED_APART
+    local = _local_step(z, length) if check else 0.0
+    apart = gap / max(spread, typical, local, 1e-300) / PARKED_APART
     if nearest > 0:
         apart = max(apart, gap / nearest / NEAREST_APART)
     if noisy and length <= WINDOW_LONGEST:
         apart = max(apart, _window_apartness(sums, length, z.shape[0] - other))
     return apart
+
+
+def _local_step(z: np.ndarray, length: int) -> float:
+    """The median step between the ``LOCAL_STEPS`` frames after the first ``length``:
+    the scan's own steps where it begins (a sample changing fastest at its border, a
+    steep gradient's corner, sets its first frames farther apart than the typical step,
+    and its first frame is no parked probe for that)."""
+    after = z[length : length + LOCAL_STEPS + 1]
+    return float(np.median(step_distances(after, 1))) if after.shape[0] > 1 else 0.0
 
 
 def _noisy(z: np.ndarray) -> bool:
