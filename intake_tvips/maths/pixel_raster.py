@@ -111,10 +111,10 @@ class RasterFit:
     hint, the hysteresis estimate decides), ``confidence`` (0..1: how clearly the winner
     beats the runner-up), ``notes`` (why, in words). ``nx`` is ``None`` when undecided
     (``why`` says so). ``winding_sure`` is false for plain rows whose steps barely
-    alternate either way: winding ``"y"`` is not ruled out by them (nor is it, ever,
-    by the steps of rows found winding along y: a texture changing fast along the rows
-    imitates their alternation); the image decides
-    (:mod:`intake_tvips.recording.pixel_winding`)."""
+    alternate either way (winding ``"y"`` not ruled out by them); the image decides
+    (:mod:`intake_tvips.recording.pixel_winding`), which is also asked of rows found
+    winding along y (a texture changing fast along the rows imitates their
+    alternation)."""
 
     nx: int | None
     winding: str | None = None

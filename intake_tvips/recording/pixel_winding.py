@@ -9,10 +9,12 @@ neighbours (the triplets of :mod:`intake_tvips.maths.alignment`), placed as a pl
 raster and as winding ``"y"`` (at the roll that fits best), and the placement whose
 middle columns their neighbours predict better wins, by the paired signed-rank test. A
 sample that does not change along y (lamellae along the columns) looks the same either
-way: undecided. The band lies a quarter down the scan, where winding ``"y"`` places
-rows far apart, and its wound columns come from rows three quarters down: windows of
-``COLUMNS`` frames of about ``2 BAND + 2 max_shift`` rows, a request per row, whatever
-the scan's size.
+way: undecided; so is a scan too short to try the rolls of winding ``"y"`` up to
+``MAX_SHIFT`` when plain rows fit better (a larger roll is not ruled out). The band lies
+a quarter down the scan, where winding ``"y"`` places rows far apart, and its wound
+columns come from rows three quarters down: windows of ``COLUMNS`` frames (whole rows
+where the byte budget allows) of about ``2 BAND + 2 MAX_SHIFT`` rows, a request per row,
+whatever the scan's size.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from intake_tvips.recording.pixels import (
     _read_features,
 )
 
-#: rows of the band compared (a segment of the paired test per wound column)
+#: rows of the band compared (two segments of the paired test per wound column)
 BAND = 16
 #: columns of the band compared at least (whole rows when shorter); more, up to whole
 #: rows, as the byte budget of :func:`~.pixels.estimate_hysteresis` allows
