@@ -18,8 +18,9 @@ class ScanDetection:
     ``confidence`` (0..1): with every header read, the fraction of scan positions whose
     frame's header agrees with the detected raster; from a sample (``sampled``), the
     share of agreeing frames the unanimous sample supports (at 95 %); from the pixels,
-    how clearly the winning raster beats its runner-up (at most 0.5 for a plain raster
-    whose winding "y" is not ruled out). ``reason`` says
+    how clearly the winning raster beats its runner-up (at most 0.5 for plain rows or
+    winding "y" that neither the steps between frames nor the image tell apart; no
+    more than the image's confidence where it told them). ``reason`` says
     why, in words. ``use_auto`` is set when only ``scan_shape="auto"`` reproduces the
     scan (a rotator index with repeated or skipped positions). ``headers_read``: how
     many frame headers the answer comes from. ``shifted``: with every header read, most
