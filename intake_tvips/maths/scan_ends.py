@@ -34,9 +34,11 @@ DARK_QUANTILE = 0.05
 #: a parked probe's pattern lies farther than this many typical steps from every
 #: scan frame
 PARKED_APART = 4.0
-#: ... and than the median of this many steps between the scan's frames after it
-#: (where the sample changes fastest, a steep gradient's corner, they lie farther apart)
+#: ... and than the median distance of this many scan frames after it from the nearest
+#: of the next ``LOCAL_LAGS`` frames (where the sample changes fastest, a steep
+#: gradient's corner, the scan's frames lie farther apart)
 LOCAL_STEPS = 8
+LOCAL_LAGS = 4
 #: ... or farther than this many times the farthest a scan frame lies from its nearest
 #: other one (noisy scans)
 NEAREST_APART = 1.5
@@ -199,7 +201,7 @@ def _apartness(frames: tuple, length: int, other: int, scale, check: bool = Fals
     spread = float(np.mean(np.einsum("ij,ij->i", inside, inside)))
     rest = z[length : z.shape[0] - other] - centre  # exact: frames may repeat the run
     gap = float(np.min(np.einsum("ij,ij->i", rest, rest)))
-    local = _local_step(z, length) if check else 0.0
+    local = _local_step(z, length, other) if check else 0.0
     apart = gap / max(spread, typical, local, 1e-300) / PARKED_APART
     if nearest > 0:
         apart = max(apart, gap / nearest / NEAREST_APART)
@@ -208,13 +210,19 @@ def _apartness(frames: tuple, length: int, other: int, scale, check: bool = Fals
     return apart
 
 
-def _local_step(z: np.ndarray, length: int) -> float:
-    """The median step between the ``LOCAL_STEPS`` frames after the first ``length``:
-    the scan's own steps where it begins (a sample changing fastest at its border, a
-    steep gradient's corner, sets its first frames farther apart than the typical step,
-    and its first frame is no parked probe for that)."""
-    after = z[length : length + LOCAL_STEPS + 1]
-    return float(np.median(step_distances(after, 1))) if after.shape[0] > 1 else 0.0
+def _local_step(z: np.ndarray, length: int, other: int) -> float:
+    """The median distance of the ``LOCAL_STEPS`` frames after the first ``length`` from
+    the nearest of the ``LOCAL_LAGS`` frames after each (the scan's own steps where it
+    begins, two frames apart for winding y, whose neighbours in time lie far apart: a
+    sample changing fastest at its border, a steep gradient's corner, sets them farther
+    apart than the typical step, and its first frame is no parked probe for that)."""
+    rest = z[length : z.shape[0] - other]
+    count = min(LOCAL_STEPS, rest.shape[0] - LOCAL_LAGS)
+    if count <= 0:
+        return 0.0
+    steps = [rest[:count] - rest[k : k + count] for k in range(1, LOCAL_LAGS + 1)]
+    d = [np.einsum("ij,ij->i", step, step) for step in steps]
+    return float(np.median(np.min(d, axis=0)))
 
 
 def _noisy(z: np.ndarray) -> bool:
