@@ -139,16 +139,18 @@ def _too_small(found, n: int) -> str | None:
 def _winding_told(sample: _Sample, n: int, found):
     """``found`` (:func:`_fit`'s) with plain rows or winding ``"y"`` checked on the
     image (:func:`~.pixel_winding.winding_evidence`): kept where the image clearly
-    agrees, or leans the same way as steps that were sure; found again for the other
-    winding where the image clearly favours it and agrees at that start too (else why
-    not, a string); otherwise kept with confidence at most
-    ``UNSURE_WINDING_CONFIDENCE``."""
+    agrees; found again for the other winding where the image clearly favours it and
+    agrees at that start too (else why not, a string); where the image cannot tell,
+    kept as it is for plain rows the steps were sure of (winding y alternates the
+    steps; a sample can imitate that, not hide it) and for winding y the image leans
+    to, else with confidence at most ``UNSURE_WINDING_CONFIDENCE``."""
     fit, start, after, why, raster = found
     if fit.winding == "x":
         return found
     ev = _evidence(sample, n, fit.nx, start, after)
     if not _clear(ev):
-        if not (fit.winding_sure and ev.favours == fit.winding and not ev.why):
+        leans = ev.favours == "y" and not ev.why
+        if not (fit.winding_sure and (fit.winding is None or leans)):
             conf = min(fit.confidence, UNSURE_WINDING_CONFIDENCE)
             note = f"{_NAMES[_other(fit.winding)]} not ruled out: {_told(ev)}"
             fit = replace(fit, confidence=conf, notes=(*fit.notes, note))
