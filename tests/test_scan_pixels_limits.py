@@ -203,6 +203,8 @@ def test_a_scan_starting_on_a_dark_part_of_the_sample_is_not_blanked():
     assert junk_ends(np.concatenate([parked_dark, body, np.full(3, 1.19)])) == (0, 0)
     blanked = np.full(5, 0.02)
     assert junk_ends(np.concatenate([blanked, parked_dark, body, blanked[:2]])) == (5, 2)
+    # a run of blanked frames longer than a tenth of the scan is no dark part of it
+    assert junk_ends(np.concatenate([np.full(180, 0.02), body[:1500], blanked])) == (180, 5)
     # dark counts at low doses: a fifth of the lit frames, still blanked
     low = rng.poisson(300, 3000).astype(float)
     assert junk_ends(np.concatenate([rng.poisson(72, 4), low, rng.poisson(72, 3)])) == (4, 3)

@@ -28,8 +28,8 @@ from intake_tvips.maths.periodicity import leading_run, step_distances
 #: of a lit frame's few hundred; a lit frame's total rarely falls to half the median, as
 #: the electrons scattered by the sample still land on the detector)
 BLANK_SHARE = 0.5
-#: ... and with fewer than that share of this quantile of the frames away from the ends
-#: (the scan's darkest parts: blanked frames lie far below them)
+#: ... and with fewer than that share of this quantile of the frames between the runs
+#: below it at either end (the scan's darkest parts: blanked frames lie far below them)
 DARK_QUANTILE = 0.05
 #: a parked probe's pattern lies farther than this many typical steps from every
 #: scan frame
@@ -79,12 +79,15 @@ RUN_END_FLOOR = 0.2
 
 def junk_ends(totals: np.ndarray) -> tuple[int, int]:
     """Blanked frames (few counts) at the start and at the end: fewer than
-    ``BLANK_SHARE`` of the median, and of the ``DARK_QUANTILE`` of the frames away from
-    both ends (a sample whose dark parts lose counts, where the scan starts on one,
-    would otherwise pass its first frames off as blanked)."""
-    body = totals[LONGEST_PARKED:-LONGEST_PARKED] if totals.size > 4 * LONGEST_PARKED else totals
-    dark = np.quantile(body, DARK_QUANTILE) if body.size else 0.0
-    blank = totals < BLANK_SHARE * min(np.median(totals), dark)
+    ``BLANK_SHARE`` of the median, and of the ``DARK_QUANTILE`` of the frames between
+    the runs below that share at either end (a sample whose dark parts lose counts,
+    where the scan starts on one, would otherwise pass its first frames off as
+    blanked)."""
+    median = float(np.median(totals))
+    low = totals < BLANK_SHARE * median
+    body = totals[leading_run(low) : totals.size - leading_run(low[::-1])]
+    dark = float(np.quantile(body, DARK_QUANTILE)) if body.size else median
+    blank = totals < BLANK_SHARE * min(median, dark)
     return leading_run(blank), leading_run(blank[::-1])
 
 
