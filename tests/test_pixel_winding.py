@@ -74,3 +74,18 @@ def test_plain_rows_the_steps_cannot_tell_are_told_by_the_image(tmp_path):
         None,
     )
     assert found.confidence > 0.5 and "winding y ruled out: the image favours plain" in found.reason
+
+
+@pytest.mark.parametrize("seed, shape", [(2, (24, 20)), (3, (24, 20)), (5, (24, 32))])
+def test_bricks_scanned_plain_are_never_sure_winding_y(tmp_path, seed, shape):
+    """Bricks make the steps alternate as winding y does, and the image of a small scan
+    leaned to winding y without telling: read as winding y with confidence 1.0 while
+    a leaning image kept the steps' word. Winding y now needs the image's clear word."""
+    frames, _ = st.recording(
+        shape, texture_name="image/brick", winding=None, junk_before=4, junk_after=2,
+        dose=None, seed=seed, junk="blank",
+    )  # fmt: skip
+    found = intake_tvips.detect_scan(st.write(tmp_path / "b.tvips", frames), pixels=True)
+    if found.winding_scan_axis == "y":
+        assert found.confidence <= 0.5, found.reason
+        assert "plain rows not ruled out" in found.reason

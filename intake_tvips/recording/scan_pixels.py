@@ -142,15 +142,15 @@ def _winding_told(sample: _Sample, n: int, found):
     agrees; found again for the other winding where the image clearly favours it and
     agrees at that start too (else why not, a string); where the image cannot tell,
     kept as it is for plain rows the steps were sure of (winding y alternates the
-    steps; a sample can imitate that, not hide it) and for winding y the image leans
-    to, else with confidence at most ``UNSURE_WINDING_CONFIDENCE``."""
+    steps; a sample can imitate that, not hide it), else with confidence at most
+    ``UNSURE_WINDING_CONFIDENCE`` (bricks made the steps alternate and the image lean
+    to winding y over plain rows)."""
     fit, start, after, why, raster = found
     if fit.winding == "x":
         return found
     ev = _evidence(sample, n, fit.nx, start, after)
     if not _clear(ev):
-        leans = ev.favours == "y" and not ev.why
-        if not (fit.winding_sure and (fit.winding is None or leans)):
+        if not (fit.winding_sure and fit.winding is None):
             conf = min(fit.confidence, UNSURE_WINDING_CONFIDENCE)
             note = f"{_NAMES[_other(fit.winding)]} not ruled out: {_told(ev)}"
             fit = replace(fit, confidence=conf, notes=(*fit.notes, note))
