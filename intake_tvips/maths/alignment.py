@@ -201,6 +201,13 @@ def segment_means(scores: np.ndarray, valid: np.ndarray, segment: int = SEGMENT)
     return means.reshape(n_cand, n_trip * k)
 
 
+def mean_scores(seg: np.ndarray) -> np.ndarray:
+    """Each candidate's mean over its segments (``seg`` from :func:`segment_means`);
+    NaN for a candidate with none."""
+    counts = np.isfinite(seg).sum(axis=1)
+    return np.where(counts > 0, np.nansum(seg, axis=1) / np.maximum(counts, 1), np.nan)
+
+
 def paired_confidence(
     scores: np.ndarray, valid: np.ndarray, best: int, looks: float = 1, segment: int = SEGMENT
 ) -> tuple[float, int | None]:
@@ -365,8 +372,7 @@ def _align_at(
     segment = max(SEGMENT, 2 * width)
     scores = triplet_scores(feats, weights)
     seg = segment_means(scores, valid, segment)
-    counts = np.isfinite(seg).sum(axis=1)
-    totals = np.where(counts > 0, np.nansum(seg, axis=1) / np.maximum(counts, 1), np.nan)
+    totals = mean_scores(seg)
     if not np.isfinite(totals).any():
         return none
     best = paired_best(scores, valid, int(np.nanargmin(totals)), segment)

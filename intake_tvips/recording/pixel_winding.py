@@ -30,6 +30,7 @@ from intake_tvips.maths.alignment import (
     SignalBasis,
     TripletPlan,
     align_projected,
+    mean_scores,
     score_gap,
     segment_means,
     signal_basis,
@@ -38,12 +39,7 @@ from intake_tvips.maths.alignment import (
 )
 from intake_tvips.maths.scan import ScanMap
 from intake_tvips.recording.core import Recording
-from intake_tvips.recording.pixels import (
-    BUDGET_FLOOR,
-    BUDGET_FRACTION,
-    MAX_SHIFT,
-    _read_features,
-)
+from intake_tvips.recording.pixels import MAX_SHIFT, _read_features, default_budget
 
 #: rows of the band compared (two segments of the paired test per wound column)
 BAND = 16
@@ -111,10 +107,8 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
 
 def _columns(rec: Recording, shape: tuple[int, int]) -> int:
     """The columns the byte budget affords (at least ``COLUMNS``)."""
-    record = rec.layout.record_bytes
-    budget = max(BUDGET_FRACTION * rec.n_frames * record, BUDGET_FLOOR)
     rows = 2 * BAND + 2 * MAX_SHIFT
-    return max(COLUMNS, int(budget // (rows * record)))
+    return max(COLUMNS, int(default_budget(rec) // (rows * rec.layout.record_bytes)))
 
 
 def band_plan(shape: tuple[int, int], start: int, columns: int = COLUMNS) -> TripletPlan | str:
@@ -148,8 +142,7 @@ def _verdict(
     z, rival = weakest_rival(scores, valid, 0, SEGMENT)
     if rival is None:
         return WindingEvidence(None, 0.0, roll=roll, why="too few positions to compare", **spent)
-    seg = segment_means(scores, valid, SEGMENT)
-    totals = np.nanmean(seg, axis=1)
+    totals = mean_scores(segment_means(scores, valid, SEGMENT))
     favours = None if z >= 0 else "y"
     gap = score_gap(totals, 0 if favours is None else 1)
     looks = 1 if favours is None else rolls

@@ -198,10 +198,7 @@ class _Estimator:
 
     def _budget(self) -> float:
         """The bytes the rounds after the first may read up to."""
-        if self.max_bytes is not None:
-            return self.max_bytes
-        total = self.rec.n_frames * self.rec.layout.record_bytes
-        return max(BUDGET_FRACTION * total, BUDGET_FLOOR)
+        return default_budget(self.rec) if self.max_bytes is None else self.max_bytes
 
     def _window(self) -> int:
         """``window``; whole lines when the whole recording fits in the byte budget (a
@@ -272,6 +269,12 @@ class _Estimator:
             scores=tuple(float(s) for s in found.scores),
             **cost,
         )
+
+
+def default_budget(rec: Recording) -> float:
+    """The bytes a sample of the pixels may read by default: ``BUDGET_FRACTION`` of the
+    recording or ``BUDGET_FLOOR``, whichever is more."""
+    return max(BUDGET_FRACTION * rec.n_frames * rec.layout.record_bytes, BUDGET_FLOOR)
 
 
 def look_cost(round_: int, looks: int) -> float:

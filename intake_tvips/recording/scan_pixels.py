@@ -38,9 +38,8 @@ from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.pixel_winding import winding_evidence
 from intake_tvips.recording.pixels import (
-    BUDGET_FLOOR,
-    BUDGET_FRACTION,
     _read_features,
+    default_budget,
     estimate_hysteresis,
     with_pixels,
 )
@@ -96,7 +95,7 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     hold), the run read from the start doubles, up to ``GROWTH`` times that budget and
     ``MAX_FRAMES`` frames."""
     n, record = rec.n_frames, rec.layout.record_bytes
-    budget = max_bytes or max(BUDGET_FRACTION * n * record, BUDGET_FLOOR)
+    budget = max_bytes or default_budget(rec)
     head = int(min(n, MAX_FRAMES, max(MIN_HEAD_FRAMES, budget // record)))
     largest = int(min(n, max(head, min(GROWTH * budget // record, MAX_FRAMES))))
     sample = _Sample(rec)
@@ -108,8 +107,6 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
         head = min(2 * head, largest)
     if not isinstance(found, str):
         found = _too_small(found, n) or _winding_told(sample, n, found)
-    if not isinstance(found, str):  # the start may have moved with the winding
-        found = _too_small(found, n) or found
     if isinstance(found, str):
         return _none(found, sample.cost)
     fit, start, after, why, _ = found
@@ -167,12 +164,15 @@ def _switched(sample: _Sample, n: int, fit, ev, raster):
     found again, where the image favours that winding at that start too; else why
     not (a string)."""
     steps = f"{fit.notes[0]} by the steps between frames, but {_told(ev)}"
+    notes = (f"rows of {fit.nx} frames", f"{steps}: the image decides")
     conf = min(fit.confidence, ev.confidence)
-    told = replace(fit, winding=ev.favours, winding_sure=True, confidence=conf)
-    told = replace(told, notes=(f"rows of {fit.nx} frames", f"{steps}: the image decides"))
+    told = replace(fit, winding=ev.favours, winding_sure=True, confidence=conf, notes=notes)
     found = _started(sample, n, told, *raster[1:])
     if isinstance(found, str):
         return f"{steps}; and {found}"
+    small = _too_small(found, n)  # the start may have moved with the winding
+    if small:
+        return small
     told, start, after, why = found
     again = _evidence(sample, n, told.nx, start, after)
     if not (_clear(again) and again.favours == ev.favours):
