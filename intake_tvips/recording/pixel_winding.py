@@ -10,7 +10,9 @@ raster and as winding ``"y"`` (at the roll that fits best), and the placement wh
 middle columns their neighbours predict better wins, by the paired signed-rank test. A
 sample that does not change along y (lamellae along the columns) looks the same either
 way: undecided; so is a scan too short to try the rolls of winding ``"y"`` up to
-``MAX_SHIFT`` when plain rows fit better (a larger roll is not ruled out). The band lies
+``MAX_SHIFT`` when plain rows fit better (a larger roll is not ruled out), and winding
+``"y"`` whose best roll is the edge of those tried (bricks at a few counts, scanned
+plain, fitted winding y at its last roll better than plain rows). The band lies
 a quarter down the scan, where winding ``"y"`` places rows far apart, and its wound
 columns come from rows three quarters down: windows of ``COLUMNS`` frames (whole rows
 where the byte budget allows) of about ``2 BAND + 2 MAX_SHIFT`` rows, a request per row,
@@ -96,6 +98,12 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
     scores = triplet_scores(pair, basis.weights)
     ev = _verdict(scores, both, found.best, plan.candidates.size, spent)
     shift = int(plan.candidates[-1])
+    if ev.favours == "y" and ev.confidence > 0 and abs(found.best) == shift:
+        why = (
+            f"winding y fits better than plain rows, but at the roll {found.best}, the edge "
+            "of those tried: no roll of it fits within them"
+        )
+        return replace(ev, confidence=0.0, why=why)
     if ev.favours is None and ev.confidence > 0 and shift < MAX_SHIFT:
         why = (
             f"plain rows fit better than winding y rolled -{shift}..{shift}, the rolls a "
