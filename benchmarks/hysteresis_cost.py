@@ -1,18 +1,22 @@
 """What ``estimate_hysteresis`` costs on a 1 GiB recording: bytes, requests and seconds,
-local and on S3 (moto on 127.0.0.1), against plain reads of the same byte ranges.
+local, on S3 (moto on 127.0.0.1) and over HTTP (a Range server on 127.0.0.1), against
+plain reads of the same byte ranges.
 
     python benchmarks/hysteresis_cost.py                  # 1 GiB, 5 rounds
     python benchmarks/hysteresis_cost.py --rows 64 --repeat 3
+    python benchmarks/hysteresis_cost.py --winding y      # lines are columns
 
-The recording: a 128 x 256 winding-x scan (hysteresis 3, particles, 50 counts per
-bright-field pixel) of 128 x 128 uint16 frames after 3 junk frames, in parts of 64 MiB,
-written once into ``--work`` (default /tmp/tvips-hyst) with ``intake_tvips.file_writer``
-from a dask array (each block of frames synthesized when written). Per round, interleaved:
+The recording: a 128 x 256 scan winding along ``--winding`` (hysteresis 3, particles,
+50 counts per bright-field pixel) of 128 x 128 uint16 frames after 3 junk frames, in
+parts of 64 MiB, written once into ``--work`` (default /tmp/tvips-hyst) with
+``intake_tvips.file_writer`` from a dask array (each block of frames synthesized when
+written). Per round, interleaved:
 
-* ``estimate``: ``estimate_hysteresis(url, (128, 256), 3, "x")`` (opens the recording);
-* ``baseline``: the same frames read by plain means, no estimate: local ``os.preadv`` of
-  each contiguous run of records into one buffer; on S3 obstore's ``get_ranges`` of the
-  same runs (one call per part, all in flight);
+* ``estimate``: ``estimate_hysteresis(url, (128, 256), 3, winding)`` (opens the recording);
+* ``baseline``: the byte ranges it read (as its read plans merged them), read by plain
+  means, no estimate: local ``os.preadv`` of each range into one buffer; on S3 obstore's
+  ``get_range_async``, on HTTP fsspec's ``cat_ranges``, a request per range, all in
+  flight. moto's seconds count requests more than bytes (``moto_s3.py``);
 
 Prints medians and min-max of the seconds, and the ratio baseline / estimate (1.0: the
 estimate costs what its reads cost).
@@ -34,10 +38,11 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent))
 
 import scan_textures as st  # noqa: E402
-from moto_s3 import start_s3, uploaded  # noqa: E402
+from moto_s3 import start_http, start_s3, uploaded  # noqa: E402
 from tvips_factory import reference_grid  # noqa: E402
 
 import intake_tvips  # noqa: E402
+from intake_tvips.recording import pixels  # noqa: E402
 from intake_tvips.recording.pixels import _Estimator  # noqa: E402
 
 SHAPE, START, HYST, DETECTOR = (128, 256), 3, 3, 128
@@ -72,11 +77,11 @@ def frames_array(
     return da.map_blocks(block, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), "u2"))
 
 
-def write(work: Path, shape) -> str:
+def write(work: Path, shape, winding: str = "x") -> str:
     path = work / "hyst.tvips"
     first = work / "hyst_000.tvips"
     if not first.exists():
-        data = frames_array(shape)
+        data = frames_array(shape, winding=winding)
         axes = [
             {
                 "name": "t",
@@ -112,17 +117,21 @@ def write(work: Path, shape) -> str:
     return str(first)
 
 
-def estimate(url, shape, storage_options=None):
+def estimate(url, shape, storage_options=None, winding: str = "x"):
     rec = intake_tvips.open_recording(url, storage_options)
-    est = _Estimator(rec, shape, START, "x", 12, 48, None)
+    est = _Estimator(rec, shape, START, winding, 12, 48, None)
     return est, est.run(), rec
 
 
 def runs_of(rec, frames: np.ndarray):
-    """Contiguous runs of records: ``(part, start byte, stop byte)``."""
-    ranges = rec.index.ranges(np.sort(frames))
+    """The byte ranges the estimate's reads of ``frames`` asked for: ``(part, start
+    byte, stop byte)``."""
     rb = rec.layout.record_bytes
-    return [(r.part, r.start, r.stop(rb)) for r in ranges]
+    return [
+        (r.part, r.start, r.stop(rb))
+        for batch in pixels._batches(np.sort(frames), rec)
+        for r in pixels._read_task(rec, batch).block.plan().ranges
+    ]
 
 
 def plain_local(rec, runs) -> float:
@@ -138,25 +147,45 @@ def plain_local(rec, runs) -> float:
 
 
 def plain_s3(store, rec, runs) -> float:
+    """The ``runs`` read from S3 with obstore, a request each, all in flight (64 at a time,
+    as the package's reads): obstore's ``get_ranges`` would merge ranges less than 1 MiB
+    apart into fewer, longer requests than those measured against it."""
+    import asyncio
+
     import obstore
 
+    async def all_runs():
+        gate = asyncio.Semaphore(64)
+
+        async def one(part, lo, hi):
+            async with gate:
+                key = rec.parts.paths[part].split("/", 1)[1]
+                await obstore.get_range_async(store, key, start=lo, end=hi)
+
+        await asyncio.gather(*(one(*r) for r in runs))
+
     t0 = time.perf_counter()
-    by_part = {}
-    for part, lo, hi in runs:
-        by_part.setdefault(part, ([], []))
-        by_part[part][0].append(lo)
-        by_part[part][1].append(hi)
-    for part, (starts, ends) in by_part.items():
-        key = rec.parts.paths[part].split("/", 1)[1]
-        obstore.get_ranges(store, key, starts=starts, ends=ends)
+    asyncio.run(all_runs())
     return time.perf_counter() - t0
 
 
-def measure(label, url, opts, baseline, repeat):
+def plain_http(base: str, rec, runs) -> float:
+    """The ``runs`` read over HTTP with fsspec's ``cat_ranges`` (all in flight), a
+    request each."""
+    import fsspec
+
+    fs = fsspec.filesystem("http", skip_instance_cache=True)
+    names = [f"{base}/{p.rsplit('/', 1)[-1]}" for p in rec.parts.paths]
+    t0 = time.perf_counter()
+    fs.cat_ranges([names[p] for p, _, _ in runs], [lo for _, lo, _ in runs], [hi for *_, hi in runs])
+    return time.perf_counter() - t0
+
+
+def measure(label, url, opts, baseline, repeat, winding="x"):
     times, base = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        est, found, rec = estimate(url, SHAPE, opts)
+        est, found, rec = estimate(url, SHAPE, opts, winding)
         times.append(time.perf_counter() - t0)
         base.append(baseline(rec, runs_of(rec, est.have)))
     total = rec.n_frames * rec.layout.record_bytes
@@ -175,32 +204,35 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/tvips-hyst")
     ap.add_argument("--rows", type=int, default=128, help="scan rows (128: 1 GiB)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--winding", choices=("x", "y"), default="x")
     args = ap.parse_args()
     SHAPE = (args.rows, 256)
-    work = Path(args.work) / f"rows{args.rows}"
+    work = Path(args.work) / f"rows{args.rows}-{args.winding}"
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    url = write(work, SHAPE)
-    size = sum(p.stat().st_size for p in work.glob("hyst_*.tvips"))
+    url = write(work, SHAPE, args.winding)
+    parts = sorted(work.glob("hyst_*.tvips"))
+    size = sum(p.stat().st_size for p in parts)
     print(
-        f"recording: {size / 2**30:.2f} GiB in {len(list(work.glob('hyst_*.tvips')))} "
-        f"parts ({time.perf_counter() - t0:.0f} s to write or find)\n"
+        f"recording: {size / 2**30:.2f} GiB in {len(parts)} parts, winding {args.winding} "
+        f"({time.perf_counter() - t0:.0f} s to write or find)\n"
     )
     print(
         "| where | answer (confidence) | frames | bytes | requests | estimate s "
         "| plain reads of the same ranges s |\n|---|---|---|---|---|---|---|"
     )
-    measure("local", url, None, plain_local, args.repeat)
+    measure("local", url, None, plain_local, args.repeat, args.winding)
     proc, endpoint = start_s3()
     try:
-        opts, store = uploaded(endpoint, sorted(work.glob("hyst_*.tvips")))
-        measure(
-            "S3 (moto)",
-            "s3://tvips/hyst_000.tvips",
-            opts,
-            lambda rec, runs: plain_s3(store, rec, runs),
-            args.repeat,
-        )
+        opts, store = uploaded(endpoint, parts)
+        plain = lambda rec, runs: plain_s3(store, rec, runs)  # noqa: E731
+        measure("S3 (moto)", "s3://tvips/hyst_000.tvips", opts, plain, args.repeat, args.winding)
+    finally:
+        proc.terminate()
+    proc, base = start_http(work)
+    try:
+        plain = lambda rec, runs: plain_http(base, rec, runs)  # noqa: E731
+        measure("HTTP", f"{base}/hyst_000.tvips", None, plain, args.repeat, args.winding)
     finally:
         proc.terminate()
 

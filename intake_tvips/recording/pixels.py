@@ -52,6 +52,14 @@ BUDGET_FLOOR = 64 * 2**20
 CELLS = 8
 #: frames read at once (bounds the memory of a round)
 BATCH_BYTES = 128 * 2**20
+#: remote reads of the samples merge neighbouring byte ranges only across gaps of at
+#: most this many bytes (a record at least), not the bulk reads' 1 MiB
+#: (``graph.build.REMOTE_MERGE_GAP_BYTES``): the triplets of winding ``"y"`` take three
+#: frames from each row, a few dozen frames apart, and the 1 MiB merge read 86-94 % of
+#: a 1 GiB recording of 32 KiB frames for them. With 64 requests in flight
+#: (``obstore_io.MAX_IN_FLIGHT``) a request costs about 1/64 of its latency (about 1 ms
+#: at 50 ms), which at 1 Gbit/s is the time of 128 KiB
+SAMPLE_GAP_BYTES = 128 * 2**10
 
 
 @dataclass(frozen=True)
@@ -339,7 +347,8 @@ def describe(
 
 
 def _read_task(rec: Recording, frames: np.ndarray):
-    gap = max_gap_records(rec.parts, rec.index)
+    sample_gap = max(1, SAMPLE_GAP_BYTES // rec.layout.record_bytes)
+    gap = min(max_gap_records(rec.parts, rec.index), sample_gap)
     return block_task(rec.parts, rec.index, IndexMap(frames), (slice(0, frames.size),), gap)
 
 
