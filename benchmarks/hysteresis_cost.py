@@ -177,7 +177,9 @@ def plain_http(base: str, rec, runs) -> float:
     fs = fsspec.filesystem("http", skip_instance_cache=True)
     names = [f"{base}/{p.rsplit('/', 1)[-1]}" for p in rec.parts.paths]
     t0 = time.perf_counter()
-    fs.cat_ranges([names[p] for p, _, _ in runs], [lo for _, lo, _ in runs], [hi for *_, hi in runs])
+    fs.cat_ranges(
+        [names[p] for p, _, _ in runs], [lo for _, lo, _ in runs], [hi for *_, hi in runs]
+    )
     return time.perf_counter() - t0
 
 

@@ -383,6 +383,47 @@ def test_s3_estimate_equals_local(tmp_path, s3):
     assert 0 < remote.requests <= gets <= remote.requests + 4  # + the open's header reads
 
 
+def _served_bytes(log, name: str) -> int:
+    """Bytes the HTTP server sent for ranged GETs of files whose path holds ``name``."""
+    total = 0
+    for r in log.requests:
+        if r.method == "GET" and r.range and name in r.path:
+            lo, hi = r.range.split("=")[1].split("-")
+            total += int(hi) - int(lo) + 1
+    return total
+
+
+@pytest.mark.parametrize("gap_records", [2, None])
+def test_remote_samples_of_winding_y_read_their_frames_not_whole_rows(
+    tmp_path, http, monkeypatch, gap_records
+):
+    """Winding y's triplets take three frames from each row of their window: remotely
+    the ranges merge across at most SAMPLE_GAP_BYTES, so the server sends about the
+    frames the estimate uses. With the bulk reads' 1 MiB gap instead (``None``) the
+    pieces of a row merge into the whole row: the check would catch that."""
+    from pathlib import Path
+
+    from intake_tvips.recording import pixels
+
+    shape = (64, 96)
+    path, frames, _ = _write(
+        tmp_path, shape=shape, texture_name="grains", winding="y", hysteresis=3
+    )
+    record = Path(path).stat().st_size // frames.shape[0]
+    gap = 2**20 if gap_records is None else gap_records * record
+    monkeypatch.setattr(pixels, "SAMPLE_GAP_BYTES", gap)
+    (Path(http.root) / "ysample_000.tvips").write_bytes(Path(path).read_bytes())
+    found = estimate_hysteresis(f"{http.url}/ysample_000.tvips", shape, 3, "y")
+    assert found.hysteresis == 3
+    needed = found.frames_read * record
+    served = _served_bytes(http.log, "ysample")
+    assert served >= needed and found.bytes_read >= needed
+    if gap_records is None:
+        assert served > 2 * needed
+    else:
+        assert served < 1.5 * needed and found.bytes_read < 1.5 * needed
+
+
 # ------------------------------------------------------------------ hysteresis="auto"
 
 
