@@ -17,7 +17,8 @@ while the noise drops). The triplets are cut into segments, nearly independent s
 of the score; the chosen ``h`` must beat every other candidate, each compared on the
 positions valid for both, by a one-sided signed-rank test over the segments, and the
 confidence is one minus the p-value of the weakest of those tests, Bonferroni-corrected
-for the candidates, the scales and the looks the caller may take. The candidate tested
+for the candidates that may be answered (not the guard band beyond them, only compared
+against), the scales and the looks the caller may take. The candidate tested
 is the one no rival beats in that paired test (:func:`paired_best`), which may differ
 from the lowest mean over each candidate's own positions. Scales that decide on
 different values leave the answer undecided, and so does a best roll that leaves most
@@ -209,11 +210,21 @@ def mean_scores(seg: np.ndarray) -> np.ndarray:
 
 
 def paired_confidence(
-    scores: np.ndarray, valid: np.ndarray, best: int, looks: float = 1, segment: int = SEGMENT
+    scores: np.ndarray,
+    valid: np.ndarray,
+    best: int,
+    looks: float = 1,
+    segment: int = SEGMENT,
+    answers: int | None = None,
 ) -> tuple[float, int | None]:
     """One minus the Bonferroni-corrected p-value that ``best`` beats every other
     candidate (one-sided Wilcoxon signed-rank test over the segments, robust to the few
     large differences that edges make), and the weakest rival.
+
+    The correction is for the ``answers`` candidates that may be answered (``None``:
+    all but one): a wrong answer is one of them beating the truth, whose chance is at
+    most the p-value for each, whatever the candidates only compared against (a guard
+    band) do.
 
     ``scores``/``valid``: ``(candidates, triplets, positions)``. Each rival is compared
     with ``best`` on the positions valid for both (a texture whose contrast varies
@@ -226,7 +237,8 @@ def paired_confidence(
     if rival is None:
         return 0.0, None
     p = 0.5 * math.erfc(z / math.sqrt(2))
-    return max(0.0, 1.0 - (n_cand - 1) * looks * p), rival
+    paid = n_cand - 1 if answers is None else answers
+    return max(0.0, 1.0 - paid * looks * p), rival
 
 
 def weakest_rival(
@@ -330,8 +342,10 @@ def align_projected(
     """:func:`align` on features already projected by ``basis`` (``feats``:
     ``(candidates, triplets, 3, positions, components)``)."""
     candidates = np.asarray(candidates)
+    answers = None if answer_shift is None else int((np.abs(candidates) <= answer_shift).sum())
+    looks = looks * len(SCALES)
     found = [
-        _align_at(feats, valid, basis.weights, candidates, w, looks * len(SCALES), basis.signal)
+        _align_at(feats, valid, basis.weights, candidates, w, looks, basis.signal, answers)
         for w in SCALES
     ]
     found = combine(found)
@@ -362,8 +376,10 @@ def _align_at(
     width: int,
     looks: float,
     signal: float,
+    answers: int | None = None,
 ) -> Alignment:
-    """:func:`align` on the running means of ``width`` positions (1: the frames)."""
+    """:func:`align` on the running means of ``width`` positions (1: the frames);
+    ``answers``: see :func:`paired_confidence`."""
     none = Alignment(candidates, None, 0.0, np.full(len(candidates), np.nan), None, 0, 0.0, signal)
     if feats.shape[3] < width + SEGMENT:  # lines too short for this scale
         return none
@@ -376,7 +392,7 @@ def _align_at(
     if not np.isfinite(totals).any():
         return none
     best = paired_best(scores, valid, int(np.nanargmin(totals)), segment)
-    confidence, rival = paired_confidence(scores, valid, best, looks, segment)
+    confidence, rival = paired_confidence(scores, valid, best, looks, segment, answers)
     if best in (0, len(candidates) - 1) and len(candidates) > 2:
         confidence = 0.0
     votes = float((np.nan_to_num(seg, nan=np.inf).argmin(axis=0) == best).mean())
