@@ -24,6 +24,7 @@ from intake_tvips.maths.alignment import (
     align,
     combine,
     paired_best,
+    paired_confidence,
     plan_triplets,
     score_gap,
     signal_basis,
@@ -260,6 +261,22 @@ def test_paired_best_walks_to_the_rival_that_fits_better_where_both_are_valid():
     assert int(np.argmin(means)) == 0
     assert paired_best(scores, valid, 0) == 1
     assert paired_best(scores, valid, 1) == 1
+
+
+def test_the_guard_band_is_compared_against_but_not_paid_for():
+    """The correction counts the candidates that may be answered (a wrong answer is one
+    of them beating the truth); a guard candidate that fits as well still refuses."""
+    rng = np.random.default_rng(3)
+    scores = 1.0 + 0.3 * rng.random((9, 6, 64))  # candidates -4..4, 0 fits best
+    scores[4] -= 0.04
+    valid = np.ones(scores.shape, dtype=bool)
+    all_paid, rival = paired_confidence(scores, valid, 4)
+    answers_paid, _ = paired_confidence(scores, valid, 4, answers=5)  # -2..2 answered
+    assert 0 < all_paid < answers_paid < 1
+    p = (1 - answers_paid) / 5
+    assert all_paid == pytest.approx(1 - 8 * p)
+    scores[8] = scores[4]  # the guard candidate 4 ties with 0
+    assert paired_confidence(scores, valid, 4, answers=5) == (0.0, 8)
 
 
 def test_small_recordings_are_compared_on_whole_lines(tmp_path):
