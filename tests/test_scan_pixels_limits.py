@@ -10,7 +10,11 @@ import scan_textures as st
 
 import intake_tvips
 from intake_tvips.maths.periodicity import lag_profile, period_within
-from intake_tvips.maths.pixel_raster import PERIODIC_DEPTH
+from intake_tvips.maths.pixel_raster import (
+    PERIODIC_DEPTH,
+    PERIODIC_SNAKE_CONFIDENCE,
+    TIE_CONFIDENCE,
+)
 from intake_tvips.recording.scan_pixels import (
     ASSUMED_START_CONFIDENCE,
     MIN_DECIDED_COLUMNS,
@@ -170,6 +174,43 @@ def test_rows_of_a_texture_period_whose_breaks_repeat_with_a_multiple_are_undeci
         _assert_found(found, (64, 96), 5, "y")
     else:
         assert "breaks repeat every 96" in found.reason
+
+
+# snakes over scikit-image's checkerboard read as plain rows of the squares' period,
+# 64 x 24 at 0.62 and 64 x 20 at 1.0: rows near 24 (20) fitted alike and the frame
+# count, whole rows of those as of the truth, chose among them
+CHECKERBOARD_SNAKES = [
+    ((24, 64), 4, 200.0, "blank", 5, 2, 68),
+    ((20, 64), 4, 200.0, "parked_off", 6, 1, 131),
+]
+
+
+@pytest.mark.parametrize(
+    ("shape", "h", "dose", "junk", "before", "after", "seed"), CHECKERBOARD_SNAKES
+)
+def test_rows_told_by_the_frame_count_alone_are_not_sure(
+    tmp_path, shape, h, dose, junk, before, after, seed
+):
+    found = st.detected(
+        tmp_path, shape, texture_name="image/checkerboard", winding="x", hysteresis=h,
+        dose=dose, seed=seed, junk=junk, junk_before=before, junk_after=after,
+    )  # fmt: skip
+    if found.method == "pixels" and st.scan_of(found) != (shape, before, "x"):
+        assert found.confidence <= TIE_CONFIDENCE, found.reason
+
+
+def test_a_snake_over_a_sample_periodic_along_its_rows_is_not_sure(tmp_path):
+    """A snake of 40 x 80 over scikit-image's checkerboard, whose frames repeat every
+    21 along the rows: a snake of other rows can fold such frames as well (the second
+    generator's snake of 30 x 80 over a checkerboard was read as 60 x 40 at 1.0), so
+    even the right answer is worth PERIODIC_SNAKE_CONFIDENCE at most."""
+    found = st.detected(
+        tmp_path, (40, 80), texture_name="image/checkerboard", winding="x", hysteresis=4,
+        dose=20.0, seed=64, junk="blank", junk_before=8, junk_after=3,
+    )  # fmt: skip
+    assert found.method == "none" or found.confidence <= PERIODIC_SNAKE_CONFIDENCE
+    if found.method == "pixels":
+        assert "along the rows (a periodic sample?)" in found.reason
 
 
 def test_a_period_within_the_rows_is_the_shortest_deep_dip():

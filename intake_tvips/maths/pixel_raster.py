@@ -88,12 +88,23 @@ NEAR = 0.6
 #: such an answer gets at most
 TIE_LOG10_P = 2 * PHASE_LOG10_P
 TIE_CONFIDENCE = 0.5
+#: the words of a row length told by the frame count alone (:func:`_settle`): plain
+#: rows or winding ``"y"`` so told get ``TIE_CONFIDENCE`` at most, for the count holds
+#: whole rows of every divisor too (a snake of rows of 80 over a checkerboard whose
+#: period along the rows is 32: rows of 30-32 fitted alike, and 1600 frames are 50
+#: rows of 32: read at 1.0); a snake's turns tell its rows
+WHOLE_ROWS = "fill whole rows"
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
 MIRROR_KINDS = 0.2
 #: a dip this deep (of the lags around it) within a third of the rows marks a sample
 #: periodic along them (:func:`_unless_periodic`)
 PERIODIC_DEPTH = 0.3
+#: the confidence at most of a snake over a sample periodic along its rows: a snake of
+#: other rows can fold the frames as well or better (a checkerboard mirror-symmetric
+#: about the rows' middle, under a snake of rows of 80, fitted rows of 40 better than
+#: the truth: read at 1.0)
+PERIODIC_SNAKE_CONFIDENCE = 0.5
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the longest rows looked for
@@ -183,12 +194,18 @@ def _unless_periodic(fit: RasterFit, z: np.ndarray, profile: np.ndarray) -> Rast
     ``10**TIE_LOG10_P``, ``BREAK_MARGIN`` orders below every divisor's). A grating that
     repeats along y too makes rows of several true rows fit best; where ``p`` divides
     the rows, the fly-back continues the period and rows of its other multiples fit
-    as well. A snake's rows are told by its turns, not its breaks: left as they are."""
-    if fit.nx is None or fit.winding == "x":
+    as well. A snake has no breaks to tell: its confidence is capped at
+    ``PERIODIC_SNAKE_CONFIDENCE``."""
+    if fit.nx is None:
         return fit
-    p = period_within(profile, fit.nx, PERIODIC_DEPTH)
+    span = 2 * fit.nx if fit.winding == "x" else fit.nx  # a snake folds frames 2 nx apart
+    p = period_within(profile, span, PERIODIC_DEPTH)
     if p is None:
         return fit
+    if fit.winding == "x":
+        note = f"the frames repeat every {p} along the rows (a periodic sample?)"
+        conf = min(fit.confidence, PERIODIC_SNAKE_CONFIDENCE)
+        return replace(fit, confidence=conf, notes=(*fit.notes, note))
     lengths = [d for d in range(4, fit.nx + 1) if fit.nx % d == 0]
     top = by_breaks(breaks(z, fit.winding), lengths, TIE_LOG10_P)
     if top is not None and top.period == fit.nx:
@@ -281,6 +298,9 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
     nx, how = _settle(z, winding, close, scan_frames)
     if nx is None:
         return RasterFit(None, why=how)
+    conf = _confidence(best, second)
+    if how.endswith(WHOLE_ROWS) and winding != "x":  # told by the frame count alone
+        conf = min(conf, TIE_CONFIDENCE)
     if scan_frames and scan_frames % nx:
         return RasterFit(
             None,
@@ -296,7 +316,6 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
         return RasterFit(None, why=f"rows of {nx} frames fit, but breaks repeat every {other}")
     what = {None: "rows", "x": "mirrored rows", "y": "rows winding along y"}[winding]
     notes = tuple(t for t in (f"{what} of {nx} frames ({best[0]:.2f} of random pairs)", how) if t)
-    conf = _confidence(best, second)
     if winding is None and alternation(z, nx) > SURE_PLAIN:
         notes += ("the steps barely alternate either way",)
         return RasterFit(nx, winding, None, conf, notes, winding_sure=False)
@@ -326,7 +345,7 @@ def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[in
             return top.period, f"a break every {top.period} frames (chance 1e{top.log10_p:.0f})"
     whole = [p for p in lengths if scan_frames and scan_frames % p == 0]
     if len(whole) == 1:
-        return whole[0], f"the {scan_frames} frames between the blanked ones fill whole rows"
+        return whole[0], f"the {scan_frames} frames between the blanked ones {WHOLE_ROWS}"
     listed = ", ".join(str(p) for p in lengths)
     return None, f"rows of {listed} frames fit about as well (a texture running diagonally?)"
 
