@@ -90,9 +90,10 @@ TIE_LOG10_P = 2 * PHASE_LOG10_P
 TIE_CONFIDENCE = 0.5
 #: the words of a row length told by the frame count alone (:func:`_settle`): plain
 #: rows or winding ``"y"`` so told get ``TIE_CONFIDENCE`` at most, for the count holds
-#: whole rows of every divisor too (a snake of rows of 80 over a checkerboard whose
-#: period along the rows is 32: rows of 30-32 fitted alike, and 1600 frames are 50
-#: rows of 32: read at 1.0); a snake's turns tell its rows
+#: whole rows of other lengths too, the truth's where it is not among those compared
+#: (a snake of 20 x 80 over a checkerboard whose period along the rows is 32: rows of
+#: 30-32 fitted alike, and the 1600 frames are 50 rows of 32: read at 1.0); a snake's
+#: turns tell its rows
 WHOLE_ROWS = "fill whole rows"
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
