@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from hysteresis_cost import frames_array, plain_http, plain_local, plain_s3  # noqa: E402
+from hysteresis_cost import frames_array, plain_http, plain_local, plain_s3, runs_of  # noqa: E402
 from moto_s3 import start_http, start_s3, uploaded  # noqa: E402
 
 import intake_tvips  # noqa: E402
@@ -78,10 +78,7 @@ class Recorder:
         self.original = pixels._read_features
 
     def __call__(self, rec, frames):
-        rb = rec.layout.record_bytes
-        for batch in pixels._batches(frames, rec):
-            for r in pixels._read_task(rec, batch).block.plan().ranges:
-                self.runs.append((r.part, r.start, r.stop(rb)))
+        self.runs += runs_of(rec, frames)
         return self.original(rec, frames)
 
     def __enter__(self):

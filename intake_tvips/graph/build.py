@@ -31,11 +31,14 @@ from intake_tvips.storage.parts import PartSet
 REMOTE_MERGE_GAP_BYTES = 2**20
 
 
-def max_gap_records(parts: PartSet, index: FrameIndex) -> int:
-    """How many unneeded records a range may skip over rather than split."""
+def max_gap_records(
+    parts: PartSet, index: FrameIndex, gap_bytes: int = REMOTE_MERGE_GAP_BYTES
+) -> int:
+    """How many unneeded records a range may skip over rather than split: remotely,
+    those of ``gap_bytes`` (a record at least)."""
     if parts.fs_spec.is_local:
         return 1
-    return max(1, min(REMOTE_MERGE_GAP_BYTES, REMOTE_PIECE_BYTES) // index.layout.record_bytes)
+    return max(1, min(gap_bytes, REMOTE_PIECE_BYTES) // index.layout.record_bytes)
 
 
 def iter_blocks(nav_chunks: Chunks) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...]]]:

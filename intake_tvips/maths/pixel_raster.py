@@ -88,13 +88,6 @@ NEAR = 0.6
 #: such an answer gets at most
 TIE_LOG10_P = 2 * PHASE_LOG10_P
 TIE_CONFIDENCE = 0.5
-#: the words of a row length told by the frame count alone (:func:`_settle`): plain
-#: rows or winding ``"y"`` so told get ``TIE_CONFIDENCE`` at most, for the count holds
-#: whole rows of other lengths too, the truth's where it is not among those compared
-#: (a snake of 20 x 80 over a checkerboard whose period along the rows is 32: rows of
-#: 30-32 fitted alike, and the 1600 frames are 50 rows of 32: read at 1.0); a snake's
-#: turns tell its rows
-WHOLE_ROWS = "fill whole rows"
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
 MIRROR_KINDS = 0.2
@@ -296,11 +289,16 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
             and (r[0] * CLOSE <= best[0] or (abs(r[2] - best[2]) == 1 and r[0] * NEAR <= best[0]))
         }
     )
-    nx, how = _settle(z, winding, close, scan_frames)
+    nx, how, counted = _settle(z, winding, close, scan_frames)
     if nx is None:
         return RasterFit(None, why=how)
     conf = _confidence(best, second)
-    if how.endswith(WHOLE_ROWS) and winding != "x":  # told by the frame count alone
+    if counted and winding != "x":
+        # told by the frame count alone: it holds whole rows of other lengths too, the
+        # truth's where it is not among those compared (a snake of 20 x 80 over a
+        # checkerboard whose period along the rows is 32: rows of 30-32 fitted alike,
+        # and the 1600 frames are 50 rows of 32: read at 1.0); a snake's turns tell
+        # its rows
         conf = min(conf, TIE_CONFIDENCE)
     if scan_frames and scan_frames % nx:
         return RasterFit(
@@ -333,22 +331,27 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
     return RasterFit(nx, "x", roll, conf, notes)
 
 
-def _settle(z, winding, lengths: list[int], scan_frames: int | None) -> tuple[int | None, str]:
+def _settle(
+    z, winding, lengths: list[int], scan_frames: int | None
+) -> tuple[int | None, str, bool]:
     """One of ``lengths`` (row lengths whose frames fit nearly as well: a texture
     running diagonally, or a multiple): the one whose rows break where rows start
     (plain rasters and winding ``"y"``), else the only one the scan's frames fill with
-    whole rows; ``(None, why)`` when neither tells."""
+    whole rows; ``(None, why, False)`` when neither tells. The flag: told by the frame
+    count alone."""
     if len(lengths) == 1:
-        return lengths[0], ""
+        return lengths[0], "", False
     if winding != "x":
         top = by_breaks(breaks(z, winding), lengths, PHASE_LOG10_P)
         if top is not None:
-            return top.period, f"a break every {top.period} frames (chance 1e{top.log10_p:.0f})"
+            how = f"a break every {top.period} frames (chance 1e{top.log10_p:.0f})"
+            return top.period, how, False
     whole = [p for p in lengths if scan_frames and scan_frames % p == 0]
     if len(whole) == 1:
-        return whole[0], f"the {scan_frames} frames between the blanked ones {WHOLE_ROWS}"
+        return whole[0], f"the {scan_frames} frames between the blanked ones fill whole rows", True
     listed = ", ".join(str(p) for p in lengths)
-    return None, f"rows of {listed} frames fit about as well (a texture running diagonally?)"
+    why = f"rows of {listed} frames fit about as well (a texture running diagonally?)"
+    return None, why, False
 
 
 def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFit:

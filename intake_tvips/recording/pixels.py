@@ -347,8 +347,7 @@ def describe(
 
 
 def _read_task(rec: Recording, frames: np.ndarray):
-    sample_gap = max(1, SAMPLE_GAP_BYTES // rec.layout.record_bytes)
-    gap = min(max_gap_records(rec.parts, rec.index), sample_gap)
+    gap = max_gap_records(rec.parts, rec.index, SAMPLE_GAP_BYTES)
     return block_task(rec.parts, rec.index, IndexMap(frames), (slice(0, frames.size),), gap)
 
 
