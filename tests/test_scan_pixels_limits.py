@@ -11,6 +11,7 @@ import scan_textures as st
 import intake_tvips
 from intake_tvips.maths.periodicity import lag_profile, period_within
 from intake_tvips.maths.pixel_raster import (
+    MIRROR_CONFIDENCE,
     PERIODIC_DEPTH,
     PERIODIC_SNAKE_CONFIDENCE,
     TIE_CONFIDENCE,
@@ -211,6 +212,31 @@ def test_a_snake_over_a_sample_periodic_along_its_rows_is_not_sure(tmp_path):
     assert found.method == "none" or found.confidence <= PERIODIC_SNAKE_CONFIDENCE
     if found.method == "pixels":
         assert "along the rows (a periodic sample?)" in found.reason
+
+
+# plain rows and winding y over crops of scikit-image's checkerboard mirror-symmetric
+# about the rows' middle, read as snakes of half the rows at 1.0 and 0.62 (the
+# sample is constant along the columns within its squares: both kinds of turn fold)
+MIRRORED_CHECKERBOARDS = [
+    ((45, 86), None, 0, None, "blank", 6, 3, 2071133634),
+    ((38, 68), "y", 8, None, "blank", 1, 1, 1334498375),
+    ((29, 94), None, 0, 200.0, "parked_off", 6, 4, 974967034),
+]
+
+
+@pytest.mark.parametrize(
+    ("shape", "winding", "h", "dose", "junk", "before", "after", "seed"), MIRRORED_CHECKERBOARDS
+)
+def test_a_snake_whose_turns_fold_unlike_is_not_sure(
+    tmp_path, shape, winding, h, dose, junk, before, after, seed
+):
+    found = st.detected(
+        tmp_path, shape, texture_name="image/checkerboard", winding=winding, hysteresis=h,
+        dose=dose, seed=seed, junk=junk, junk_before=before, junk_after=after,
+    )  # fmt: skip
+    if found.method == "pixels" and st.scan_of(found) != (shape, before, winding):
+        assert found.confidence <= MIRROR_CONFIDENCE, found.reason
+        assert "mirror-symmetric sample not ruled out" in found.reason
 
 
 def test_a_period_within_the_rows_is_the_shortest_deep_dip():

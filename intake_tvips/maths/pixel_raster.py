@@ -91,6 +91,13 @@ TIE_CONFIDENCE = 0.5
 #: a snake whose two kinds of turn fold less alike than this (``turn_kinds``) may be
 #: a plain raster of twice its rows over a mirror-symmetric sample: undecided
 MIRROR_KINDS = 0.2
+#: ... and one whose turns fold less alike than this, the confidence at most
+#: ``MIRROR_CONFIDENCE``: plain rows of 86 (and winding y of 68) over crops of a
+#: checkerboard mirror-symmetric about the rows' middle, constant along the columns
+#: within its squares, were read as snakes of 43 (34) with turns folding 0.26-0.42
+#: alike, at confidence up to 1.0; snakes over such crops fold 0.2-0.5 alike too
+MIRROR_SURE = 0.5
+MIRROR_CONFIDENCE = 0.5
 #: a dip this deep (of the lags around it) within a third of the rows marks a sample
 #: periodic along them (:func:`_unless_periodic`)
 PERIODIC_DEPTH = 0.3
@@ -322,11 +329,18 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
         return RasterFit(nx, winding, None, conf, notes)
     fitted = next(r for r in rivals if r[1] == "x" and r[2] == nx)  # with the rivals
     roll = fitted[3]
-    if turn_kinds(z, nx, roll, fitted[4]) < MIRROR_KINDS:
+    kinds = turn_kinds(z, nx, roll, fitted[4])
+    if kinds < MIRROR_KINDS:
         return RasterFit(
             None,
             why=f"mirrored rows of {nx} frames fit, but at every second turn only (rows "
             f"of {2 * nx} over a mirror-symmetric sample?)",
+        )
+    if kinds < MIRROR_SURE:
+        conf = min(conf, MIRROR_CONFIDENCE)
+        notes += (
+            f"every second turn folds {kinds:.2f} as alike as the others (rows of "
+            f"{2 * nx} over a mirror-symmetric sample not ruled out)",
         )
     return RasterFit(nx, "x", roll, conf, notes)
 
