@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scan_textures as st
 
-from intake_tvips.maths.scan_ends import parked_ends
+from intake_tvips.maths.scan_ends import parked_ends, same_spot
 from intake_tvips.recording.pixels import cell_sums
 
 #: (before, after) parked frames: runs of 2 to 7 frames
@@ -86,3 +86,39 @@ def test_a_run_offset_in_the_same_cells_is_found_from_its_frames_alike():
     assert parked_ends(frames) == (5, 3)
     frames[:5] = scan[5] + rng.normal(0, 1, (5, cells))  # the same frames, not offset
     assert parked_ends(frames)[0] == 0
+
+
+def _one_spot(first_parked: bool, rng) -> np.ndarray:
+    """Scan frames with noise, three frames of a pattern parked off the scan at the end,
+    and at the start one such frame (``first_parked``) or a scan frame."""
+    n, cells = 2000, 64
+    phase = np.linspace(0, 6 * np.pi, n)[:, None]
+    frames = 3 * np.sin(phase + np.arange(cells)[None, :] / 7) + rng.normal(0, 1, (n, cells))
+    spot = 3 * np.sin(np.arange(cells) / 3)  # unlike every scan frame
+    frames[-3:] = spot + rng.normal(0, 1, (3, cells))
+    if first_parked:
+        frames[0] = spot + rng.normal(0, 1, cells)
+    return frames
+
+
+def test_a_frame_on_the_spot_parked_at_the_other_end_joins_the_junk():
+    """A single frame does not stand out by its own distance under noise; where the run
+    at the other end shows the spot the probe waits on, a frame as near that run as its
+    own frames are is parked there too (the measured class: winding y at 20 counts with
+    one such frame before the scan, undecided for frames no whole number of rows)."""
+    rng = np.random.default_rng(3)
+    assert same_spot(_one_spot(True, rng), (0, 3)) == (1, 3)
+    assert same_spot(_one_spot(True, rng)[::-1], (3, 0)) == (3, 1)
+    assert same_spot(_one_spot(False, rng), (0, 3)) == (0, 3)  # a scan frame stays
+    assert same_spot(_one_spot(True, rng), (1, 3)) == (1, 3)  # found at both ends
+    assert same_spot(_one_spot(True, rng), (0, 0)) == (0, 0)
+
+
+def test_a_winding_y_scan_with_one_parked_frame_before_it_is_found(tmp_path):
+    """``scan_pixels_accuracy.py --seed 37``, case 156: undecided before, "the 1537
+    frames between the blanked ones are no whole number" of rows of 32."""
+    found = st.detected(
+        tmp_path, (48, 32), texture_name="particles", winding="y", hysteresis=7,
+        dose=20.0, seed=618440098, junk="parked_off", junk_before=1, junk_after=2,
+    )  # fmt: skip
+    assert st.scan_of(found) == ((48, 32), 1, "y"), found.reason

@@ -31,6 +31,7 @@ from intake_tvips.maths.scan_ends import (
     junk_ends,
     parked_ends,
     parked_on_scan,
+    same_spot,
     scan_start,
 )
 from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
@@ -274,6 +275,7 @@ def _raster(sample: _Sample, n: int):
     whole = head == n  # the end of the scan is among the frames read
     lit = sample.cells[before : head - (after if whole else 0)]
     parked = parked_ends(lit)
+    parked = same_spot(lit, parked) if whole else parked
     before += parked[0]
     after += parked[1] if whole else 0
     scan = lit[parked[0] : lit.shape[0] - (parked[1] if whole else 0)]
