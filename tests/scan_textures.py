@@ -152,6 +152,14 @@ def recording(
     return frames, truth
 
 
+def drifting(frames: np.ndarray, amplitude: float = 0.2, cycles: float = 1.0, phase: float = 0.0):
+    """``frames`` under a drifting beam current: frame ``k`` of ``n`` scaled by
+    ``1 + amplitude * sin(2 pi (cycles k / n + phase))``, rounded."""
+    k = np.arange(frames.shape[0]) / frames.shape[0]
+    scale = 1 + amplitude * np.sin(2 * np.pi * (cycles * k + phase))
+    return np.clip(np.round(frames * scale[:, None, None]), 0, 65535).astype(np.uint16)
+
+
 def detected(directory, shape, **kw):
     """``detect_scan(..., pixels=True)`` of ``recording(shape, **kw)`` written in
     ``directory`` (a generated scan found from its pixels alone)."""

@@ -41,7 +41,12 @@ from intake_tvips.maths.alignment import (
 )
 from intake_tvips.maths.scan import ScanMap
 from intake_tvips.recording.core import Recording
-from intake_tvips.recording.pixels import MAX_SHIFT, _read_features, default_budget
+from intake_tvips.recording.pixels import (
+    MAX_SHIFT,
+    _read_features,
+    default_budget,
+    frame_shares,
+)
 
 #: rows of the band compared (two segments of the paired test per wound column)
 BAND = 16
@@ -80,6 +85,7 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
         return WindingEvidence(None, 0.0, why="the plain rows' columns lie outside the recording")
     have = np.unique(np.concatenate([wound.ravel(), plain.ravel()]))
     features, cost = _read_features(rec, have)
+    features = frame_shares(features)  # the wound columns' frames lie far apart in time
     spent = dict(frames_read=int(have.size), bytes_read=cost["bytes"], requests=cost["requests"])
     odd = np.stack([wound[0][t, k] for t, k in plan.odd_lines()])
     at = np.searchsorted  # the rows of ``features`` holding some frames

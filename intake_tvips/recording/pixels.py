@@ -232,7 +232,7 @@ class _Estimator:
         feats, cost = _read_features(self.rec, frames)
         self.requests += cost["requests"]
         self.bytes_read += cost["bytes"]
-        return feats
+        return frame_shares(feats) if self.winding == "y" else feats
 
     def _align(self, looks: float) -> Alignment:
         frames = np.concatenate(self.frames, axis=1)
@@ -387,6 +387,17 @@ def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
     bands = np.add.reduceat(frames, ey, axis=1, dtype=acc)  # (n, cells, dx)
     sums = np.add.reduceat(bands, ex, axis=2, dtype=np.uint64)
     return sums.reshape(n, cells * cells).astype(np.float64)
+
+
+def frame_shares(sums: np.ndarray) -> np.ndarray:
+    """Cell sums (:func:`cell_sums`) as shares of their frame's total, times the median
+    total: a drifting beam current scales every cell of a frame alike, and comparisons
+    between frames recorded far apart (the columns of a scan wound along ``y``: a wound
+    column's frames come from the other end of the recording than its neighbours')
+    would read the drift as a change of the sample. Frames with no counts stay 0."""
+    totals = sums.sum(axis=1, keepdims=True)
+    scale = float(np.median(totals)) if totals.size else 0.0
+    return np.divide(sums * scale, totals, out=np.zeros_like(sums), where=totals > 0)
 
 
 def _cells(rec: Recording) -> int:
