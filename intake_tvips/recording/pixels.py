@@ -390,14 +390,14 @@ def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
 
 
 def frame_shares(sums: np.ndarray) -> np.ndarray:
-    """Cell sums (:func:`cell_sums`) as shares of their frame's total, times the median
-    total: a drifting beam current scales every cell of a frame alike, and comparisons
-    between frames recorded far apart (the columns of a scan wound along ``y``: a wound
-    column's frames come from the other end of the recording than its neighbours')
-    would read the drift as a change of the sample. Frames with no counts stay 0."""
+    """Cell sums (:func:`cell_sums`) as shares of their frame's total: a drifting beam
+    current scales every cell of a frame alike, and comparisons between frames recorded
+    far apart (the columns of a scan wound along ``y``: a wound column's frames come
+    from the other end of the recording than its neighbours') would read the drift as a
+    change of the sample. No scale of the batch: frames read in different batches keep
+    one scale. Frames with no counts stay 0."""
     totals = sums.sum(axis=1, keepdims=True)
-    scale = float(np.median(totals)) if totals.size else 0.0
-    return np.divide(sums * scale, totals, out=np.zeros_like(sums), where=totals > 0)
+    return np.divide(sums, totals, out=np.zeros_like(sums), where=totals > 0)
 
 
 def _cells(rec: Recording) -> int:
