@@ -4,7 +4,7 @@ than its neighbours', so the comparisons across columns read the drift as a chan
 the sample. Measured before the frames' cell sums were taken as shares of their totals
 there (``pixels.frame_shares``): under a drift of +-20 % over the recording, 9 of 15
 winding-y scans were read as plain rows with confidence 1.0 and none had its hysteresis
-found; after, every winding right and 10 hysteresis values found, none wrong."""
+found; after, every winding right and 11 hysteresis values found, none wrong."""
 
 from __future__ import annotations
 
