@@ -108,8 +108,7 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     mean against that of as many scan frames'); none when none is that far. Under
     noise the run then ends where its frames stop lying towards its mean
     (:func:`_run_end`): found exactly, or not at all."""
-    std = cells.std(axis=0)
-    z = (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    z = _standardized(cells)
     if z.shape[0] < 4 * longest:
         longest = z.shape[0] // 4
     typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
@@ -137,17 +136,24 @@ def same_spot(cells: np.ndarray, runs: tuple[int, int], longest: int = 64) -> tu
         return runs
     if runs[0] == 0:  # look at the start from the end's run, as at the end from the start's
         return same_spot(cells[::-1], runs[::-1], longest)[::-1]
-    std = cells.std(axis=0)
-    z = (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    z = _standardized(cells)
     run, other = z[: runs[0]], z[runs[0] :][::-1]  # the other end first
     if run.shape[0] < 2 or other.shape[0] <= 2 * longest:
         return runs
     others = (run.sum(axis=0) - run) / (run.shape[0] - 1)  # each frame's left out
     own = float(np.max(np.einsum("ij,ij->i", run - others, run - others)))
-    near = np.einsum("ij,ij->i", other - run.mean(axis=0), other - run.mean(axis=0))
+    off = other - run.mean(axis=0)
+    near = np.einsum("ij,ij->i", off, off)
     if float(np.min(near[longest:])) <= own:
         return runs
     return runs[0], leading_run(near[:longest] <= own)
+
+
+def _standardized(cells: np.ndarray) -> np.ndarray:
+    """Each cell's sums less their mean over the frames, over their spread (1 where
+    they do not vary)."""
+    std = cells.std(axis=0)
+    return (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
 def _alike_run(z: np.ndarray, typical: float) -> int:
