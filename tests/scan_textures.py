@@ -152,6 +152,41 @@ def recording(
     return frames, truth
 
 
+def small_disc(
+    shape=(32, 32),
+    *,
+    texture_name: str = "grains",
+    winding: str | None = None,
+    hysteresis: int = 0,
+    dose: float | None = 200.0,
+    seed: int = 0,
+    junk_before: int = 2,
+    junk_after: int = 1,
+    detector: int = 64,
+    descan: float = 2.0,
+) -> np.ndarray:
+    """Frames of a bright-field disc a tenth of a ``detector`` wide, its counts following
+    the sample, moving up to ``descan`` pixels either way across the scan (the descan),
+    nothing else on the detector but dark counts: the sample's signal sits in the few
+    detector cells the disc covers. Blanked frames (dark counts) before and after the scan."""
+    rng = np.random.default_rng(seed)
+    t = texture(texture_name, shape, rng).reshape(-1)
+    ny, nx = shape
+    y, x = np.mgrid[0:ny, 0:nx].reshape(2, -1) + 0.5
+    a, b = rng.uniform(-1.0, 1.0, 2) * descan
+    cy, cx = a * (2 * y / ny - 1), b * (2 * x / nx - 1)
+    k = np.arange(detector) - (detector - 1) / 2
+    inside = np.hypot(k[None, :, None] - cy[:, None, None], k[None, None, :] - cx[:, None, None])
+    lam = 0.02 + t[:, None, None] * (inside < 0.12 * detector)
+    n = junk_before + ny * nx + junk_after
+    frames = rng.poisson(0.5, size=(n, detector, detector)).astype(np.uint16)  # dark counts
+    grid = reference_grid(shape, junk_before, winding, hysteresis).reshape(-1)
+    frames[grid] += np.round(lam * 1000 if dose is None else rng.poisson(lam * dose)).astype(
+        np.uint16
+    )
+    return frames
+
+
 def drifting(frames: np.ndarray, amplitude: float = 0.2, cycles: float = 1.0, phase: float = 0.0):
     """``frames`` under a drifting beam current: frame ``k`` of ``n`` scaled by
     ``1 + amplitude * sin(2 pi (cycles k / n + phase))``, rounded."""

@@ -1,7 +1,8 @@
 """The raster of a scan from per-frame features alone: row length and winding.
 
 Pure numpy, no I/O. The features are a few numbers per frame in acquisition order (the
-principal components of detector-cell sums: :func:`feature_basis`, :func:`project`). A
+principal components of detector-cell sums, or where none rises above the noise the
+directions neighbouring frames correlate along: :mod:`intake_tvips.maths.frame_features`). A
 scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
 
 * frames one row apart look alike: the frames ``nx`` apart (plain raster, or winding
@@ -44,6 +45,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from intake_tvips.maths.frame_features import feature_basis, project
 from intake_tvips.maths.periodicity import dips, lag_profile, period_within
 from intake_tvips.maths.raster_breaks import (
     PHASE_LOG10_P,
@@ -112,8 +114,6 @@ MIN_ROWS = 8
 MAX_ROW = 1024
 #: frames used at most (16 rows of ``MAX_ROW``)
 MAX_FRAMES = 16 * MAX_ROW
-#: principal components kept at most
-MAX_COMPONENTS = 6
 
 
 @dataclass(frozen=True)
@@ -135,27 +135,6 @@ class RasterFit:
     notes: tuple[str, ...] = ()
     why: str = ""
     winding_sure: bool = True
-
-
-def feature_basis(cell_sums: np.ndarray) -> tuple | None:
-    """``(mean, std, components)``: the principal components of standardized cell sums
-    that rise above the noise (eigenvalues above four times the median one), to project
-    frames of the recording on (:func:`project`); ``None`` when none do."""
-    if cell_sums.shape[0] < 3:
-        return None
-    mean, std = cell_sums.mean(axis=0), cell_sums.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    _, sv, vt = np.linalg.svd((cell_sums - mean) / std, full_matrices=False)
-    lam = sv**2 / cell_sums.shape[0]
-    keep = lam > 4 * max(float(np.median(lam)), 1e-12)
-    keep[MAX_COMPONENTS:] = False
-    return (mean, std, vt[keep].T) if keep.any() else None
-
-
-def project(cell_sums: np.ndarray, basis: tuple) -> np.ndarray:
-    """Frames' cell sums in the components of ``basis`` (:func:`feature_basis`)."""
-    mean, std, components = basis
-    return ((cell_sums - mean) / std) @ components
 
 
 def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:

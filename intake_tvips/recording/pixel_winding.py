@@ -48,8 +48,12 @@ from intake_tvips.recording.pixels import (
     frame_shares,
 )
 
-#: rows of the band compared (two segments of the paired test per wound column)
+#: rows of the band compared (two segments of the paired test per wound column) ...
 BAND = 16
+#: ... and at least, where the column is too short for both the band and the rolls up to
+#: ``MAX_SHIFT`` (one segment: a scan of 24 rows tried rolls up to 7 only, and winding
+#: y rolled 7 or 8, the hysteresis range, fitted best at the edge: never told)
+MIN_BAND = SEGMENT
 #: columns of the band compared at least (whole rows when shorter); more, up to whole
 #: rows, as the byte budget of :func:`~.pixels.estimate_hysteresis` allows
 COLUMNS = 48
@@ -131,7 +135,7 @@ def band_plan(shape: tuple[int, int], start: int, columns: int = COLUMNS) -> Tri
     largest roll tried at least, so that no roll wraps them); or why there are none (a
     string)."""
     ny, nx = shape
-    shift = min(MAX_SHIFT, (ny - 1) // 2, ny - BAND - 1)
+    shift = min(MAX_SHIFT, (ny - 1) // 2, ny - MIN_BAND - 1)
     if shift < 1 or nx < 3:
         return f"a scan of {ny} x {nx}: too small to compare the windings"
     width = min(columns, nx)
