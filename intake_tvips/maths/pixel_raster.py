@@ -126,7 +126,9 @@ class RasterFit:
     alternate either way (winding ``"y"`` not ruled out by them); the image decides
     (:mod:`intake_tvips.recording.pixel_winding`), which is also asked of rows found
     winding along y (a texture changing fast along the rows imitates their
-    alternation)."""
+    alternation). ``winding_open``: winding ``"y"`` of these rows fits exactly as well
+    (the steps alternate neither way clearly): only an image that clearly tells decides,
+    undecided otherwise."""
 
     nx: int | None
     winding: str | None = None
@@ -135,6 +137,7 @@ class RasterFit:
     notes: tuple[str, ...] = ()
     why: str = ""
     winding_sure: bool = True
+    winding_open: bool = False
 
 
 def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
@@ -155,6 +158,9 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
     rivals = sorted(_rivals(z, profile, found, random_pairs), key=lambda r: r[0])
     if not rivals:
         return RasterFit(None, why=f"no row length from 4 to {MAX_ROW} frames repeats")
+    open_winding = _twin(rivals)
+    if open_winding:  # plain rows and winding y of one length, alike by the steps
+        rivals = [r for r in rivals if r[1:3] != ("y", rivals[0][2])]
     best, second = rivals[0], _first_other(rivals)
     if second is not None and best[0] >= MARGIN * second[0]:
         fit = _tie_by_breaks(z, best, second, rivals, scan_frames)
@@ -163,7 +169,20 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
     if fit.nx is None:
         rescued = _rescued(z, profile / random_pairs, rivals, scan_frames)
         fit = fit if rescued is None else rescued
+    if open_winding and fit.nx == best[2] and fit.winding is None:
+        fit = replace(fit, winding_sure=False, winding_open=True)
     return _unless_periodic(fit, z, profile)
+
+
+def _twin(rivals) -> bool:
+    """Whether the best rival is plain rows or winding ``"y"`` whose twin of the other
+    winding and the same length fits exactly as well (:func:`families` named both: the
+    steps alternate neither way clearly); the image is to tell them apart."""
+    best = rivals[0]
+    if best[1] not in (None, "y"):
+        return False
+    twin = (None if best[1] == "y" else "y", best[2])
+    return any(r[1:3] == twin and r[0] == best[0] for r in rivals[1:])
 
 
 def _unless_periodic(fit: RasterFit, z: np.ndarray, profile: np.ndarray) -> RasterFit:

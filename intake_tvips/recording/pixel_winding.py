@@ -50,9 +50,9 @@ from intake_tvips.recording.pixels import (
 
 #: rows of the band compared (two segments of the paired test per wound column) ...
 BAND = 16
-#: ... and at least, where the column is too short for both the band and the rolls up to
-#: ``MAX_SHIFT`` (one segment: a scan of 24 rows tried rolls up to 7 only, and winding
-#: y rolled 7 or 8, the hysteresis range, fitted best at the edge: never told)
+#: ... and in a second look, where winding y fitted best at the edge of the rolls the
+#: column's length left for ``BAND`` rows (one segment: a scan of 24 rows tried rolls
+#: up to 7 only, and winding y rolled 7 or 8, the hysteresis range, was never told)
 MIN_BAND = SEGMENT
 #: columns of the band compared at least (whole rows when shorter); more, up to whole
 #: rows, as the byte budget of :func:`~.pixels.estimate_hysteresis` allows
@@ -79,14 +79,35 @@ class WindingEvidence:
 
 def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> WindingEvidence:
     """How the image of the ``shape`` scan starting at frame ``start`` favours plain rows
-    over winding ``"y"`` or the other way (see the module's text)."""
-    plan = band_plan(shape, start, _columns(rec, shape))
+    over winding ``"y"`` or the other way (see the module's text). Where winding ``"y"``
+    fits best at the edge of the rolls tried and a shorter band (``MIN_BAND`` rows) lets
+    a column try larger ones, those are looked at too (the two looks' p-value doubled)."""
+    columns = _columns(rec, shape)
+    plan = band_plan(shape, start, columns)
     if isinstance(plan, str):
         return WindingEvidence(None, 0.0, why=plan)
+    ev, at_edge = _look(rec, shape, start, plan)
+    longer = band_plan(shape, start, columns, MIN_BAND) if at_edge else plan
+    if isinstance(longer, str) or longer.candidates[-1] <= plan.candidates[-1]:
+        return ev
+    again, _ = _look(rec, shape, start, longer)
+    return replace(
+        again,
+        confidence=max(0.0, 1.0 - 2.0 * (1.0 - again.confidence)),
+        frames_read=ev.frames_read + again.frames_read,
+        bytes_read=ev.bytes_read + again.bytes_read,
+        requests=ev.requests + again.requests,
+    )
+
+
+def _look(rec: Recording, shape, start: int, plan: TripletPlan) -> tuple[WindingEvidence, bool]:
+    """:func:`winding_evidence` over the triplets of ``plan``, and whether winding
+    ``"y"`` fitted best at the edge of its rolls (refused: confidence 0)."""
     wound = plan.frames()  # (candidates, triplets, 3, window)
     plain = ScanMap(shape, start, None, 0).frames(plan.positions())
     if (plain < 0).any() or (plain >= rec.n_frames).any():
-        return WindingEvidence(None, 0.0, why="the plain rows' columns lie outside the recording")
+        why = "the plain rows' columns lie outside the recording"
+        return WindingEvidence(None, 0.0, why=why), False
     have = np.unique(np.concatenate([wound.ravel(), plain.ravel()]))
     features, cost = _read_features(rec, have)
     features = frame_shares(features)  # the wound columns' frames lie far apart in time
@@ -95,32 +116,37 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
     at = np.searchsorted  # the rows of ``features`` holding some frames
     basis = signal_basis(features[at(have, wound[0])], features[at(have, odd)])
     if not isinstance(basis, SignalBasis):
-        return WindingEvidence(None, 0.0, why="no contrast in the columns read", **spent)
+        return WindingEvidence(None, 0.0, why="no contrast in the columns read", **spent), False
     projected = basis.project(features)
     lines = projected[at(have, wound)]
     valid = plan.valid()
     found = align_projected(lines, basis, plan.candidates, valid)
     if found.best is None:
-        return WindingEvidence(None, 0.0, why="no roll of the wound columns fits", **spent)
+        return WindingEvidence(None, 0.0, why="no roll of the wound columns fits", **spent), False
     k = int(np.flatnonzero(plan.candidates == found.best)[0])
     pair = np.stack([projected[at(have, plain)], lines[k]])
-    both = np.stack([valid[k], valid[k]])
     scores = triplet_scores(pair, basis.weights)
-    ev = _verdict(scores, both, found.best, plan.candidates.size, spent)
-    shift = int(plan.candidates[-1])
-    if ev.favours == "y" and ev.confidence > 0 and abs(found.best) == shift:
+    ev = _verdict(scores, np.stack([valid[k], valid[k]]), found.best, plan.candidates.size, spent)
+    return _refused(ev, found.best, int(plan.candidates[-1]), shape[0])
+
+
+def _refused(ev: WindingEvidence, best: int, shift: int, ny: int) -> tuple[WindingEvidence, bool]:
+    """``ev`` refused (confidence 0) where winding ``"y"`` fits best at the edge of the
+    rolls ``-shift..shift`` (the flag set), or plain rows fit better than rolls up to
+    ``shift`` below ``MAX_SHIFT`` (a larger roll is not ruled out)."""
+    if ev.favours == "y" and ev.confidence > 0 and abs(best) == shift:
         why = (
-            f"winding y fits better than plain rows, but at the roll {found.best}, the edge "
+            f"winding y fits better than plain rows, but at the roll {best}, the edge "
             "of those tried: no roll of it fits within them"
         )
-        return replace(ev, confidence=0.0, why=why)
+        return replace(ev, confidence=0.0, why=why), True
     if ev.favours is None and ev.confidence > 0 and shift < MAX_SHIFT:
         why = (
             f"plain rows fit better than winding y rolled -{shift}..{shift}, the rolls a "
-            f"scan of {shape[0]} rows allows; a larger roll is not ruled out"
+            f"scan of {ny} rows allows; a larger roll is not ruled out"
         )
-        return replace(ev, confidence=0.0, why=why)
-    return ev
+        return replace(ev, confidence=0.0, why=why), False
+    return ev, False
 
 
 def _columns(rec: Recording, shape: tuple[int, int]) -> int:
@@ -129,13 +155,15 @@ def _columns(rec: Recording, shape: tuple[int, int]) -> int:
     return max(COLUMNS, int(default_budget(rec) // (rows * rec.layout.record_bytes)))
 
 
-def band_plan(shape: tuple[int, int], start: int, columns: int = COLUMNS) -> TripletPlan | str:
+def band_plan(
+    shape: tuple[int, int], start: int, columns: int = COLUMNS, band: int = BAND
+) -> TripletPlan | str:
     """The triplets of columns compared: every even column of a window of ``columns``
-    (with both its neighbours), over ``BAND`` rows a quarter down the scan (from the
-    largest roll tried at least, so that no roll wraps them); or why there are none (a
-    string)."""
+    (with both its neighbours), over ``band`` rows a quarter down the scan (from the
+    largest roll tried at least, so that no roll wraps them: a shorter band lets a short
+    column try larger rolls); or why there are none (a string)."""
     ny, nx = shape
-    shift = min(MAX_SHIFT, (ny - 1) // 2, ny - MIN_BAND - 1)
+    shift = min(MAX_SHIFT, (ny - 1) // 2, ny - band - 1)
     if shift < 1 or nx < 3:
         return f"a scan of {ny} x {nx}: too small to compare the windings"
     width = min(columns, nx)
@@ -144,7 +172,7 @@ def band_plan(shape: tuple[int, int], start: int, columns: int = COLUMNS) -> Tri
     middles = inner[inner % 2 == 0]  # the wound columns
     if middles.size < MIN_SEGMENTS:
         return f"rows of {nx}: too few columns to compare the windings"
-    band = min(BAND, ny - shift)
+    band = min(band, ny - shift)
     offsets = np.full(middles.size, min(max(shift, ny // 4), ny - band))
     return TripletPlan(shape, start, "y", np.arange(-shift, shift + 1), middles, offsets, band)
 

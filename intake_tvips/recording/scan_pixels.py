@@ -147,14 +147,17 @@ def _winding_told(sample: _Sample, n: int, found):
     steps; a sample can imitate that, not hide it), else with confidence at most
     ``UNSURE_WINDING_CONFIDENCE`` (bricks made the steps alternate and the image lean
     to winding y over plain rows), or undecided where the image leans to the other
-    winding (``LEANS_AGAINST``)."""
+    winding (``LEANS_AGAINST``) or the steps fit both windings alike
+    (``RasterFit.winding_open``)."""
     fit, start, after, why, raster = found
     if fit.winding == "x":
         return found
     ev = _evidence(sample, n, fit.nx, start, after)
     sure = fit.winding_sure and fit.winding is None
     if not _clear(ev):
-        if not sure and ev.favours != fit.winding and ev.confidence >= LEANS_AGAINST:
+        if fit.winding_open or (
+            not sure and ev.favours != fit.winding and ev.confidence >= LEANS_AGAINST
+        ):
             return f"{fit.notes[0]}; but {_told(ev)}, and the steps between frames do not tell"
         if not sure:
             conf = min(fit.confidence, UNSURE_WINDING_CONFIDENCE)
