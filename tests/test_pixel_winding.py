@@ -95,8 +95,13 @@ def test_winding_y_at_the_edge_of_the_rolls_tried_does_not_tell(tmp_path):
     """A best roll at the edge of those tried is not bracketed: a roll beyond may fit
     better, or none (bricks at 5 counts scanned plain fitted winding y at the roll -3
     of -3..3 better than plain rows: read as winding y with confidence 0.77). A scan of
-    20 rows tries -3..3 only; wound with the roll 3, the image must not decide."""
+    20 rows tries -3..3 with a band of 16 rows; wound with the roll 3, the edge, a
+    second look over fewer rows tries -9..9 and finds it; wound with the roll 9, the
+    edge of both looks, the image must not decide."""
     rec = _recording(tmp_path, (20, 30), "grains", "y", hysteresis=3, dose=200.0, seed=2)
     ev = winding_evidence(rec, (20, 30), 3)
-    assert ev.roll == 3 and not _clear(ev), ev
+    assert (ev.favours, ev.roll) == ("y", 3), ev
+    rec = _recording(tmp_path, (20, 30), "grains", "y", hysteresis=9, dose=200.0, seed=2)
+    ev = winding_evidence(rec, (20, 30), 3)
+    assert ev.roll == 9 and not _clear(ev), ev
     assert "edge of those tried" in ev.why

@@ -79,9 +79,11 @@ class WindingEvidence:
 
 def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> WindingEvidence:
     """How the image of the ``shape`` scan starting at frame ``start`` favours plain rows
-    over winding ``"y"`` or the other way (see the module's text). Where winding ``"y"``
-    fits best at the edge of the rolls tried and a shorter band (``MIN_BAND`` rows) lets
-    a column try larger ones, those are looked at too (the two looks' p-value doubled)."""
+    over winding ``"y"`` or the other way (see the module's text). Where the rolls tried
+    do not tell (winding ``"y"`` fits best at their edge, or plain rows fit better than
+    rolls below ``MAX_SHIFT``) and a shorter band (``MIN_BAND`` rows at least) lets a
+    column try larger ones, those are looked at instead (the p-value doubled for the
+    two looks)."""
     columns = _columns(rec, shape)
     plan = band_plan(shape, start, columns)
     if isinstance(plan, str):
@@ -131,9 +133,9 @@ def _look(rec: Recording, shape, start: int, plan: TripletPlan) -> tuple[Winding
 
 
 def _refused(ev: WindingEvidence, best: int, shift: int, ny: int) -> tuple[WindingEvidence, bool]:
-    """``ev`` refused (confidence 0) where winding ``"y"`` fits best at the edge of the
-    rolls ``-shift..shift`` (the flag set), or plain rows fit better than rolls up to
-    ``shift`` below ``MAX_SHIFT`` (a larger roll is not ruled out)."""
+    """``ev`` refused (confidence 0), and the flag set, where winding ``"y"`` fits best
+    at the edge of the rolls ``-shift..shift``, or plain rows fit better than rolls up
+    to ``shift`` below ``MAX_SHIFT`` (a larger roll is not ruled out)."""
     if ev.favours == "y" and ev.confidence > 0 and abs(best) == shift:
         why = (
             f"winding y fits better than plain rows, but at the roll {best}, the edge "
@@ -145,7 +147,7 @@ def _refused(ev: WindingEvidence, best: int, shift: int, ny: int) -> tuple[Windi
             f"plain rows fit better than winding y rolled -{shift}..{shift}, the rolls a "
             f"scan of {ny} rows allows; a larger roll is not ruled out"
         )
-        return replace(ev, confidence=0.0, why=why), False
+        return replace(ev, confidence=0.0, why=why), True
     return ev, False
 
 
@@ -156,14 +158,15 @@ def _columns(rec: Recording, shape: tuple[int, int]) -> int:
 
 
 def band_plan(
-    shape: tuple[int, int], start: int, columns: int = COLUMNS, band: int = BAND
+    shape: tuple[int, int], start: int, columns: int = COLUMNS, least: int = BAND
 ) -> TripletPlan | str:
     """The triplets of columns compared: every even column of a window of ``columns``
-    (with both its neighbours), over ``band`` rows a quarter down the scan (from the
-    largest roll tried at least, so that no roll wraps them: a shorter band lets a short
-    column try larger rolls); or why there are none (a string)."""
+    (with both its neighbours), over ``BAND`` rows a quarter down the scan (from the
+    largest roll tried at least, so that no roll wraps them), at least ``least`` where
+    the column is too short for that and the rolls up to ``MAX_SHIFT`` (fewer rows let
+    a short column try larger rolls); or why there are none (a string)."""
     ny, nx = shape
-    shift = min(MAX_SHIFT, (ny - 1) // 2, ny - band - 1)
+    shift = min(MAX_SHIFT, (ny - 1) // 2, ny - least - 1)
     if shift < 1 or nx < 3:
         return f"a scan of {ny} x {nx}: too small to compare the windings"
     width = min(columns, nx)
@@ -172,7 +175,7 @@ def band_plan(
     middles = inner[inner % 2 == 0]  # the wound columns
     if middles.size < MIN_SEGMENTS:
         return f"rows of {nx}: too few columns to compare the windings"
-    band = min(band, ny - shift)
+    band = min(BAND, ny - shift)
     offsets = np.full(middles.size, min(max(shift, ny // 4), ny - band))
     return TripletPlan(shape, start, "y", np.arange(-shift, shift + 1), middles, offsets, band)
 
