@@ -54,3 +54,19 @@ def test_a_smooth_signal_in_one_cell_is_the_direction_found():
     found = autocorrelated(x)
     assert found.shape[1] == 1
     assert np.argmax(np.abs(found[:, 0])) == 17
+
+
+@pytest.mark.parametrize(
+    ("texture", "h", "shape", "seed"),
+    [("smiley", 1, (48, 32), 479), ("particles", 7, (48, 48), 876)],
+)
+def test_plain_rows_and_winding_y_the_steps_fit_alike_are_told_by_the_image(
+    tmp_path, texture, h, shape, seed
+):
+    """The steps between frames alternated neither way clearly, so plain rows and
+    winding y of one length scored exactly alike and the answer was a tie (undecided).
+    The image is made to tell them apart: it decides where it tells clearly."""
+    frames = st.small_disc(shape, texture_name=texture, winding="y", hysteresis=h, seed=seed)
+    found = intake_tvips.detect_scan(st.write(tmp_path / "scan.tvips", frames), pixels=True)
+    assert st.scan_of(found) == (shape, 2, "y"), found.reason
+    assert "the image" in found.reason
