@@ -2,6 +2,7 @@
 
     python benchmarks/scan_pixels_accuracy.py                    # 162 cases + 18 blind
     python benchmarks/scan_pixels_accuracy.py --seed 2 --cases 54 --blind 6
+    python benchmarks/scan_pixels_accuracy.py --small-disc --seed 41  # a disc on few cells
 
 Each case is a recording of ``tests/scan_textures.py`` written to a file with its
 ``write`` (no positions in the headers: the writer's rotator index is a frame counter),
@@ -9,6 +10,8 @@ then ``intake_tvips.detect_scan(path, pixels=True)``. The cases cycle through th
 contrast textures x 3 doses x windings None/"x"/"y" x junk "blank"/"parked"/"parked_off"
 (162 cases: each combination once); the hysteresis is drawn from 0-8 for winding scans,
 the shape per axis from ``--sizes``, the junk frames before from 0-7 and after from 0-4.
+``--small-disc``: the frames of ``small_disc`` instead (a bright-field disc a tenth of a
+64-pixel detector wide, nothing else on it, moving up to 2 pixels with the descan).
 
 Verdicts: "right" is ``method="pixels"`` with shape, start and winding the truth and,
 for a winding scan, the hysteresis right or undecided (the hysteresis is also counted on
@@ -76,7 +79,16 @@ def judge(found, truth: dict) -> tuple[str, str, str]:
     return "right", hv, ""
 
 
-def one_case(i: int, rng, sizes, work: Path) -> dict:
+def _frames(small_disc: bool, shape, **kw) -> np.ndarray:
+    """A recording of ``tests/scan_textures.py``: ``recording``'s disc and ring on 12
+    pixels, or (``small_disc``) ``small_disc``'s disc on a few cells of 64 pixels,
+    moving with the descan."""
+    if small_disc:
+        return st.small_disc(shape, **kw)
+    return st.recording(shape, **kw)[0]
+
+
+def one_case(i: int, rng, sizes, work: Path, small_disc: bool = False) -> dict:
     """Case ``i`` of the cycle: its labels, verdicts and seconds."""
     tex = st.TEXTURES[i % 6]
     dose = st.DOSES[(i // 6) % 3]
@@ -87,9 +99,9 @@ def one_case(i: int, rng, sizes, work: Path) -> dict:
     before, after = int(rng.integers(0, 8)), int(rng.integers(0, 5))
     seed = int(rng.integers(2**31))
     junk_frames = {"junk_before": before, "junk_after": after, "junk": junk}
-    frames, _ = st.recording(
-        shape, texture_name=tex, winding=winding, hysteresis=h, dose=dose, seed=seed,
-        **junk_frames,
+    frames = _frames(
+        small_disc, shape, texture_name=tex, winding=winding, hysteresis=h, dose=dose,
+        seed=seed, **junk_frames,
     )  # fmt: skip
     t0 = time.perf_counter()
     found = _detect(work, f"case{i}", frames)
@@ -116,7 +128,7 @@ def movie(rng) -> np.ndarray:
     return rng.poisson(lam).astype(np.uint16)
 
 
-def blind_case(j: int, rng, sizes, work: Path) -> tuple[str, str]:
+def blind_case(j: int, rng, sizes, work: Path, small_disc: bool = False) -> tuple[str, str]:
     """Blind case ``j``: a flat or noise-only scan, or (every third) a movie."""
     if j % 3 == 2:
         found = _detect(work, f"movie{j}", movie(rng))
@@ -124,7 +136,8 @@ def blind_case(j: int, rng, sizes, work: Path) -> tuple[str, str]:
     else:
         tex = st.BLIND_TEXTURES[j % 3]
         shape = tuple(int(v) for v in rng.choice(sizes, 2))
-        frames, _ = st.recording(
+        frames = _frames(
+            small_disc,
             shape,
             texture_name=tex,
             winding=WINDINGS[(j // 3) % 3],
@@ -168,6 +181,11 @@ def main() -> None:
     ap.add_argument("--blind", type=int, default=18, help="flat, noise-only and movie cases")
     ap.add_argument("--sizes", default="24,32,48,64,96", help="scan sizes per axis")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--small-disc",
+        action="store_true",
+        help="a small disc on a few cells of a 64-pixel detector, moving with the descan",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = np.random.default_rng(args.seed)
@@ -175,9 +193,9 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            results.append(one_case(i, rng, sizes, Path(tmp)))
+            results.append(one_case(i, rng, sizes, Path(tmp), args.small_disc))
         for j in range(args.blind):
-            kind, verdict = blind_case(j, rng, sizes, Path(tmp))
+            kind, verdict = blind_case(j, rng, sizes, Path(tmp), args.small_disc)
             blind[kind][verdict] += 1
     secs = [r["seconds"] for r in results]
     print(

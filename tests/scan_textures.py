@@ -162,29 +162,45 @@ def small_disc(
     seed: int = 0,
     junk_before: int = 2,
     junk_after: int = 1,
+    junk: str = "blank",
     detector: int = 64,
     descan: float = 2.0,
 ) -> np.ndarray:
     """Frames of a bright-field disc a tenth of a ``detector`` wide, its counts following
     the sample, moving up to ``descan`` pixels either way across the scan (the descan),
     nothing else on the detector but dark counts: the sample's signal sits in the few
-    detector cells the disc covers. Blanked frames (dark counts) before and after the scan."""
+    detector cells the disc covers. ``junk`` as for :func:`recording` (a probe parked off
+    the scan: its disc a quarter of the detector aside)."""
     rng = np.random.default_rng(seed)
     t = texture(texture_name, shape, rng).reshape(-1)
     ny, nx = shape
     y, x = np.mgrid[0:ny, 0:nx].reshape(2, -1) + 0.5
     a, b = rng.uniform(-1.0, 1.0, 2) * descan
     cy, cx = a * (2 * y / ny - 1), b * (2 * x / nx - 1)
+    n = junk_before + ny * nx + junk_after
+    grid = reference_grid(shape, junk_before, winding, hysteresis).reshape(-1)
+    frames = rng.poisson(0.5, size=(n, detector, detector)).astype(np.uint16)  # dark counts
+    lit = {"blank": [], "parked": [(0, junk_before), (grid.argmax(), junk_after)]}.get(junk)
+    where = [grid] + [np.arange(junk_before), np.arange(n - junk_after, n)]
+    if lit is None:  # parked off the scan: one pattern of its own
+        pos = np.concatenate([np.arange(ny * nx), np.full(junk_before + junk_after, -1)])
+        t, cx = np.append(t, 0.6), np.append(cx, detector / 4)
+        cy = np.append(cy, 0.0)
+    else:
+        pos = np.concatenate([np.arange(ny * nx)] + [np.full(k, p) for p, k in lit])
+    frames[np.concatenate(where[: 1 + 2 * (junk != "blank")])] += _discs(
+        t[pos], cy[pos], cx[pos], detector, dose, rng
+    )
+    return frames
+
+
+def _discs(t, cy, cx, detector: int, dose: float | None, rng) -> np.ndarray:
+    """Counts of discs a tenth of ``detector`` wide at ``(cy, cx)`` (pixels from the
+    middle) following the transmissions ``t``, on a faint background."""
     k = np.arange(detector) - (detector - 1) / 2
     inside = np.hypot(k[None, :, None] - cy[:, None, None], k[None, None, :] - cx[:, None, None])
     lam = 0.02 + t[:, None, None] * (inside < 0.12 * detector)
-    n = junk_before + ny * nx + junk_after
-    frames = rng.poisson(0.5, size=(n, detector, detector)).astype(np.uint16)  # dark counts
-    grid = reference_grid(shape, junk_before, winding, hysteresis).reshape(-1)
-    frames[grid] += np.round(lam * 1000 if dose is None else rng.poisson(lam * dose)).astype(
-        np.uint16
-    )
-    return frames
+    return np.round(lam * 1000 if dose is None else rng.poisson(lam * dose)).astype(np.uint16)
 
 
 def drifting(frames: np.ndarray, amplitude: float = 0.2, cycles: float = 1.0, phase: float = 0.0):
