@@ -12,7 +12,9 @@ sample that does not change along y (lamellae along the columns) looks the same 
 way: undecided; so is a scan too short to try the rolls of winding ``"y"`` up to
 ``MAX_SHIFT`` when plain rows fit better (a larger roll is not ruled out), and winding
 ``"y"`` whose best roll is the edge of those tried (bricks at a few counts, scanned
-plain, fitted winding y at its last roll better than plain rows). The band lies
+plain, fitted winding y at its last roll better than plain rows); where either
+refuses, a second look over a band of fewer rows (``MIN_BAND`` at least) tries the
+larger rolls a short column then leaves room for. The band lies
 a quarter down the scan, where winding ``"y"`` places rows far apart, and its wound
 columns come from rows three quarters down: windows of ``COLUMNS`` frames (whole rows
 where the byte budget allows) of about ``2 BAND + 2 MAX_SHIFT`` rows, a request per row,
@@ -50,9 +52,9 @@ from intake_tvips.recording.pixels import (
 
 #: rows of the band compared (two segments of the paired test per wound column) ...
 BAND = 16
-#: ... and in a second look, where winding y fitted best at the edge of the rolls the
-#: column's length left for ``BAND`` rows (one segment: a scan of 24 rows tried rolls
-#: up to 7 only, and winding y rolled 7 or 8, the hysteresis range, was never told)
+#: ... and at least, in a second look, where the rolls the column's length left room
+#: for beside ``BAND`` rows did not tell (one segment: a scan of 24 rows tried rolls up
+#: to 7 only, and winding y rolled 7 or 8, in the hysteresis range, was never told)
 MIN_BAND = SEGMENT
 #: columns of the band compared at least (whole rows when shorter); more, up to whole
 #: rows, as the byte budget of :func:`~.pixels.estimate_hysteresis` allows
@@ -103,8 +105,8 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
 
 
 def _look(rec: Recording, shape, start: int, plan: TripletPlan) -> tuple[WindingEvidence, bool]:
-    """:func:`winding_evidence` over the triplets of ``plan``, and whether winding
-    ``"y"`` fitted best at the edge of its rolls (refused: confidence 0)."""
+    """:func:`winding_evidence` over the triplets of ``plan``, and whether larger rolls
+    than the plan's may tell (:func:`_refused`)."""
     wound = plan.frames()  # (candidates, triplets, 3, window)
     plain = ScanMap(shape, start, None, 0).frames(plan.positions())
     if (plain < 0).any() or (plain >= rec.n_frames).any():

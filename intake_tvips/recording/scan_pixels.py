@@ -178,7 +178,10 @@ def _switched(sample: _Sample, n: int, fit, ev, raster):
     steps = f"{fit.notes[0]} by the steps between frames, but {_told(ev)}"
     notes = (f"rows of {fit.nx} frames", f"{steps}: the image decides")
     conf = min(fit.confidence, ev.confidence)
-    told = replace(fit, winding=ev.favours, winding_sure=True, confidence=conf, notes=notes)
+    told = replace(
+        fit, winding=ev.favours, winding_sure=True, winding_open=False, confidence=conf,
+        notes=notes,
+    )  # fmt: skip
     found = _started(sample, n, told, *raster[1:])
     if isinstance(found, str):
         return f"{steps}; and {found}"
