@@ -136,9 +136,11 @@ def blind_case(j: int, rng, sizes, work: Path, small_disc: bool = False) -> tupl
     else:
         tex = st.BLIND_TEXTURES[j % 3]
         shape = tuple(int(v) for v in rng.choice(sizes, 2))
+        still = {"descan": 0.0} if small_disc else {}  # a disc moving would tell the scan
         frames = _frames(
             small_disc,
             shape,
+            **still,
             texture_name=tex,
             winding=WINDINGS[(j // 3) % 3],
             junk_before=int(rng.integers(0, 8)),
