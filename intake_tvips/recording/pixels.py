@@ -82,6 +82,8 @@ class HysteresisEstimate:
     lines: int = 0
     candidates: tuple[int, int] | None = None
     runner_up: int | None = None
+    #: undecided because the best fit lies beyond the range answered
+    beyond: bool = False
     scores: tuple[float, ...] = field(default=(), repr=False)
 
     @property
@@ -274,6 +276,9 @@ class _Estimator:
             describe(found, lines, self.winding, why, self.max_shift),
             candidates=(int(cands[0]), int(cands[-1])),
             runner_up=found.runner_up,
+            beyond=not found.decided
+            and found.best is not None
+            and abs(found.best) > self.max_shift,
             scores=tuple(float(s) for s in found.scores),
             **cost,
         )

@@ -80,6 +80,14 @@ UNSURE_WINDING_CONFIDENCE = 0.5
 #: 0.79 that placements which could not be told reached), undecided: a disc on a few
 #: detector cells gave plain rows at 0.5 for winding y the image favoured at 0.88-0.97
 LEANS_AGAINST = 0.8
+#: why a snake found from the pixels is undecided when its rows roll beyond the range
+#: the hysteresis estimate answers: a start ``k`` frames off rolls a snake's rows by
+#: ``2 k`` (a noise-free snake parked on the scan 4 + 2 frames, the parked frames alike
+#: the scan's uniform border, was read with start 0 at 1.0, its rows rolled 13 for 5)
+ROLLED_SNAKE = (
+    "at the start found the rows roll beyond the range the hysteresis is answered in: "
+    "a start k frames off rolls a snake's rows by 2 k, so the start is not trusted"
+)
 
 
 def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
@@ -121,7 +129,12 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     det = ScanDetection(
         (ny, fit.nx), start, fit.winding, 0, "pixels", fit.confidence, reason, headers_read=0
     )
-    return _with_hysteresis(det, rec) if fit.winding else det
+    if not fit.winding:
+        return det
+    det, est = _with_hysteresis(det, rec)
+    if fit.winding == "x" and est.beyond:
+        return _none(f"{notes[0]}; but {ROLLED_SNAKE}", sample.cost)
+    return det
 
 
 def _too_small(found, n: int) -> str | None:
@@ -381,7 +394,8 @@ def _parked_on_scan(sample: _Sample, fit, basis, first, junk: tuple[int, int], w
     return before + b, a, how
 
 
-def _with_hysteresis(det: ScanDetection, rec: Recording) -> ScanDetection:
+def _with_hysteresis(det: ScanDetection, rec: Recording):
+    """``(det with its hysteresis, the estimate)``."""
     est = estimate_hysteresis(rec, det.scan_shape, det.scan_start_frame, det.winding_scan_axis)
     return replace(
         det,
@@ -389,7 +403,7 @@ def _with_hysteresis(det: ScanDetection, rec: Recording) -> ScanDetection:
         hysteresis_confidence=est.confidence,
         hysteresis_source="pixels" if est.decided else "undecided",
         reason=f"{det.reason}; hysteresis {est.reason}",
-    )
+    ), est
 
 
 def _none(why: str, cost: dict) -> ScanDetection:
