@@ -292,3 +292,17 @@ def test_the_last_frame_at_a_steep_corner_is_no_parked_probe(tmp_path):
     assert parked_ends(cell_sums(frames, 8))[1] == 0
     found = intake_tvips.detect_scan(st.write(tmp_path / "g.tvips", frames), pixels=True)
     assert found.method == "none" or st.scan_of(found) == ((24, 96), 1, "x"), found.reason
+
+
+def test_a_snake_rolled_beyond_the_range_at_its_start_is_undecided(tmp_path):
+    """A noise-free snake, the probe parked on the scan 4 frames before it and 2 after:
+    the parked frames are alike the scan's uniform border, so the 4 before went unseen
+    and the 4 last scan frames joined the 2 parked after; the start was read as 0 with
+    confidence 1.0. At that start the rows roll 13 (a start k frames off rolls a
+    snake's rows by 2 k: 5 + 2 * 4), beyond the range the hysteresis is answered in."""
+    found = st.detected(
+        tmp_path, (64, 96), texture_name="particles", winding="x", hysteresis=5, dose=None,
+        seed=1693709924, junk="parked", junk_before=4, junk_after=2,
+    )  # fmt: skip
+    assert found.method == "none", found.reason
+    assert "roll beyond the range" in found.reason
