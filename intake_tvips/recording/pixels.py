@@ -70,7 +70,8 @@ class HysteresisEstimate:
     ``confidence`` (0..1, see :mod:`intake_tvips.maths.alignment`), ``reason`` in words,
     ``frames_read``/``bytes_read``/``requests`` what it cost, ``lines`` the scan lines
     compared, ``candidates`` the range of values tried, ``runner_up`` the value hardest to
-    tell from the answer, ``scores`` per candidate (lower fits better).
+    tell from the answer, ``scores`` per candidate (lower fits better), ``beyond``
+    whether it is undecided because the best fit lies beyond the range answered.
     """
 
     hysteresis: int | None
@@ -82,7 +83,6 @@ class HysteresisEstimate:
     lines: int = 0
     candidates: tuple[int, int] | None = None
     runner_up: int | None = None
-    #: undecided because the best fit lies beyond the range answered
     beyond: bool = False
     scores: tuple[float, ...] = field(default=(), repr=False)
 
