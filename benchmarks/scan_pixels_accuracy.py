@@ -10,8 +10,8 @@ then ``intake_tvips.detect_scan(path, pixels=True)``. The cases cycle through th
 contrast textures x 3 doses x windings None/"x"/"y" x junk "blank"/"parked"/"parked_off"
 (162 cases: each combination once); the hysteresis is drawn from 0-8 for winding scans,
 the shape per axis from ``--sizes``, the junk frames before from 0-7 and after from 0-4.
-``--small-disc``: the frames of ``small_disc`` instead (a bright-field disc a tenth of a
-64-pixel detector wide, nothing else on it, moving up to 2 pixels with the descan).
+``--small-disc``: the frames of ``small_disc`` instead (a bright-field disc of radius 0.12
+of a 64-pixel detector, nothing else on it, moving up to 2 pixels with the descan).
 
 Verdicts: "right" is ``method="pixels"`` with shape, start and winding the truth and,
 for a winding scan, the hysteresis right or undecided (the hysteresis is also counted on

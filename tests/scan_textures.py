@@ -166,7 +166,7 @@ def small_disc(
     detector: int = 64,
     descan: float = 2.0,
 ) -> np.ndarray:
-    """Frames of a bright-field disc a tenth of a ``detector`` wide, its counts following
+    """Frames of a bright-field disc of radius 0.12 ``detector``, its counts following
     the sample, moving up to ``descan`` pixels either way across the scan (the descan),
     nothing else on the detector but dark counts: the sample's signal sits in the few
     detector cells the disc covers. ``junk`` as for :func:`recording` (a probe parked off
@@ -195,7 +195,7 @@ def small_disc(
 
 
 def _discs(t, cy, cx, detector: int, dose: float | None, rng) -> np.ndarray:
-    """Counts of discs a tenth of ``detector`` wide at ``(cy, cx)`` (pixels from the
+    """Counts of discs of radius 0.12 ``detector`` at ``(cy, cx)`` (pixels from the
     middle) following the transmissions ``t``, on a faint background."""
     k = np.arange(detector) - (detector - 1) / 2
     inside = np.hypot(k[None, :, None] - cy[:, None, None], k[None, None, :] - cx[:, None, None])

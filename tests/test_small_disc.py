@@ -1,5 +1,5 @@
-"""A sample whose signal sits in a few detector cells: a bright-field disc a tenth of a
-large detector wide, moving a few pixels across the scan with the descan. No principal
+"""A sample whose signal sits in a few detector cells: a bright-field disc of radius 0.12
+of a large detector, moving a few pixels across the scan with the descan. No principal
 component of the standardized cell sums rose above four times the median one (the
 disc's cells are few, each cell of noise weighs as much), so the scan was read as "no
 contrast" at any dose: 32 of 54 blanked-junk recordings of a 64-pixel detector at a
