@@ -108,6 +108,11 @@ class Alignment:
         fits barely better than another candidate: no roll can be told."""
         return self.unexplained > MAX_UNEXPLAINED and self.gap < MIN_GAP
 
+    def beyond(self, answer_shift: int | None) -> bool:
+        """Whether ``best`` lies beyond ``-answer_shift .. answer_shift``, the range
+        answered (a guard band's candidate: never an answer)."""
+        return answer_shift is not None and self.best is not None and abs(self.best) > answer_shift
+
 
 def channel_weights(odd_lines: np.ndarray) -> tuple[np.ndarray, float]:
     """``(weights, signal)`` of the feature channels from the unmoving (odd) lines.
@@ -349,7 +354,7 @@ def align_projected(
         for w in SCALES
     ]
     found = combine(found)
-    if answer_shift is not None and found.best is not None and abs(found.best) > answer_shift:
+    if found.beyond(answer_shift):
         found = replace(found, confidence=0.0)
     return found
 

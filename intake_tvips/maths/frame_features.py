@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MAX_COMPONENTS", "FeatureBasis", "feature_basis", "project"]
+__all__ = ["MAX_COMPONENTS", "FeatureBasis", "feature_basis", "project", "standardized"]
 
 #: principal components kept at most
 MAX_COMPONENTS = 6
@@ -56,9 +56,7 @@ def feature_basis(cell_sums: np.ndarray) -> FeatureBasis | None:
     ``(frames, cells)`` in acquisition order."""
     if cell_sums.shape[0] < 3:
         return None
-    mean, std = cell_sums.mean(axis=0), cell_sums.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    x = (cell_sums - mean) / std
+    x, mean, std = standardized(cell_sums)
     _, sv, vt = np.linalg.svd(x, full_matrices=False)
     lam = sv**2 / cell_sums.shape[0]
     keep = lam > ABOVE_MEDIAN * max(float(np.median(lam)), 1e-12)
@@ -67,6 +65,14 @@ def feature_basis(cell_sums: np.ndarray) -> FeatureBasis | None:
         return FeatureBasis(mean, std, vt[keep].T)
     components = autocorrelated(x)
     return FeatureBasis(mean, std, components, True) if components.shape[1] else None
+
+
+def standardized(cell_sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(x, mean, std)``: each cell's sums less their mean over the frames, over their
+    spread (1 where they do not vary), with that mean and spread."""
+    mean, std = cell_sums.mean(axis=0), cell_sums.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (cell_sums - mean) / std, mean, std
 
 
 def autocorrelated(x: np.ndarray) -> np.ndarray:

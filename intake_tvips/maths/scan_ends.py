@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from intake_tvips.maths.frame_features import standardized
 from intake_tvips.maths.periodicity import leading_run, step_distances
 
 #: a frame with fewer counts than this share of the median is beam blanked (a fifth
@@ -108,7 +109,7 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     mean against that of as many scan frames'); none when none is that far. Under
     noise the run then ends where its frames stop lying towards its mean
     (:func:`_run_end`): found exactly, or not at all."""
-    z = _standardized(cells)
+    z = standardized(cells)[0]
     if z.shape[0] < 4 * longest:
         longest = z.shape[0] // 4
     typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
@@ -136,7 +137,7 @@ def same_spot(cells: np.ndarray, runs: tuple[int, int], longest: int = 64) -> tu
         return runs
     if runs[0] == 0:  # look at the start from the end's run, as at the end from the start's
         return same_spot(cells[::-1], runs[::-1], longest)[::-1]
-    z = _standardized(cells)
+    z = standardized(cells)[0]
     run, other = z[: runs[0]], z[runs[0] :][::-1]  # the other end first
     if run.shape[0] < 2 or other.shape[0] <= 2 * longest:
         return runs
@@ -147,13 +148,6 @@ def same_spot(cells: np.ndarray, runs: tuple[int, int], longest: int = 64) -> tu
     if float(np.min(near[longest:])) <= own:
         return runs
     return runs[0], leading_run(near[:longest] <= own)
-
-
-def _standardized(cells: np.ndarray) -> np.ndarray:
-    """Each cell's sums less their mean over the frames, over their spread (1 where
-    they do not vary)."""
-    std = cells.std(axis=0)
-    return (cells - cells.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
 def _alike_run(z: np.ndarray, typical: float) -> int:

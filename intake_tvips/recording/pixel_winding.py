@@ -90,8 +90,10 @@ def winding_evidence(rec: Recording, shape: tuple[int, int], start: int) -> Wind
     plan = band_plan(shape, start, columns)
     if isinstance(plan, str):
         return WindingEvidence(None, 0.0, why=plan)
-    ev, at_edge = _look(rec, shape, start, plan)
-    longer = band_plan(shape, start, columns, MIN_BAND) if at_edge else plan
+    ev, larger_may_tell = _look(rec, shape, start, plan)
+    if not larger_may_tell:
+        return ev
+    longer = band_plan(shape, start, columns, MIN_BAND)
     if isinstance(longer, str) or longer.candidates[-1] <= plan.candidates[-1]:
         return ev
     again, _ = _look(rec, shape, start, longer)

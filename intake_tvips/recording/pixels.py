@@ -276,9 +276,7 @@ class _Estimator:
             describe(found, lines, self.winding, why, self.max_shift),
             candidates=(int(cands[0]), int(cands[-1])),
             runner_up=found.runner_up,
-            beyond=not found.decided
-            and found.best is not None
-            and abs(found.best) > self.max_shift,
+            beyond=found.beyond(self.max_shift),
             scores=tuple(float(s) for s in found.scores),
             **cost,
         )
@@ -341,7 +339,7 @@ def describe(
             f"{better} than another: a sample that changes too fast across them, or "
             f"repeats every few){tail}"
         )
-    if answer_shift is not None and abs(found.best) > answer_shift:
+    if found.beyond(answer_shift):
         return (
             f"undecided: the best fit in the pixels of {what}, {found.best}, lies beyond the "
             f"range answered (-{answer_shift}..{answer_shift}){tail}"
