@@ -105,3 +105,17 @@ def test_winding_y_at_the_edge_of_the_rolls_tried_does_not_tell(tmp_path):
     ev = winding_evidence(rec, (20, 30), 3)
     assert ev.roll == 9 and not _clear(ev), ev
     assert "edge of those tried" in ev.why
+
+
+def test_an_image_that_favours_a_winding_by_far_tells_it_below_0_99(tmp_path):
+    """A smiley wound along y on 32 rows (fresh accuracy seed 44, case 47): the steps fit
+    plain rows and winding y alike, and the image favoured winding y at 0.96 with a
+    misfit 112 % lower, short of the 0.99 asked of it: undecided. A misfit that much
+    lower tells (``STRONG_WINDING_GAP``)."""
+    found = st.detected(
+        tmp_path, (32, 32), texture_name="smiley", winding="y", hysteresis=0, dose=200.0,
+        seed=293813524, junk="blank", junk_before=1, junk_after=3,
+    )  # fmt: skip
+    assert st.scan_of(found) == ((32, 32), 1, "y"), found.reason
+    assert "the image favours winding y (confidence 0.9" in found.reason
+    assert found.confidence < WINDING_CONFIDENCE

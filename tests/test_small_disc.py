@@ -72,11 +72,14 @@ def test_plain_rows_and_winding_y_the_steps_fit_alike_are_told_by_the_image(
     assert "the image" in found.reason
 
 
-def test_plain_rows_the_steps_leave_unsure_against_a_leaning_image_are_undecided(tmp_path):
+def test_plain_rows_the_steps_leave_unsure_against_a_leaning_image_are_not_kept(tmp_path):
     """Winding y the steps between frames read as plain rows without being sure of it,
     while the image leaned to winding y (0.98) without telling clearly: plain rows were
-    kept at confidence 0.5, a wrong answer. Now undecided."""
+    kept at confidence 0.5, a wrong answer; then undecided (``LEANS_AGAINST``). The
+    image favours winding y with a misfit 348 % lower: strong enough
+    (``STRONG_WINDING_GAP``), it decides."""
     frames = st.small_disc((32, 24), texture_name="particles", winding="y", hysteresis=1, seed=258)
     found = intake_tvips.detect_scan(st.write(tmp_path / "scan.tvips", frames), pixels=True)
-    assert found.method == "none", found.reason
+    assert st.scan_of(found) == ((32, 24), 2, "y"), found.reason
+    assert found.hysteresis == 1
     assert "the image favours winding y" in found.reason
