@@ -29,6 +29,7 @@ from intake_tvips.maths.pixel_raster import (
 from intake_tvips.maths.scan_ends import (
     LONGEST_PARKED,
     junk_ends,
+    missed_parked,
     parked_ends,
     parked_on_scan,
     same_spot,
@@ -310,14 +311,22 @@ def _raster(sample: _Sample, n: int):
     rows found in features a principal component did not carry (a sample seen by a few
     detector cells) are not sure of their winding: the image decides."""
     head = sample.cells.shape[0]
-    before, after = junk_ends(np.concatenate([sample.cells.sum(axis=1), sample.tail.sum(axis=1)]))
+    blank = junk_ends(np.concatenate([sample.cells.sum(axis=1), sample.tail.sum(axis=1)]))
     whole = head == n  # the end of the scan is among the frames read
-    lit = sample.cells[before : head - (after if whole else 0)]
+    lit = sample.cells[blank[0] : head - (blank[1] if whole else 0)]
     parked = parked_ends(lit)
-    parked = same_spot(lit, parked) if whole else parked
-    before += parked[0]
-    after += parked[1] if whole else 0
-    scan = lit[parked[0] : lit.shape[0] - (parked[1] if whole else 0)]
+    if not whole:
+        return _fitted(lit, (parked[0], 0), n, (blank[0], 0))
+    parked = same_spot(lit, parked)
+    found = _fitted(lit, parked, n, blank)
+    return _recounted(lit, parked, n, blank, found) if isinstance(found, str) else found
+
+
+def _fitted(lit: np.ndarray, parked: tuple[int, int], n: int, blank: tuple[int, int]):
+    """:func:`_raster`'s answer for the frames ``lit`` between the ``blank`` ones, less
+    the ``parked`` ones at either end."""
+    before, after = blank[0] + parked[0], blank[1] + parked[1]
+    scan = lit[parked[0] : lit.shape[0] - parked[1]]
     basis = feature_basis(scan)
     if basis is None:
         return "no contrast between the frames read (a flat or noise-only sample)"
@@ -327,6 +336,27 @@ def _raster(sample: _Sample, n: int):
     if basis.autocorrelated:  # the steps' alternation is calibrated on principal components
         fit = replace(fit, winding_sure=False)
     return fit, basis, before, after
+
+
+def _recounted(lit: np.ndarray, parked: tuple[int, int], n: int, blank: tuple[int, int], why):
+    """Where the frames between ``parked`` runs (a whole recording) are a few frames
+    beyond whole rows of the rows that fit them, :func:`_fitted` with the frames at the
+    ends like the parked ones added to the runs
+    (:func:`~intake_tvips.maths.scan_ends.missed_parked`); ``why`` otherwise."""
+    scan = lit[parked[0] : lit.shape[0] - parked[1]]
+    basis = feature_basis(scan) if parked != (0, 0) else None
+    fit = fit_raster(project(scan, basis)) if basis is not None else None
+    if fit is None or fit.nx is None:
+        return why
+    runs = missed_parked(lit, parked, scan.shape[0] % fit.nx, 2 if fit.winding == "y" else 1)
+    found = _fitted(lit, runs, n, blank) if runs is not None else why
+    if isinstance(found, str):
+        return why
+    note = (
+        f"{runs[0] - parked[0]} frames before and {runs[1] - parked[1]} after found like the "
+        f"parked ones too (the frames between held {scan.shape[0] % fit.nx} beyond whole rows)"
+    )
+    return (replace(found[0], notes=(*found[0].notes, note)), *found[1:])
 
 
 def _started(sample: _Sample, n: int, fit, basis, before: int, after: int):
