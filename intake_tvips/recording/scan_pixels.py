@@ -316,7 +316,7 @@ def _raster(sample: _Sample, n: int):
     lit = sample.cells[blank[0] : head - (blank[1] if whole else 0)]
     parked = parked_ends(lit)
     if not whole:
-        return _fitted(lit, (parked[0], 0), n, (blank[0], 0))
+        return _fitted(lit, (parked[0], 0), n, blank)
     parked = same_spot(lit, parked)
     found = _fitted(lit, parked, n, blank)
     return _recounted(lit, parked, n, blank, found) if isinstance(found, str) else found
@@ -324,7 +324,9 @@ def _raster(sample: _Sample, n: int):
 
 def _fitted(lit: np.ndarray, parked: tuple[int, int], n: int, blank: tuple[int, int]):
     """:func:`_raster`'s answer for the frames ``lit`` between the ``blank`` ones, less
-    the ``parked`` ones at either end."""
+    the ``parked`` ones at either end (``lit`` ends with the frames read from the start
+    when those are not the whole recording: then the blanked ones at its end come from
+    its last frames)."""
     before, after = blank[0] + parked[0], blank[1] + parked[1]
     scan = lit[parked[0] : lit.shape[0] - parked[1]]
     basis = feature_basis(scan)
