@@ -106,3 +106,15 @@ def test_noise_alone_stays_undecided(seed):
     z[::16] += 0.3
     fit = fit_raster(z, 2048)
     assert fit.nx is None, fit
+
+
+def test_rows_the_breaks_pick_must_have_frames_a_row_apart_alike(tmp_path):
+    """A snake of 64 rolled 8 at 20 counts over a diagonal texture (fresh accuracy seed
+    47): rows of 504-520 fitted best, and its turns and wrapped columns break every 64
+    frames, so it was read as plain rows of 64 (at confidence 0), whose frames a row
+    apart were no more alike than frames at random. Now undecided or the snake."""
+    found = st.detected(
+        tmp_path, (96, 64), texture_name="diagonal", winding="x", hysteresis=8, dose=20.0,
+        seed=740142592, junk="parked_off", junk_before=6, junk_after=4,
+    )  # fmt: skip
+    assert found.method == "none" or st.scan_of(found) == ((96, 64), 6, "x"), found.reason

@@ -18,6 +18,11 @@ from intake_tvips.maths.periodicity import dip_ratio
 from intake_tvips.maths.raster_breaks import PHASE_LOG10_P, breaks, by_breaks
 from intake_tvips.maths.raster_windings import families
 
+#: rows the breaks pick must have frames a row apart this alike at least (their mean
+#: distance over that of random pairs): rows picked so that fitted had at most 0.22, and
+#: a snake of 64 rolled 8 (its turns and wrapped columns break every 64 frames) was
+#: read as plain rows of 64 whose frames a row apart were no more alike than any (1.01)
+ALIKE_ROWS = 0.5
 #: rows that fill the frames between blanked ones are chosen among slanted multiples'
 #: divisors only where their frames fit this much better than the next such rows'
 FILLING_MARGIN = 0.5
@@ -49,13 +54,14 @@ def rows_of_breaks(z, fits: np.ndarray, winding, tied: list[int], lengths: list[
     rows), the length the frames break with (chance below ``10**PHASE_LOG10_P`` over
     the lengths tried, ``BREAK_MARGIN`` orders of magnitude likelier than the others):
     a texture running diagonally, or slanted lamellae, fit better than the true rows,
-    but only the true rows' fly-back breaks repeat. ``fits``: the lag profile over
-    random pairs. ``None`` when this does not tell."""
+    but only the true rows' fly-back breaks repeat; its frames a row apart must look
+    alike (``ALIKE_ROWS``). ``fits``: the lag profile over random pairs. ``None`` when
+    this does not tell."""
     if not lengths:
         return None
     needed = PHASE_LOG10_P - float(np.log10(len(lengths)))
     top = by_breaks(breaks(z, winding), lengths, needed)
-    if top is None or winding not in families(z, top.period):
+    if top is None or winding not in families(z, top.period) or fits[top.period] > ALIKE_ROWS:
         return None
     how = (
         f"rows of {', '.join(map(str, tied))} frames fit better, but the frames break "
