@@ -18,6 +18,9 @@ Kinds (each case a recording of ``tests/scan_textures.py`` written and
   scan or to where the rows break: half the cases parked 0-7 + 0-4 frames, half with
   no junk and the scan cut short by 1 to ``nx - 1`` frames (its full rows are the
   truth), a third of them over the periodic samples of ``grating``;
+* ``junk``: junk frames of other kinds, 1-7 before the scan and 0-4 after it: the beam
+  beside the sample (``vacuum``: the full disc, which the samples' most transparent
+  parts match) or moving over it (``wander``: patterns of random positions);
 * ``grating``: periodic samples (a cross grating, lamellae, an oblique grating with
   periods of 4-16 positions): a known weakness (README).
 
@@ -39,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scan_pixels_accuracy as acc  # noqa: E402
 
 st = acc.st
-KINDS = ("wide", "short", "rows", "whole", "long", "grating", "unmarked")
+KINDS = ("wide", "short", "rows", "whole", "long", "grating", "unmarked", "junk")
 
 
 def draw(kind: str, rng) -> dict:
@@ -75,6 +78,9 @@ def draw(kind: str, rng) -> dict:
         case.update(junk="parked", junk_before=before, junk_after=shape[1] - before)
     elif kind == "long":
         case.update(junk_before=int(rng.integers(0, 200)), junk_after=int(rng.integers(0, 200)))
+    elif kind == "junk":
+        junk = ["vacuum", "wander"][rng.integers(2)]
+        case.update(junk=junk, junk_before=int(rng.integers(1, 8)))
     elif kind == "unmarked":
         case.update(junk="parked")
         if rng.integers(2):

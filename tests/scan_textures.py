@@ -128,8 +128,10 @@ def recording(
 
     ``junk``: the frames before and after the scan are ``"blank"`` (beam blanked: a
     few dark counts), ``"parked"`` (the probe waits on the first or last position:
-    its pattern again, with fresh noise) or ``"parked_off"`` (the probe waits off the
-    scan: one pattern unlike the scan's, its disc shifted)."""
+    its pattern again, with fresh noise), ``"parked_off"`` (the probe waits off the
+    scan: one pattern unlike the scan's, its disc shifted), ``"vacuum"`` (the beam beside
+    the sample: the full disc, as bright as the sample's most transparent parts) or
+    ``"wander"`` (the beam moving over the sample: patterns of random positions)."""
     rng = np.random.default_rng(seed)
     truth = texture(texture_name, shape, rng)
     n = junk_before + shape[0] * shape[1] + junk_after
@@ -146,6 +148,11 @@ def recording(
         first, last = truth.reshape(-1)[0], truth.reshape(-1)[grid.reshape(-1).argmax()]
         frames[before] = patterns(np.full(len(before), first), detector, dose, rng)
         frames[after] = patterns(np.full(len(after), last), detector, dose, rng)
+    elif junk == "vacuum":  # the beam through vacuum beside the sample: the full disc
+        frames[before + after] = patterns(np.ones(len(before) + len(after)), detector, dose, rng)
+    elif junk == "wander":  # the beam moving over the sample: frames of random positions
+        spots = rng.integers(0, truth.size, len(before) + len(after))
+        frames[before + after] = patterns(truth.reshape(-1)[spots], detector, dose, rng)
     else:
         junk_frames = before + after
         frames[junk_frames] = rng.poisson(0.5, size=(len(junk_frames), detector, detector))

@@ -306,3 +306,23 @@ def test_a_snake_rolled_beyond_the_range_at_its_start_is_undecided(tmp_path):
     )  # fmt: skip
     assert found.method == "none", found.reason
     assert "roll beyond the range" in found.reason
+
+
+@pytest.mark.parametrize("junk", ["vacuum", "wander"])
+@pytest.mark.parametrize(
+    ("texture", "winding", "dose"),
+    [("grains", None, 200.0), ("particles", "x", None), ("stripes", "y", 20.0)],
+)
+def test_junk_of_other_kinds_is_never_a_wrong_scan(tmp_path, junk, texture, winding, dose):
+    """The beam beside the sample (the full disc, which the samples' most transparent
+    parts match) or moving over it before and after the scan: junk neither blanked nor
+    parked. Over 216 such draws (``scan_pixels_stress.py --kind junk``) nothing was
+    wrong; these stay right or undecided too."""
+    shape = (32, 48)
+    found = st.detected(
+        tmp_path, shape, texture_name=texture, winding=winding, hysteresis=3 if winding else 0,
+        dose=dose, junk=junk, junk_before=5, junk_after=2, seed=11,
+    )  # fmt: skip
+    assert found.method in ("pixels", "none"), found.reason
+    if found.method == "pixels":
+        assert st.scan_of(found) == (shape, 5, winding), found.reason
