@@ -459,11 +459,18 @@ def test_mirrored_rows_and_dropped_records_are_copied_once():
     d = np.array(d, dtype=np.int64)
     pix = np.ones((d.size,) + frame, np.uint16)
     frames = np.zeros((rows * row,) + frame, np.uint16)
+    # tracemalloc sees every thread: threads left by earlier tests (a cluster's, a
+    # server's) once added 264 kB; a copy of the piece would show in every repetition
+    peaks = []
     tracemalloc.start()
     try:
-        blockread.place(frames, d, pix)
-        _, peak = tracemalloc.get_traced_memory()
+        for _ in range(3):
+            tracemalloc.reset_peak()
+            base, _ = tracemalloc.get_traced_memory()
+            blockread.place(frames, d, pix)
+            peaks.append(tracemalloc.get_traced_memory()[1] - base)
     finally:
         tracemalloc.stop()
+    peak = min(peaks)
     assert frames.all()
     assert peak < pix.nbytes / 20, f"placing allocated {peak} bytes for a {pix.nbytes}-byte piece"
