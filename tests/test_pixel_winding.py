@@ -119,3 +119,29 @@ def test_an_image_that_favours_a_winding_by_far_tells_it_below_0_99(tmp_path):
     assert st.scan_of(found) == ((32, 32), 1, "y"), found.reason
     assert "the image favours winding y (confidence 0.9" in found.reason
     assert found.confidence < WINDING_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    ("confidence", "gap", "kept"),
+    [(0.85, 0.3, False), (0.95, 0.2, False), (0.7, 0.3, True), (0.92, 0.6, "switch")],
+)
+def test_unsure_plain_rows_against_the_image(monkeypatch, confidence, gap, kept):
+    """Plain rows the steps were not sure of, against an image favouring winding y:
+    kept (confidence 0.5 at most) where the image barely leans, undecided where it
+    leans (0.8 or more, ``LEANS_AGAINST``) without telling, switched to winding y where
+    it tells (0.9 with a misfit 50 % lower: ``STRONG_WINDING_*``)."""
+    from intake_tvips.maths.pixel_raster import RasterFit
+    from intake_tvips.recording import scan_pixels as sp
+    from intake_tvips.recording.pixel_winding import WindingEvidence
+
+    ev = WindingEvidence("y", confidence, gap)
+    monkeypatch.setattr(sp, "_evidence", lambda *a: ev)
+    monkeypatch.setattr(sp, "_switched", lambda sample, n, fit, ev, raster: "switched")
+    fit = RasterFit(32, None, None, 0.9, ("rows of 32 frames",), winding_sure=False)
+    found = sp._winding_told(None, 1024, (fit, 0, 0, "", None))
+    if kept == "switch":
+        assert found == "switched"
+    elif kept:
+        assert found[0].winding is None and found[0].confidence <= 0.5
+    else:
+        assert isinstance(found, str) and "the steps between frames do not tell" in found
