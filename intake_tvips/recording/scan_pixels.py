@@ -320,23 +320,32 @@ def _raster(sample: _Sample, n: int):
     lit = sample.cells[blank[0] : head - (blank[1] if whole else 0)]
     parked = parked_ends(lit)
     if not whole:
-        return _fitted(lit, (parked[0], 0), n, blank)
+        return _fitted(_features(lit, (parked[0], 0)), (parked[0], 0), n, blank)
     parked = same_spot(lit, parked)
-    found = _fitted(lit, parked, n, blank)
-    return _recounted(lit, parked, n, blank, found) if isinstance(found, str) else found
+    features = _features(lit, parked)
+    found = _fitted(features, parked, n, blank)
+    if isinstance(found, str) and features is not None and parked != (0, 0):
+        return _recounted(lit, parked, features[1], n, blank) or found
+    return found
 
 
-def _fitted(lit: np.ndarray, parked: tuple[int, int], n: int, blank: tuple[int, int]):
-    """:func:`_raster`'s answer for the frames ``lit`` between the ``blank`` ones, less
-    the ``parked`` ones at either end (``lit`` ends with the frames read from the start
-    when those are not the whole recording: then the blanked ones at its end come from
-    its last frames)."""
-    before, after = blank[0] + parked[0], blank[1] + parked[1]
+def _features(lit: np.ndarray, parked: tuple[int, int]):
+    """``(feature basis, features)`` of the frames ``lit`` less the ``parked`` ones at
+    either end, ``None`` where they have no contrast."""
     scan = lit[parked[0] : lit.shape[0] - parked[1]]
     basis = feature_basis(scan)
-    if basis is None:
+    return None if basis is None else (basis, project(scan, basis))
+
+
+def _fitted(features, parked: tuple[int, int], n: int, blank: tuple[int, int]):
+    """:func:`_raster`'s answer from the ``features`` (:func:`_features`) of the frames
+    between the ``blank`` ones less the ``parked`` ones (when the frames read are not
+    the whole recording, the blanked ones at its end come from its last frames)."""
+    if features is None:
         return "no contrast between the frames read (a flat or noise-only sample)"
-    fit = fit_raster(project(scan, basis), n - before - after if before or after else None)
+    basis, z = features
+    before, after = blank[0] + parked[0], blank[1] + parked[1]
+    fit = fit_raster(z, n - before - after if before or after else None)
     if fit.nx is None:
         return fit.why
     if basis.autocorrelated:  # the steps' alternation is calibrated on principal components
@@ -344,23 +353,24 @@ def _fitted(lit: np.ndarray, parked: tuple[int, int], n: int, blank: tuple[int, 
     return fit, basis, before, after
 
 
-def _recounted(lit: np.ndarray, parked: tuple[int, int], n: int, blank: tuple[int, int], why):
-    """Where the frames between ``parked`` runs (a whole recording) are a few frames
-    beyond whole rows of the rows that fit them, :func:`_fitted` with the frames at the
-    ends like the parked ones added to the runs
-    (:func:`~intake_tvips.maths.scan_ends.missed_parked`); ``why`` otherwise."""
-    scan = lit[parked[0] : lit.shape[0] - parked[1]]
-    basis = feature_basis(scan) if parked != (0, 0) else None
-    fit = fit_raster(project(scan, basis)) if basis is not None else None
-    if fit is None or fit.nx is None:
-        return why
-    runs = missed_parked(lit, parked, scan.shape[0] % fit.nx, 2 if fit.winding == "y" else 1)
-    found = _fitted(lit, runs, n, blank) if runs is not None else why
+def _recounted(lit: np.ndarray, parked: tuple[int, int], z: np.ndarray, n: int, blank):
+    """Where the frames between ``parked`` runs (a whole recording; ``z`` their
+    features) are a few frames beyond whole rows of the rows that fit them,
+    :func:`_fitted` with the frames at the ends like the parked ones added to the runs
+    (:func:`~intake_tvips.maths.scan_ends.missed_parked`); ``None`` otherwise."""
+    fit = fit_raster(z)
+    if fit.nx is None:
+        return None
+    extra = z.shape[0] % fit.nx
+    runs = missed_parked(lit, parked, extra, 2 if fit.winding == "y" else 1)
+    if runs is None:
+        return None
+    found = _fitted(_features(lit, runs), runs, n, blank)
     if isinstance(found, str):
-        return why
+        return None
     note = (
         f"{runs[0] - parked[0]} frames before and {runs[1] - parked[1]} after found like the "
-        f"parked ones too (the frames between held {scan.shape[0] % fit.nx} beyond whole rows)"
+        f"parked ones too (the frames between held {extra} beyond whole rows)"
     )
     conf = min(found[0].confidence, MISSED_CONFIDENCE)
     return (replace(found[0], confidence=conf, notes=(*found[0].notes, note)), *found[1:])
