@@ -15,7 +15,7 @@ import scan_textures as st
 from tvips_factory import reference_grid
 
 import intake_tvips
-from intake_tvips.maths.scan_phase import seam_steps, start_by_breaks
+from intake_tvips.maths.scan_phase import junk_rows, seam_steps, start_by_breaks
 from intake_tvips.recording.scan_pixels import BREAKS_START_CONFIDENCE
 
 #: (shape, recording arguments): the benchmark's seed and case in the comment
@@ -173,3 +173,25 @@ def test_parked_frames_adding_up_to_a_row_are_told_by_the_breaks(tmp_path, windi
     assert st.scan_of(found) == ((48, 32), 5, winding), found.reason
     assert "the rows break at start 5" in found.reason
     assert 0 < found.confidence <= BREAKS_START_CONFIDENCE
+
+
+def test_a_row_repeats_one_pattern_where_it_spreads_by_noise_alone():
+    """``junk_rows`` against the frames' noise: a row across two grains spreads far less
+    than the scan's typical row yet is no probe parked (it passed for one before, by a
+    quarter of the typical row); a parked row spreads by its noise alone, and a
+    noise-free one not at all."""
+    rng = np.random.default_rng(0)
+    nx, rows = 32, 24
+    sample = np.repeat(rng.normal(0, 3, (rows, nx // 8, 2)), 8, axis=1)  # grains of 8
+    sample[0, :, :] = [1.0, 1.0]
+    sample[0, 20:] = [1.6, 1.0]  # the first row: two grains
+    noisy = sample.reshape(-1, 2) + rng.normal(0, 0.1, (rows * nx, 2))
+    end = noisy[-nx:]
+    assert not junk_rows(noisy, nx, 0, end, 0)
+    parked = noisy.copy()
+    parked[:nx] = [1.0, 1.0] + rng.normal(0, 0.1, (nx, 2))  # one pattern and its noise
+    assert junk_rows(parked, nx, 0, end, 0)
+    clean = sample.reshape(-1, 2).copy()
+    assert not junk_rows(clean, nx, 0, clean[-nx:], 0)
+    clean[:nx] = [1.0, 1.0]
+    assert junk_rows(clean, nx, 0, clean[-nx:], 0)

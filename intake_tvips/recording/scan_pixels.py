@@ -27,17 +27,19 @@ from intake_tvips.maths.pixel_raster import (
     project,
 )
 from intake_tvips.maths.scan_ends import (
-    LONGEST_PARKED,
     junk_ends,
     missed_parked,
     parked_ends,
-    parked_on_scan,
     same_spot,
-    scan_start,
 )
-from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
 from intake_tvips.recording.core import Recording
 from intake_tvips.recording.detection import ScanDetection
+from intake_tvips.recording.pixel_start import (  # noqa: F401 (re-exported)
+    ASSUMED_START_CONFIDENCE,
+    BREAKS_START_CONFIDENCE,
+    IMAGE_START_CONFIDENCE,
+    started,
+)
 from intake_tvips.recording.pixel_winding import winding_evidence
 from intake_tvips.recording.pixels import (
     _read_features,
@@ -59,13 +61,6 @@ GROWTH = 4
 #: columns or 9-16 rows gave confident wrong answers, 16 columns some)
 MIN_DECIDED_COLUMNS = 20
 MIN_DECIDED_ROWS = 16
-#: the confidence at most of a start no junk frame tells (whole rows, nothing unlike the
-#: scan at either end): a probe parked on the scan where its pattern matches the
-#: frames around would go unseen
-ASSUMED_START_CONFIDENCE = 0.3
-#: the confidence at most of a start told by where the rows break (a sample's edge that
-#: breaks every row the same way is turned away, but an image prior is no proof)
-BREAKS_START_CONFIDENCE = 0.5
 #: the image tells plain rows from winding ``"y"`` (:mod:`.pixel_winding`) when its
 #: paired test reaches this confidence and the favoured placement misfits this much
 #: less (relative); measured on 150 generated and real-image scans: the placements
@@ -207,7 +202,7 @@ def _switched(sample: _Sample, n: int, fit, ev, raster):
         fit, winding=ev.favours, winding_sure=True, winding_open=False, confidence=conf,
         notes=notes,
     )  # fmt: skip
-    found = _started(sample, n, told, *raster[1:])
+    found = started(sample, n, told, *raster[1:])
     if isinstance(found, str):
         return f"{steps}; and {found}"
     small = _too_small(found, n)  # the start may have moved with the winding
@@ -306,7 +301,7 @@ def _fit(sample: _Sample, n: int):
     raster = _raster(sample, n)
     if isinstance(raster, str):
         return raster
-    found = _started(sample, n, *raster)
+    found = started(sample, n, *raster)
     return found if isinstance(found, str) else (*found, raster)
 
 
@@ -374,81 +369,6 @@ def _recounted(lit: np.ndarray, parked: tuple[int, int], z: np.ndarray, n: int, 
     )
     conf = min(found[0].confidence, MISSED_CONFIDENCE)
     return (replace(found[0], confidence=conf, notes=(*found[0].notes, note)), *found[1:])
-
-
-def _started(sample: _Sample, n: int, fit, basis, before: int, after: int):
-    """``(fit, start, frames after the scan, why the start)`` of the raster ``fit``, or
-    why not (a string)."""
-    start, why = scan_start(n, fit.nx, (before, after))
-    if start is None:
-        found = _unmarked_start(sample, fit, basis, (before, after), why)
-        if isinstance(found, str):
-            return f"{fit.notes[0]}; but {found}"
-        fit, start, parked_after, why = found
-        after += parked_after
-    return fit, start, after, why
-
-
-def _unmarked_start(sample: _Sample, fit, basis, junk: tuple[int, int], why: str):
-    """``(fit, start, frames after the scan, why)`` where no blanked frame marks either
-    end: from a probe parked on the scan (:func:`_parked_on_scan`), else from where the
-    rows break (:func:`~intake_tvips.maths.scan_phase.start_by_breaks`, confidence at
-    most ``BREAKS_START_CONFIDENCE``); or why not (a string)."""
-    first = project(sample.cells[junk[0] :], basis)  # from the earliest start, for both
-    start, parked_after, how = _parked_on_scan(sample, fit, basis, first, junk, why)
-    if start is None:
-        return _start_by_breaks(sample, fit, basis, first, junk, how)
-    if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
-        found = _start_by_breaks(sample, fit, basis, first, junk, how)
-        if not isinstance(found, str):
-            return found
-        how += "; so the start is assumed (a probe parked where it looks alike is not seen)"
-        fit = replace(fit, confidence=min(fit.confidence, ASSUMED_START_CONFIDENCE))
-    return fit, start, parked_after, how
-
-
-def _start_by_breaks(sample: _Sample, fit, basis, z, junk: tuple[int, int], why: str):
-    """:func:`_unmarked_start` by the breaks in the features ``z`` from the earliest
-    start, ``why`` the parked frames' answer. Where the recording holds whole rows,
-    every start of the row is open (a probe parked for a row's worth of frames before
-    and after the scan together)."""
-    before, after = junk
-    extra = (sample.rec.n_frames - before - after) % fit.nx
-    if fit.winding == "x":  # a snake's turns tell 2 start + roll only
-        return why
-    b, how = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
-    if b is None:
-        return f"{why}; and {how}"
-    rest = (extra - b) % fit.nx  # the frames after the scan
-    last = sample.last(fit.nx + rest + after)
-    if last is None:
-        return f"{why}; and the rows' ends are not read"
-    last = project(last[: last.shape[0] - after], basis)
-    if junk_rows(z, fit.nx, b, last, rest):
-        return f"{why}; and {how}, but a row at either end repeats one pattern (parked?)"
-    if fit.winding == "y" and cut_row(z[b:], fit.nx, last, rest):
-        return f"{why}; and {how}, but the frames after it may be a row cut short"
-    fit = replace(fit, confidence=min(fit.confidence, BREAKS_START_CONFIDENCE))
-    return fit, before + b, rest, how
-
-
-def _parked_on_scan(sample: _Sample, fit, basis, first, junk: tuple[int, int], why: str):
-    """``(start, parked frames after, why)`` where the frames beyond whole rows may be
-    a probe parked (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`), in the
-    features of the fit (``basis``; ``first``: those from the earliest start), or
-    ``(None, 0, why)``."""
-    n, (before, after) = sample.rec.n_frames, junk
-    lag = 2 * fit.nx if fit.winding == "x" else fit.nx
-    last = sample.last(LONGEST_PARKED + 1 + lag + after)
-    if last is None:
-        return None, 0, why
-    last = project(last[: last.shape[0] - after], basis)
-    whole = sample.cells.shape[0] == n
-    extra = (n - before - after) % fit.nx
-    b, a, how = parked_on_scan(first, last, lag, extra, fit.nx, overlap=whole)
-    if b is None:
-        return None, 0, f"{why}: {how}"
-    return before + b, a, how
 
 
 def _with_hysteresis(det: ScanDetection, rec: Recording):

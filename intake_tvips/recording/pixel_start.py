@@ -1,0 +1,152 @@
+"""The first frame of a scan found from the pixels where no blanked frame marks it.
+
+The raster (row length, winding) is known; the frames beyond whole rows lie before or
+after the scan. In turn:
+
+* a probe parked on the scan: the frames unlike their would-be neighbours a row later
+  (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`);
+* where that does not tell, where the rows break (plain rows and winding ``"y"``:
+  :func:`~intake_tvips.maths.scan_phase.start_by_breaks`, confidence at most
+  ``BREAKS_START_CONFIDENCE``), or for a snake, whose rows do not break, the image each
+  open start makes (:func:`~intake_tvips.maths.scan_start_image.start_by_image`,
+  confidence at most ``IMAGE_START_CONFIDENCE``). The image is not asked of plain rows:
+  there it holds no more than the fly-back, which the breaks weigh with their guards,
+  and rows of ``nx - 1`` over a diagonal texture (a raster the breaks turned away) had
+  a start told by it at 0.998;
+* whole rows with no junk frame seen give start 0 as an assumption (confidence at most
+  ``ASSUMED_START_CONFIDENCE``).
+
+A start told by the breaks or the image is kept only where the first and the last row
+it leaves vary along the row as the scan's rows do: the breaks and the image tell the
+start modulo the row only, and a probe parked for a row or more would pass for rows.
+The functions take the caller's sample of the recording (``sample.rec``, ``.cells``:
+the detector-cell sums of the frames read from the start, ``.last(count)``: of the last
+frames) and the raster's feature basis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from intake_tvips.maths.pixel_raster import project
+from intake_tvips.maths.scan_ends import LONGEST_PARKED, parked_on_scan, scan_start
+from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
+from intake_tvips.maths.scan_start_image import start_by_image
+from intake_tvips.recording.pixels import MAX_SHIFT
+
+#: the confidence at most of a start no junk frame tells (whole rows, nothing unlike the
+#: scan at either end): a probe parked on the scan where its pattern matches the
+#: frames around would go unseen
+ASSUMED_START_CONFIDENCE = 0.3
+#: the confidence at most of a start told by where the rows break (a sample's edge that
+#: breaks every row the same way is turned away, but an image prior is no proof)
+BREAKS_START_CONFIDENCE = 0.5
+#: the confidence at most of a start told by the image (a paired test over the rows at
+#: 0.9 or more, but a smooth image is a prior about samples, not a proof)
+IMAGE_START_CONFIDENCE = 0.9
+
+
+def started(sample, n: int, fit, basis, before: int, after: int):
+    """``(fit, start, frames after the scan, why the start)`` of the raster ``fit``, or
+    why not (a string)."""
+    start, why = scan_start(n, fit.nx, (before, after))
+    if start is None:
+        found = _unmarked_start(sample, fit, basis, (before, after), why)
+        if isinstance(found, str):
+            return f"{fit.notes[0]}; but {found}"
+        fit, start, parked_after, why = found
+        after += parked_after
+    return fit, start, after, why
+
+
+def _unmarked_start(sample, fit, basis, junk: tuple[int, int], why: str):
+    """``(fit, start, frames after the scan, why)`` where no blanked frame marks either
+    end (module text); or why not (a string)."""
+    first = project(sample.cells[junk[0] :], basis)  # from the earliest start, for all
+    start, parked_after, how = _parked_on_scan(sample, fit, basis, first, junk, why)
+    if start is None:
+        return _from_rows(sample, fit, basis, first, junk, how)
+    if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
+        found = _start_by_breaks(sample, fit, basis, first, junk)
+        if not isinstance(found, str):
+            return found
+        how += "; so the start is assumed (a probe parked where it looks alike is not seen)"
+        fit = replace(fit, confidence=min(fit.confidence, ASSUMED_START_CONFIDENCE))
+    return fit, start, parked_after, how
+
+
+def _from_rows(sample, fit, basis, z, junk: tuple[int, int], why: str):
+    """The start by the rows' breaks (plain rows, winding ``"y"``) or by the image (a
+    snake, whose rows do not break), ``z`` the features from the earliest start; why
+    not (a string, after ``why``, the parked frames' answer)."""
+    if fit.winding == "x":
+        found = _start_by_image(sample, fit, basis, z, junk)
+    else:
+        found = _start_by_breaks(sample, fit, basis, z, junk)
+    return f"{why}; and {found}" if isinstance(found, str) else found
+
+
+def _start_by_breaks(sample, fit, basis, z, junk: tuple[int, int]):
+    """The start by the breaks in the features ``z`` from the earliest start, or why
+    not (words). Where the recording holds whole rows, every start of the row is open
+    (a probe parked for a row's worth of frames before and after the scan together)."""
+    before, after = junk
+    extra = (sample.rec.n_frames - before - after) % fit.nx
+    b, how = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
+    if b is None:
+        return how
+    return _checked(sample, fit, basis, z, junk, b, how, BREAKS_START_CONFIDENCE)
+
+
+def _start_by_image(sample, fit, basis, z, junk: tuple[int, int]):
+    """The start by the image each open start makes of the features ``z`` from the
+    earliest start, or why not (words). Winding ``"y"`` would need the whole recording
+    read."""
+    n, (before, after) = sample.rec.n_frames, junk
+    extra = (n - before - after) % fit.nx
+    if sample.cells.shape[0] == n:
+        z = z[: n - before - after]
+    elif fit.winding == "y":
+        return "the image of winding y needs the whole recording read"
+    found = start_by_image(z, fit.nx, fit.winding, extra, range(-MAX_SHIFT, MAX_SHIFT + 1))
+    if found.start is None:
+        return found.why
+    return _checked(sample, fit, basis, z, junk, found.start, found.why, IMAGE_START_CONFIDENCE)
+
+
+def _checked(sample, fit, basis, z, junk, b: int, how: str, most: float):
+    """``(fit, start, frames after, how)`` for the start ``b`` (from the earliest start)
+    that the breaks or the image told (``how``), its confidence at most ``most``,
+    unless a row at either end repeats one pattern or, with winding ``"y"``, the frames
+    after the scan may be a row cut short (then why not, words)."""
+    before, after = junk
+    rest = (sample.rec.n_frames - before - after - b) % fit.nx  # the frames after the scan
+    last = sample.last(fit.nx + rest + after)
+    if last is None:
+        return f"{how}, but the rows' ends are not read"
+    last = project(last[: last.shape[0] - after], basis)
+    if junk_rows(z, fit.nx, b, last, rest, fit.winding):
+        return f"{how}, but a row at either end repeats one pattern (parked?)"
+    if fit.winding == "y" and cut_row(z[b:], fit.nx, last, rest):
+        return f"{how}, but the frames after it may be a row cut short"
+    fit = replace(fit, confidence=min(fit.confidence, most))
+    return fit, before + b, rest, how
+
+
+def _parked_on_scan(sample, fit, basis, first, junk: tuple[int, int], why: str):
+    """``(start, parked frames after, why)`` where the frames beyond whole rows may be
+    a probe parked (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`), in the
+    features of the fit (``basis``; ``first``: those from the earliest start), or
+    ``(None, 0, why)``."""
+    n, (before, after) = sample.rec.n_frames, junk
+    lag = 2 * fit.nx if fit.winding == "x" else fit.nx
+    last = sample.last(LONGEST_PARKED + 1 + lag + after)
+    if last is None:
+        return None, 0, why
+    last = project(last[: last.shape[0] - after], basis)
+    whole = sample.cells.shape[0] == n
+    extra = (n - before - after) % fit.nx
+    b, a, how = parked_on_scan(first, last, lag, extra, fit.nx, overlap=whole)
+    if b is None:
+        return None, 0, f"{why}: {how}"
+    return before + b, a, how
