@@ -12,7 +12,6 @@ import pytest
 import scan_textures as st
 from tvips_factory import reference_grid
 
-import intake_tvips
 from intake_tvips.maths import scan_start_image
 from intake_tvips.maths.scan_start_image import row_scores, start_by_image
 from intake_tvips.recording.scan_pixels import IMAGE_START_CONFIDENCE
