@@ -14,7 +14,7 @@ from tvips_factory import reference_grid
 
 from intake_tvips.maths import scan_start_image
 from intake_tvips.maths.scan_start_image import row_scores, start_by_image
-from intake_tvips.recording.scan_pixels import IMAGE_START_CONFIDENCE
+from intake_tvips.recording.scan_pixels import ASSUMED_START_CONFIDENCE, IMAGE_START_CONFIDENCE
 
 ROLLS = range(-12, 13)
 
@@ -113,3 +113,16 @@ def test_a_parked_probe_s_snake_starts_where_its_image_is_smoothest(tmp_path, sh
     assert found.hysteresis == kw["hysteresis"]
     assert 0 < found.confidence <= IMAGE_START_CONFIDENCE
     assert "smoother from start" in found.reason
+
+
+def test_a_snake_of_whole_rows_keeps_its_start_assumed(tmp_path):
+    # no junk frame at all: every start of the row is open, and neither the breaks (a
+    # snake's turns are no fly-back) nor the image (nothing beyond whole rows to place)
+    # are asked; the start stays an assumption
+    found = st.detected(
+        tmp_path, (32, 48), texture_name="grains", winding="x", hysteresis=2, dose=200.0,
+        seed=4, junk="parked", junk_before=0, junk_after=0,
+    )  # fmt: skip
+    assert "rows break at start" not in found.reason, found.reason
+    assert found.method == "none" or st.scan_of(found) == ((32, 48), 0, "x"), found.reason
+    assert found.confidence <= ASSUMED_START_CONFIDENCE, found.reason

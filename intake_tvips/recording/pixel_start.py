@@ -92,6 +92,8 @@ def _start_by_breaks(sample, fit, basis, z, junk: tuple[int, int]):
     (a probe parked for a row's worth of frames before and after the scan together)."""
     before, after = junk
     extra = (sample.rec.n_frames - before - after) % fit.nx
+    if fit.winding == "x":
+        return "a snake's rows do not break"
     b, how = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
     if b is None:
         return how

@@ -5,13 +5,11 @@ budget: ``max(3 %, 64 MiB)``, at least ``MIN_HEAD_FRAMES``) and the last ``TAIL_
 are read and reduced to detector-cell sums (:func:`~.pixels.cell_sums`). The row length
 and winding come from :func:`intake_tvips.maths.pixel_raster.fit_raster`, the start from
 the blanked frames at either end (:func:`~intake_tvips.maths.scan_ends.scan_start`) or,
-where none marks either end, from a probe parked on the scan or from where the rows
-break (:func:`~intake_tvips.maths.scan_phase.start_by_breaks`, confidence at most
-``BREAKS_START_CONFIDENCE``), the row count from the frames between, the hysteresis from
-:func:`~.pixels.estimate_hysteresis`. Where the pixels cannot tell, the answer is
-``method="none"`` with the reason: also for scans of fewer than ``MIN_DECIDED_ROWS`` rows or
-rows shorter than ``MIN_DECIDED_COLUMNS`` frames. Whole rows with no junk frame seen give start
-0 as an assumption (confidence at most ``ASSUMED_START_CONFIDENCE``).
+where none marks either end, by :mod:`.pixel_start` (a probe parked on the scan, where
+the rows break, the image each open start makes), the row count from the frames
+between, the hysteresis from :func:`~.pixels.estimate_hysteresis`. Where the pixels
+cannot tell, the answer is ``method="none"`` with the reason: also for scans of fewer
+than ``MIN_DECIDED_ROWS`` rows or rows shorter than ``MIN_DECIDED_COLUMNS`` frames.
 """
 
 from __future__ import annotations
