@@ -101,15 +101,13 @@ def _start_by_breaks(sample, fit, basis, z, junk: tuple[int, int]):
 
 
 def _start_by_image(sample, fit, basis, z, junk: tuple[int, int]):
-    """The start by the image each open start makes of the features ``z`` from the
-    earliest start, or why not (words). Winding ``"y"`` would need the whole recording
-    read."""
+    """The start of a snake by the image each open start makes of the features ``z``
+    from the earliest start (the frames read from the start, or the whole recording
+    but the blanked frames at its end), or why not (words)."""
     n, (before, after) = sample.rec.n_frames, junk
     extra = (n - before - after) % fit.nx
     if sample.cells.shape[0] == n:
         z = z[: n - before - after]
-    elif fit.winding == "y":
-        return "the image of winding y needs the whole recording read"
     found = start_by_image(z, fit.nx, fit.winding, extra, range(-MAX_SHIFT, MAX_SHIFT + 1))
     if found.start is None:
         return found.why
