@@ -114,6 +114,10 @@ PERIODIC_SNAKE_CONFIDENCE = 0.5
 #: ``"y"`` alternates between two rows of the sample (its median 2.0). Above this, no
 #: snake is a rival (winding y of 32 over a diagonal texture tied with a snake of 16)
 SNAKE_STEPS = 1.5
+#: frames ``m`` rows apart fitting below this share of ``m - 1`` rows apart mark rows
+#: that may be a period of the sample (:func:`_dip_at_multiple`); a sample varying
+#: along y makes the profile rise from row to row
+MULTIPLE_DIP = 0.9
 #: rows of a scan needed in the frames read
 MIN_ROWS = 8
 #: the longest rows looked for
@@ -199,27 +203,50 @@ def _unless_periodic(fit: RasterFit, z: np.ndarray, profile: np.ndarray) -> Rast
     ``10**TIE_LOG10_P``, ``BREAK_MARGIN`` orders below every divisor's). A grating that
     repeats along y too makes rows of several true rows fit best; where ``p`` divides
     the rows, the fly-back continues the period and rows of its other multiples fit
-    as well. A snake has no breaks to tell: its confidence is capped at
-    ``PERIODIC_SNAKE_CONFIDENCE``."""
+    as well. Likewise where frames some ``m`` rows apart look more alike than ``m - 1``
+    rows apart (:func:`_dip_at_multiple`): the rows may be a period of the sample and
+    ``m`` of them the scan's (a diagonal wave repeating every 24 positions along rows
+    of 96, wound along y, was read as rows of 24 at 0.999), unless the breaks repeat
+    with the rows and no multiple of them. A snake has no breaks to tell: its
+    confidence is capped at ``PERIODIC_SNAKE_CONFIDENCE``."""
     if fit.nx is None:
         return fit
     span = 2 * fit.nx if fit.winding == "x" else fit.nx  # a snake folds frames 2 nx apart
     p = period_within(profile, span, PERIODIC_DEPTH)
-    if p is None:
-        return fit
-    if fit.winding == "x":
+    if p is not None and fit.winding == "x":
         note = f"the frames repeat every {p} along the rows (a periodic sample?)"
         conf = min(fit.confidence, PERIODIC_SNAKE_CONFIDENCE)
         return replace(fit, confidence=conf, notes=(*fit.notes, note))
-    lengths = [d for d in range(4, fit.nx + 1) if fit.nx % d == 0]
+    if p is not None:
+        lengths = [d for d in range(4, fit.nx + 1) if fit.nx % d == 0]
+        why = (
+            f"the frames repeat every {p} along them (a sample periodic along the scan, "
+            "e.g. a grating)"
+        )
+    else:
+        m = _dip_at_multiple(profile, fit.nx) if fit.winding != "x" else None
+        if m is None:
+            return fit
+        lengths = [k * fit.nx for k in range(1, m + 1)]
+        why = (
+            f"frames {m} rows apart look more alike than {m - 1} rows apart (rows of a "
+            "period of a sample periodic along them?)"
+        )
     top = by_breaks(breaks(z, fit.winding), lengths, TIE_LOG10_P)
     if top is not None and top.period == fit.nx:
         return fit
-    return RasterFit(
-        None,
-        why=f"{fit.notes[0]}, but the frames repeat every {p} along them (a sample "
-        "periodic along the scan, e.g. a grating), and no break repeats with the rows",
-    )
+    return RasterFit(None, why=f"{fit.notes[0]}, but {why}, and no break repeats with the rows")
+
+
+def _dip_at_multiple(profile: np.ndarray, nx: int) -> int | None:
+    """The least ``m`` from 2 at which the lag ``profile`` at ``m nx`` lies below
+    ``MULTIPLE_DIP`` times its value at ``(m - 1) nx``: frames ``m`` rows apart more
+    alike than ``m - 1`` rows apart, where a sample varying along y makes them less
+    alike row after row; ``None`` where none does among the lags profiled."""
+    for m in range(2, (profile.size - 1) // nx + 1):
+        if profile[m * nx] < MULTIPLE_DIP * profile[(m - 1) * nx]:
+            return m
+    return None
 
 
 def _rescued(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit | None:
