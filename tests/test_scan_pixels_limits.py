@@ -163,19 +163,26 @@ def test_a_sample_periodic_along_the_rows_is_undecided(
     assert "periodic along the scan" in found.reason or "fit about as well" in found.reason
 
 
-def test_rows_of_a_texture_period_whose_breaks_repeat_with_a_multiple_are_undecided(tmp_path):
+@pytest.mark.parametrize(
+    ("shape", "h", "dose", "seed", "before", "after"),
+    [((64, 96), 5, 20.0, 300657079, 5, 3), ((48, 96), 2, None, 1348020690, 7, 1)],
+)
+def test_rows_of_a_texture_period_are_undecided(tmp_path, shape, h, dose, seed, before, after):
     """Diagonal waves repeating every 24 positions along rows of 96 wound along y: frames
     24 apart are more alike than frames a row apart, and rows of 24 were found with
     confidence 1.0 (``scan_pixels_accuracy.py --seed 22``, case 159), though the pair
-    breaks repeat every 96 frames."""
+    breaks repeat every 96 frames; noise-free (fresh seed 51, case 147), where the
+    breaks barely show, at 0.999 after that was fixed. Frames 4 rows of 24 apart are
+    more alike than 3 rows apart: rows of 24 are a period of the sample, not the scan's
+    rows, unless the breaks say so."""
     found = st.detected(
-        tmp_path, (64, 96), texture_name="diagonal", winding="y", hysteresis=5, dose=20.0,
-        seed=300657079, junk="parked_off", junk_before=5, junk_after=3,
+        tmp_path, shape, texture_name="diagonal", winding="y", hysteresis=h, dose=dose,
+        seed=seed, junk="parked_off", junk_before=before, junk_after=after,
     )  # fmt: skip
     if found.method == "pixels":
-        _assert_found(found, (64, 96), 5, "y")
+        _assert_found(found, shape, before, "y")
     else:
-        assert "breaks repeat every 96" in found.reason
+        assert "breaks repeat every 96" in found.reason or "4 rows apart" in found.reason
 
 
 # snakes over scikit-image's checkerboard read as plain rows of the squares' period,
