@@ -55,8 +55,8 @@ COHERENCE = 0.6
 MIN_SEAMS = 8
 #: the first and last rows must spread (frames' mean squared distance from their row's
 #: mean) at least this many times the frames' noise: half the median squared step
-#: between neighbouring frames on the sample, an upper bound (the steps hold the sample's own too);
-#: a probe parked for a row spreads by its noise alone
+#: between neighbouring frames on the sample, an upper bound (the steps hold the
+#: sample's own too); a probe parked for a row spreads by its noise alone
 ROW_NOISE = 3.0
 #: ... and at least this share of the scan's typical row (a noise-free recording's
 #: parked frames do not spread at all; a uniform background barely: 6e-5 of the
