@@ -24,7 +24,8 @@ A break is trusted only where it cannot be the sample's own:
 
 The breaks tell the start modulo ``nx`` only: a probe parked for a row or more would
 pass for rows of the scan. So the first and the last row the start leaves must vary
-along the row more than noise does (``ROW_NOISE``; :func:`junk_rows`), not repeat
+along the row as the scan's rows do, or more than noise does (``ROW_SPREAD``,
+``ROW_NOISE``; :func:`junk_rows`), not repeat
 one pattern. With winding ``"y"``, frames after the scan that are as alike their frames a
 row before as the scan's own (:func:`cut_row`) may be a row cut short: its row count,
 which sets the mirrored columns' rows, is then one more than the full rows (undecided).
@@ -54,13 +55,15 @@ COHERENCE = 0.6
 #: rows of breaks needed
 MIN_SEAMS = 8
 #: the first and last rows must spread (frames' mean squared distance from their row's
-#: mean) at least this many times the frames' noise: half the median squared step
-#: between neighbouring frames on the sample, an upper bound (the steps hold the
-#: sample's own too); a probe parked for a row spreads by its noise alone
+#: mean) at least this share of the scan's typical row ...
+ROW_SPREAD = 0.25
+#: ... or, where they do not, at least this many times the frames' noise: half the
+#: median squared step between neighbouring frames on the sample, an upper bound (the
+#: steps hold the sample's own too); a probe parked for a row spreads by its noise
+#: alone, where a row across two grains spreads 6e-3 of the typical row, noise-free
 ROW_NOISE = 3.0
-#: ... and at least this share of the scan's typical row (a noise-free recording's
-#: parked frames do not spread at all; a uniform background barely: 6e-5 of the
-#: typical row measured, where a row across two grains spread 6e-3)
+#: ... and this share of the typical row (a noise-free recording's parked frames do not
+#: spread at all; a uniform background barely: 6e-5 of the typical row measured)
 ROW_FLOOR = 0.002
 #: frames after a winding ``"y"`` scan nearer their frames a row before than this
 #: quantile of the scan's own such distances may be a row cut short
@@ -119,19 +122,21 @@ def junk_rows(
 ) -> bool:
     """Whether the first row from ``start`` in the features ``z`` (from the earliest
     start on), or the last row before the ``after`` frames that end ``last`` (the
-    features of the recording's last frames), spreads less than ``ROW_NOISE`` times the
-    frames' noise or ``ROW_FLOOR`` times the median spread of the rows of ``z`` after
-    the first: one pattern repeated (a probe parked for whole rows), or a row too flat
-    to tell from one. The noise is measured between neighbours on the sample: frames one
-    apart, or two with ``winding`` ``"y"`` (consecutive ones alternate two rows)."""
+    features of the recording's last frames), spreads less than ``ROW_SPREAD`` times
+    the median spread of the rows of ``z`` after the first and less than ``ROW_NOISE``
+    times the frames' noise (or ``ROW_FLOOR`` times that median): one pattern repeated
+    (a probe parked for whole rows), or a row too flat to tell from one. The noise is
+    measured between neighbours on the sample: frames one apart, or two with
+    ``winding`` ``"y"`` (consecutive ones alternate two rows)."""
     rows = (z.shape[0] - start) // nx
     end = last[max(last.shape[0] - after - nx, 0) : last.shape[0] - after]
     if rows < 2 or end.shape[0] < nx:
         return True
     scan = z[start : start + rows * nx]
     spreads = _spreads(scan.reshape(rows, nx, -1))
+    typical = float(np.median(spreads[1:]))
     noise = float(np.median(step_distances(scan, 2 if winding == "y" else 1))) / 2
-    least = max(ROW_NOISE * noise, ROW_FLOOR * float(np.median(spreads[1:])))
+    least = min(ROW_SPREAD * typical, max(ROW_NOISE * noise, ROW_FLOOR * typical))
     return min(float(spreads[0]), float(_spreads(end[None])[0])) < least
 
 
