@@ -29,9 +29,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from intake_tvips.maths.pixel_raster import project
-from intake_tvips.maths.scan_ends import LONGEST_PARKED, parked_on_scan, scan_start
+from intake_tvips.maths.scan_ends import LONGEST_PARKED, junk_ends, parked_on_scan, scan_start
 from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
-from intake_tvips.maths.scan_start_image import start_by_image
+from intake_tvips.maths.scan_start_image import ImageStart, start_by_image
 from intake_tvips.recording.pixels import MAX_SHIFT
 
 #: the confidence at most of a start no junk frame tells (whole rows, nothing unlike the
@@ -56,16 +56,48 @@ def started(sample, n: int, fit, basis, before: int, after: int):
             return f"{fit.notes[0]}; but {found}"
         fit, start, parked_after, why = found
         after += parked_after
+    elif fit.winding == "x":
+        other = _parked_runs_unlike_image(sample, fit, basis, (before, after), start)
+        if other:
+            return f"{fit.notes[0]}; {why}; but {other}"
     return fit, start, after, why
+
+
+def _parked_runs_unlike_image(sample, fit, basis, junk: tuple[int, int], start: int) -> str:
+    """Why a snake's ``start`` after the junk runs (``junk``: frames before and after,
+    blanked or parked) is not trusted, or ``""``: where the runs hold parked frames
+    (not blanked ones), which could be scan frames alike them, and the image each start
+    among those frames makes is clearly smoothest from another (a snake over a uniform
+    border, its last frames as alike the parked ones after it, was read four frames
+    early at 1.0). Only where the whole recording was read."""
+    n = sample.rec.n_frames
+    if sample.cells.shape[0] != n:
+        return ""
+    blank = junk_ends(sample.cells.sum(axis=1))
+    parked = (junk[0] - blank[0], junk[1] - blank[1])
+    if min(parked) < 0 or not 0 < sum(parked) < fit.nx:
+        return ""
+    z = project(sample.cells[blank[0] : n - blank[1]], basis)
+    found = start_by_image(z, fit.nx, fit.winding, sum(parked), range(-MAX_SHIFT, MAX_SHIFT + 1))
+    if found.start is None or blank[0] + found.start == start:
+        return ""
+    return f"{found.why} (parked frames alike the scan's?)"
 
 
 def _unmarked_start(sample, fit, basis, junk: tuple[int, int], why: str):
     """``(fit, start, frames after the scan, why)`` where no blanked frame marks either
-    end (module text); or why not (a string)."""
+    end (module text); or why not (a string). A snake's start from its parked frames
+    must agree with its image, where that tells: frames parked on a uniform border look
+    like the scan's own, and a start four frames early was read at 1.0 (the rows rolled
+    8 more, within the range answered)."""
     first = project(sample.cells[junk[0] :], basis)  # from the earliest start, for all
     start, parked_after, how = _parked_on_scan(sample, fit, basis, first, junk, why)
     if start is None:
         return _from_rows(sample, fit, basis, first, junk, how)
+    if fit.winding == "x":  # a snake's image may tell otherwise
+        image = _image_start(sample, fit, first, junk)
+        if image.start is not None and junk[0] + image.start != start:
+            return f"{how}; but {image.why} (parked frames alike the scan's?)"
     if start == 0 and not parked_after:  # no junk seen: whole rows, nothing parked
         found = _start_by_breaks(sample, fit, basis, first, junk)
         if not isinstance(found, str):
@@ -102,16 +134,22 @@ def _start_by_breaks(sample, fit, basis, z, junk: tuple[int, int]):
 
 def _start_by_image(sample, fit, basis, z, junk: tuple[int, int]):
     """The start of a snake by the image each open start makes of the features ``z``
+    from the earliest start, or why not (words)."""
+    found = _image_start(sample, fit, z, junk)
+    if found.start is None:
+        return found.why
+    return _checked(sample, fit, basis, z, junk, found.start, found.why, IMAGE_START_CONFIDENCE)
+
+
+def _image_start(sample, fit, z, junk: tuple[int, int]) -> ImageStart:
+    """:func:`~intake_tvips.maths.scan_start_image.start_by_image` of the features ``z``
     from the earliest start (the frames read from the start, or the whole recording
-    but the blanked frames at its end), or why not (words)."""
+    but the blanked frames at its end)."""
     n, (before, after) = sample.rec.n_frames, junk
     extra = (n - before - after) % fit.nx
     if sample.cells.shape[0] == n:
         z = z[: n - before - after]
-    found = start_by_image(z, fit.nx, fit.winding, extra, range(-MAX_SHIFT, MAX_SHIFT + 1))
-    if found.start is None:
-        return found.why
-    return _checked(sample, fit, basis, z, junk, found.start, found.why, IMAGE_START_CONFIDENCE)
+    return start_by_image(z, fit.nx, fit.winding, extra, range(-MAX_SHIFT, MAX_SHIFT + 1))
 
 
 def _checked(sample, fit, basis, z, junk, b: int, how: str, most: float):
