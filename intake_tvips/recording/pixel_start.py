@@ -16,6 +16,10 @@ after the scan. In turn:
 * whole rows with no junk frame seen give start 0 as an assumption (confidence at most
   ``ASSUMED_START_CONFIDENCE``).
 
+A snake's start after parked frames (runs at either end, or a probe parked on the scan)
+must agree with its image where that tells: frames parked on a uniform border look like
+the scan's own, and one was read four frames early at 1.0.
+
 A start told by the breaks or the image is kept only where the first and the last row
 it leaves vary along the row as the scan's rows do: the breaks and the image tell the
 start modulo the row only, and a probe parked for a row or more would pass for rows.
@@ -86,10 +90,10 @@ def _parked_runs_unlike_image(sample, fit, basis, junk: tuple[int, int], start: 
 
 def _unmarked_start(sample, fit, basis, junk: tuple[int, int], why: str):
     """``(fit, start, frames after the scan, why)`` where no blanked frame marks either
-    end (module text); or why not (a string). A snake's start from its parked frames
-    must agree with its image, where that tells: frames parked on a uniform border look
-    like the scan's own, and a start four frames early was read at 1.0 (the rows rolled
-    8 more, within the range answered)."""
+    end (module text); or why not (a string). A snake's start from a probe parked on
+    the scan must agree with its image where that tells, as after parked runs
+    (:func:`_parked_runs_unlike_image`): frames parked on a uniform border look like
+    the scan's own."""
     first = project(sample.cells[junk[0] :], basis)  # from the earliest start, for all
     start, parked_after, how = _parked_on_scan(sample, fit, basis, first, junk, why)
     if start is None:
