@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from intake_tvips.maths.pixel_raster import project
-from intake_tvips.maths.scan_ends import LONGEST_PARKED, junk_ends, parked_on_scan, scan_start
+from intake_tvips.maths.scan_ends import LONGEST_PARKED, parked_on_scan, scan_start
 from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
 from intake_tvips.maths.scan_start_image import ImageStart, start_by_image
 from intake_tvips.recording.pixels import MAX_SHIFT
@@ -48,11 +48,14 @@ BREAKS_START_CONFIDENCE = 0.5
 #: the confidence at most of a start told by the image (a paired test over the rows at
 #: 0.9 or more, but a smooth image is a prior about samples, not a proof)
 IMAGE_START_CONFIDENCE = 0.9
+#: the rolls a snake's image is tried at: the hysteresis values answered
+ROLLS = range(-MAX_SHIFT, MAX_SHIFT + 1)
 
 
-def started(sample, n: int, fit, basis, before: int, after: int):
+def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[int, int]):
     """``(fit, start, frames after the scan, why the start)`` of the raster ``fit``, or
-    why not (a string)."""
+    why not (a string). ``before``/``after``: the junk frames at either end, ``blank``
+    the blanked ones among them (the rest are parked)."""
     start, why = scan_start(n, fit.nx, (before, after))
     if start is None:
         found = _unmarked_start(sample, fit, basis, (before, after), why)
@@ -61,15 +64,16 @@ def started(sample, n: int, fit, basis, before: int, after: int):
         fit, start, parked_after, why = found
         after += parked_after
     elif fit.winding == "x":
-        other = _parked_runs_unlike_image(sample, fit, basis, (before, after), start)
+        other = _parked_runs_unlike_image(sample, fit, basis, (before, after), blank, start)
         if other:
             return f"{fit.notes[0]}; {why}; but {other}"
     return fit, start, after, why
 
 
-def _parked_runs_unlike_image(sample, fit, basis, junk: tuple[int, int], start: int) -> str:
+def _parked_runs_unlike_image(sample, fit, basis, junk, blank, start: int) -> str:
     """Why a snake's ``start`` after the junk runs (``junk``: frames before and after,
-    blanked or parked) is not trusted, or ``""``: where the runs hold parked frames
+    ``blank`` the blanked ones among them) is not trusted, or ``""``: where the runs
+    hold parked frames
     (not blanked ones), which could be scan frames alike them, and the image each start
     among those frames makes is clearly smoothest from another (a snake over a uniform
     border, its last frames as alike the parked ones after it, was read four frames
@@ -77,12 +81,11 @@ def _parked_runs_unlike_image(sample, fit, basis, junk: tuple[int, int], start: 
     n = sample.rec.n_frames
     if sample.cells.shape[0] != n:
         return ""
-    blank = junk_ends(sample.cells.sum(axis=1))
     parked = (junk[0] - blank[0], junk[1] - blank[1])
     if min(parked) < 0 or not 0 < sum(parked) < fit.nx:
         return ""
     z = project(sample.cells[blank[0] : n - blank[1]], basis)
-    found = start_by_image(z, fit.nx, fit.winding, sum(parked), range(-MAX_SHIFT, MAX_SHIFT + 1))
+    found = start_by_image(z, fit.nx, fit.winding, sum(parked), ROLLS)
     if found.start is None or blank[0] + found.start == start:
         return ""
     return f"{found.why} (parked frames alike the scan's?)"
@@ -153,7 +156,7 @@ def _image_start(sample, fit, z, junk: tuple[int, int]) -> ImageStart:
     extra = (n - before - after) % fit.nx
     if sample.cells.shape[0] == n:
         z = z[: n - before - after]
-    return start_by_image(z, fit.nx, fit.winding, extra, range(-MAX_SHIFT, MAX_SHIFT + 1))
+    return start_by_image(z, fit.nx, fit.winding, extra, ROLLS)
 
 
 def _checked(sample, fit, basis, z, junk, b: int, how: str, most: float):

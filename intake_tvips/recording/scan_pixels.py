@@ -304,9 +304,10 @@ def _fit(sample: _Sample, n: int):
 
 
 def _raster(sample: _Sample, n: int):
-    """``(fit, feature basis, junk frames before, after)`` or why not (a string). Plain
-    rows found in features a principal component did not carry (a sample seen by a few
-    detector cells) are not sure of their winding: the image decides."""
+    """``(fit, feature basis, junk frames before, after, the blanked ones among them)``
+    or why not (a string). Plain rows found in features a principal component did not
+    carry (a sample seen by a few detector cells) are not sure of their winding: the
+    image decides."""
     head = sample.cells.shape[0]
     blank = junk_ends(np.concatenate([sample.cells.sum(axis=1), sample.tail.sum(axis=1)]))
     whole = head == n  # the end of the scan is among the frames read
@@ -343,7 +344,7 @@ def _fitted(features, parked: tuple[int, int], n: int, blank: tuple[int, int]):
         return fit.why
     if basis.autocorrelated:  # the steps' alternation is calibrated on principal components
         fit = replace(fit, winding_sure=False)
-    return fit, basis, before, after
+    return fit, basis, before, after, blank
 
 
 def _recounted(lit: np.ndarray, parked: tuple[int, int], z: np.ndarray, n: int, blank):
