@@ -32,9 +32,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from intake_tvips.maths.periodicity import periodic_events
 from intake_tvips.maths.pixel_raster import project
+from intake_tvips.maths.raster_breaks import PHASE_LOG10_P
 from intake_tvips.maths.scan_ends import LONGEST_PARKED, parked_on_scan, scan_start
-from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
+from intake_tvips.maths.scan_phase import cut_row, junk_rows, seam_steps, start_by_breaks
 from intake_tvips.maths.scan_start_image import ImageStart, start_by_image
 from intake_tvips.recording.pixels import MAX_SHIFT
 
@@ -48,6 +50,9 @@ BREAKS_START_CONFIDENCE = 0.5
 #: the confidence at most of a start told by the image (a paired test over the rows at
 #: 0.9 or more, but a smooth image is a prior about samples, not a proof)
 IMAGE_START_CONFIDENCE = 0.9
+#: where parked frames mark the start of plain rows or winding ``"y"``, the rows
+#: breaking at another phase with a chance below ``10**`` this refuse it
+BREAKS_VETO_LOG10_P = 2 * PHASE_LOG10_P
 #: the rolls a snake's image is tried at: the hysteresis values answered
 ROLLS = range(-MAX_SHIFT, MAX_SHIFT + 1)
 
@@ -63,11 +68,46 @@ def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[in
             return f"{fit.notes[0]}; but {found}"
         fit, start, parked_after, why = found
         after += parked_after
-    elif fit.winding == "x":
-        other = _parked_runs_unlike_image(sample, fit, basis, (before, after), blank, start)
+    else:
+        other = _parked_runs_unlike_rows(sample, fit, basis, (before, after), blank, start)
         if other:
             return f"{fit.notes[0]}; {why}; but {other}"
     return fit, start, after, why
+
+
+def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str:
+    """Why the ``start`` after junk runs holding parked frames is not trusted, or ``""``:
+    a snake's image tells another (:func:`_parked_runs_unlike_image`); plain rows' or
+    winding ``"y"``'s breaks fall clearly at another phase of the rows
+    (:func:`_parked_runs_unlike_breaks`)."""
+    if fit.winding == "x":
+        return _parked_runs_unlike_image(sample, fit, basis, junk, blank, start)
+    return _parked_runs_unlike_breaks(sample, fit, basis, junk, blank, start)
+
+
+def _parked_runs_unlike_breaks(sample, fit, basis, junk, blank, start: int) -> str:
+    """Why a ``start`` (plain rows, winding ``"y"``) after junk runs (``junk``: frames
+    before and after, ``blank`` the blanked ones among them) that hold parked frames is
+    not trusted, or ``""``: where the rows break clearly (chance below
+    ``10**BREAKS_VETO_LOG10_P``) at another phase than the start's. A probe parked on
+    the scan's first position, the scan starting over a uniform region, reads as one
+    run of alike frames reaching into the scan: noise-free grains under a drifting
+    beam current were read four frames late at 1.0, the rows breaking every 96 frames
+    at the true start (chance 1e-19). Blanked frames are trusted."""
+    if junk == blank:
+        return ""
+    z = project(sample.cells, basis)
+    found = periodic_events(seam_steps(z, fit.winding), fit.nx, fit.nx)
+    if found is None or found.log10_p > BREAKS_VETO_LOG10_P:
+        return ""
+    at = (found.phase + (2 if fit.winding == "y" else 1)) % fit.nx
+    if at == start % fit.nx:
+        return ""
+    return (
+        f"the rows break every {fit.nx} frames from frame {at} (chance "
+        f"1e{found.log10_p:.0f}), not where the parked frames end (parked frames alike "
+        "the scan's first ones?)"
+    )
 
 
 def _parked_runs_unlike_image(sample, fit, basis, junk, blank, start: int) -> str:
