@@ -32,11 +32,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from intake_tvips.maths.periodicity import periodic_events
+import numpy as np
+
+from intake_tvips.maths.periodicity import step_distances
 from intake_tvips.maths.pixel_raster import project
-from intake_tvips.maths.raster_breaks import PHASE_LOG10_P
-from intake_tvips.maths.scan_ends import LONGEST_PARKED, parked_on_scan, scan_start
-from intake_tvips.maths.scan_phase import cut_row, junk_rows, seam_steps, start_by_breaks
+from intake_tvips.maths.scan_ends import (
+    LONGEST_PARKED,
+    SCAN_QUANTILE,
+    parked_on_scan,
+    scan_start,
+)
+from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
 from intake_tvips.maths.scan_start_image import ImageStart, start_by_image
 from intake_tvips.recording.pixels import MAX_SHIFT
 
@@ -50,9 +56,6 @@ BREAKS_START_CONFIDENCE = 0.5
 #: the confidence at most of a start told by the image (a paired test over the rows at
 #: 0.9 or more, but a smooth image is a prior about samples, not a proof)
 IMAGE_START_CONFIDENCE = 0.9
-#: where parked frames mark the start of plain rows or winding ``"y"``, the rows
-#: breaking at another phase with a chance below ``10**`` this refuse it
-BREAKS_VETO_LOG10_P = 2 * PHASE_LOG10_P
 #: the rolls a snake's image is tried at: the hysteresis values answered
 ROLLS = range(-MAX_SHIFT, MAX_SHIFT + 1)
 
@@ -77,37 +80,42 @@ def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[in
 
 def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str:
     """Why the ``start`` after junk runs holding parked frames is not trusted, or ``""``:
-    a snake's image tells another (:func:`_parked_runs_unlike_image`); plain rows' or
-    winding ``"y"``'s breaks fall clearly at another phase of the rows
-    (:func:`_parked_runs_unlike_breaks`)."""
-    if fit.winding == "x":
-        return _parked_runs_unlike_image(sample, fit, basis, junk, blank, start)
-    return _parked_runs_unlike_breaks(sample, fit, basis, junk, blank, start)
+    the parked frame next to the scan at either end lies as near its would-be
+    neighbour a row away as scan frames do (:func:`_parked_next_to_scan`); or a
+    snake's image tells another start (:func:`_parked_runs_unlike_image`)."""
+    near = _parked_next_to_scan(sample, fit, basis, junk, blank, start)
+    if near or fit.winding != "x":
+        return near
+    return _parked_runs_unlike_image(sample, fit, basis, junk, blank, start)
 
 
-def _parked_runs_unlike_breaks(sample, fit, basis, junk, blank, start: int) -> str:
-    """Why a ``start`` (plain rows, winding ``"y"``) after junk runs (``junk``: frames
-    before and after, ``blank`` the blanked ones among them) that hold parked frames is
-    not trusted, or ``""``: where the rows break clearly (chance below
-    ``10**BREAKS_VETO_LOG10_P``) at another phase than the start's. A probe parked on
-    the scan's first position, the scan starting over a uniform region, reads as one
-    run of alike frames reaching into the scan: noise-free grains under a drifting
-    beam current were read four frames late at 1.0, the rows breaking every 96 frames
-    at the true start (chance 1e-19). Blanked frames are trusted."""
-    if junk == blank:
-        return ""
+def _parked_next_to_scan(sample, fit, basis, junk, blank, start: int) -> str:
+    """Why the parked frames (``junk``: frames before and after the scan, ``blank`` the
+    blanked ones among them, the outer ones) may hold scan frames, or ``""``: where the
+    parked frame next to the scan at either end lies no farther from its would-be
+    neighbour a row away (``2 nx`` for a snake) than ``SCAN_QUANTILE`` of the scan's
+    own such distances. A probe parked on the scan's first position, the scan starting
+    over a uniform region, reads as one run of alike frames reaching into the scan:
+    noise-free grains under a drifting beam current were read four frames late at 1.0."""
+    lag = 2 * fit.nx if fit.winding == "x" else fit.nx
     z = project(sample.cells, basis)
-    found = periodic_events(seam_steps(z, fit.winding), fit.nx, fit.nx)
-    if found is None or found.log10_p > BREAKS_VETO_LOG10_P:
+    if z.shape[0] < start + 4 * lag:
         return ""
-    at = (found.phase + (2 if fit.winding == "y" else 1)) % fit.nx
-    if at == start % fit.nx:
-        return ""
-    return (
-        f"the rows break every {fit.nx} frames from frame {at} (chance "
-        f"1e{found.log10_p:.0f}), not where the parked frames end (parked frames alike "
-        "the scan's first ones?)"
-    )
+    scan = float(np.quantile(step_distances(z[start:], lag), SCAN_QUANTILE))
+    ends = []
+    if junk[0] > blank[0]:
+        ends.append(("before", z[start - 1], z[start - 1 + lag]))
+    last = sample.last(junk[1] + lag + 1)
+    if junk[1] > blank[1] and last is not None:
+        tail = project(last[: last.shape[0] - blank[1]], basis)
+        ends.append(("after", tail[-(junk[1] - blank[1])], tail[-(junk[1] - blank[1]) - lag]))
+    for side, frame, neighbour in ends:
+        if float(np.sum((frame - neighbour) ** 2)) <= scan:
+            return (
+                f"the parked frame next to the scan {side} it lies as near its would-be "
+                "neighbour a row away as the scan's frames do (a scan frame?)"
+            )
+    return ""
 
 
 def _parked_runs_unlike_image(sample, fit, basis, junk, blank, start: int) -> str:
