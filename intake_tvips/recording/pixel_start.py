@@ -34,6 +34,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from intake_tvips.maths.frame_features import standardized
 from intake_tvips.maths.periodicity import step_distances
 from intake_tvips.maths.pixel_raster import project
 from intake_tvips.maths.scan_ends import (
@@ -94,11 +95,12 @@ def _parked_next_to_scan(sample, fit, basis, junk, blank, start: int) -> str:
     blanked ones among them, the outer ones) may hold scan frames, or ``""``: where the
     parked frame next to the scan at either end lies no farther from its would-be
     neighbour a row away (``2 nx`` for a snake) than ``SCAN_QUANTILE`` of the scan's
-    own such distances. A probe parked on the scan's first position, the scan starting
+    own such distances, in the standardized cell sums (all of them, as the parked runs
+    were found in: the scan's basis may not see a pattern off the scan). A probe parked on the scan's first position, the scan starting
     over a uniform region, reads as one run of alike frames reaching into the scan:
     noise-free grains under a drifting beam current were read four frames late at 1.0."""
     lag = 2 * fit.nx if fit.winding == "x" else fit.nx
-    z = project(sample.cells, basis)
+    z, mean, std = standardized(sample.cells)  # all cells: the basis may miss the parked
     if z.shape[0] < start + 4 * lag:
         return ""
     scan = float(np.quantile(step_distances(z[start:], lag), SCAN_QUANTILE))
@@ -107,7 +109,7 @@ def _parked_next_to_scan(sample, fit, basis, junk, blank, start: int) -> str:
         ends.append(("before", z[start - 1], z[start - 1 + lag]))
     last = sample.last(junk[1] + lag + 1)
     if junk[1] > blank[1] and last is not None:
-        tail = project(last[: last.shape[0] - blank[1]], basis)
+        tail = (last[: last.shape[0] - blank[1]] - mean) / std
         ends.append(("after", tail[-(junk[1] - blank[1])], tail[-(junk[1] - blank[1]) - lag]))
     for side, frame, neighbour in ends:
         if float(np.sum((frame - neighbour) ** 2)) <= scan:
