@@ -96,9 +96,10 @@ def _parked_next_to_scan(sample, fit, basis, junk, blank, start: int) -> str:
     parked frame next to the scan at either end lies no farther from its would-be
     neighbour a row away (``2 nx`` for a snake) than ``SCAN_QUANTILE`` of the scan's
     own such distances, in the standardized cell sums (all of them, as the parked runs
-    were found in: the scan's basis may not see a pattern off the scan). A probe parked on the scan's first position, the scan starting
-    over a uniform region, reads as one run of alike frames reaching into the scan:
-    noise-free grains under a drifting beam current were read four frames late at 1.0."""
+    were found in: the scan's basis may not see a pattern off the scan). A probe
+    parked on the scan's first position, the scan starting over a uniform region,
+    reads as one run of alike frames reaching into the scan: noise-free grains under a
+    drifting beam current were read four frames late at 1.0."""
     lag = 2 * fit.nx if fit.winding == "x" else fit.nx
     z, mean, std = standardized(sample.cells)  # all cells: the basis may miss the parked
     if z.shape[0] < start + 4 * lag:
