@@ -1,0 +1,61 @@
+"""The whole scan from the pixels on recordings of a second make (``scan_camera``): Bragg
+spots by grain, descan, a drifting beam current, gain, dark offset, read noise, hot
+pixels."""
+
+from __future__ import annotations
+
+import pytest
+import scan_camera as sc
+import scan_textures as st
+
+import intake_tvips
+
+
+def _detect(tmp_path, frames):
+    return intake_tvips.detect_scan(st.write(tmp_path / "rec.tvips", frames), pixels=True)
+
+
+@pytest.mark.parametrize(
+    ("winding", "hysteresis", "texture"),
+    [(None, 0, "grains"), ("x", 3, "particles"), ("y", 5, "grains")],
+)
+def test_dark_frames_on_an_offset_mark_the_scan(tmp_path, winding, hysteresis, texture):
+    """Blanked frames that keep the camera's dark offset and read noise (a fifth of a
+    lit frame's counts here) still mark the scan; gain, hot pixels, descan and a beam
+    current lost over the recording do not spoil the raster or the hysteresis."""
+    camera = sc.Camera(32, 200.0, drift=0.1, gain=3.5, offset=20.0, read_noise=2.0,
+                       hot_pixels=2, descan=1.5)  # fmt: skip
+    frames = sc.recording(
+        (32, 48), camera, texture_name=texture, winding=winding, hysteresis=hysteresis,
+        junk="blank", junk_before=3, junk_after=2, seed=7,
+    )  # fmt: skip
+    found = _detect(tmp_path, frames)
+    assert found.method == "pixels"
+    assert (found.scan_shape, found.scan_start_frame) == ((32, 48), 3)
+    assert found.winding_scan_axis == winding
+    if winding:
+        assert found.hysteresis == hysteresis and found.hysteresis_source == "pixels"
+
+
+@pytest.mark.parametrize(
+    ("seed", "width", "before", "after"), [(28, 48, 7, 1), (50, 48, 6, 3), (53, 48, 2, 3)]
+)
+def test_a_probe_parked_over_a_uniform_grain_is_no_run_off_the_scan(
+    tmp_path, seed, width, before, after
+):
+    """Noise-free grains, the probe parked on the scan's first position: the parked
+    frames and the scan's first ones, in the same grain, differ only by the descan and
+    the beam current's drift, and read as one run of frames parked off the scan. Where
+    that run made whole rows with the frames after the scan, the start was read up to
+    3 frames late (or early, by the run after the scan) at confidence 1.0. The frame
+    next to the scan lies as near its neighbour a row away as the scan's frames do:
+    not trusted as parked."""
+    camera = sc.Camera(16, None, drift=0.1, descan=4.0)
+    frames = sc.recording(
+        (24, width), camera, texture_name="grains", junk="parked_origin",
+        junk_before=before, junk_after=after, seed=seed,
+    )  # fmt: skip
+    found = _detect(tmp_path, frames)
+    if found.method == "pixels":
+        assert (found.scan_shape, found.scan_start_frame) == ((24, width), before)
+    assert "a scan frame?" in found.reason or found.scan_start_frame == before
