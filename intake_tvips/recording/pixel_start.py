@@ -84,13 +84,13 @@ def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str
     the parked frame next to the scan at either end lies as near its would-be
     neighbour a row away as scan frames do (:func:`_parked_next_to_scan`); or a
     snake's image tells another start (:func:`_parked_runs_unlike_image`)."""
-    near = _parked_next_to_scan(sample, fit, basis, junk, blank, start)
+    near = _parked_next_to_scan(sample, fit, junk, blank, start)
     if near or fit.winding != "x":
         return near
     return _parked_runs_unlike_image(sample, fit, basis, junk, blank, start)
 
 
-def _parked_next_to_scan(sample, fit, basis, junk, blank, start: int) -> str:
+def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     """Why the parked frames (``junk``: frames before and after the scan, ``blank`` the
     blanked ones among them, the outer ones) may hold scan frames, or ``""``: where the
     parked frame next to the scan at either end lies no farther from its would-be
@@ -102,18 +102,19 @@ def _parked_next_to_scan(sample, fit, basis, junk, blank, start: int) -> str:
     drifting beam current were read four frames late at 1.0."""
     lag = 2 * fit.nx if fit.winding == "x" else fit.nx
     z, mean, std = standardized(sample.cells)  # all cells: the basis may miss the parked
-    if z.shape[0] < start + 4 * lag:
+    scan = z[start : min(z.shape[0], sample.rec.n_frames - junk[1])]
+    if scan.shape[0] < 4 * lag:
         return ""
-    scan = float(np.quantile(step_distances(z[start:], lag), SCAN_QUANTILE))
-    ends = []
+    near = float(np.quantile(step_distances(scan, lag), SCAN_QUANTILE))
+    pairs = []
     if junk[0] > blank[0]:
-        ends.append(("before", z[start - 1], z[start - 1 + lag]))
-    last = sample.last(junk[1] + lag + 1)
-    if junk[1] > blank[1] and last is not None:
+        pairs.append(("before", z[start - 1], z[start - 1 + lag]))
+    parked_after, last = junk[1] - blank[1], sample.last(junk[1] + lag + 1)
+    if parked_after and last is not None:
         tail = (last[: last.shape[0] - blank[1]] - mean) / std
-        ends.append(("after", tail[-(junk[1] - blank[1])], tail[-(junk[1] - blank[1]) - lag]))
-    for side, frame, neighbour in ends:
-        if float(np.sum((frame - neighbour) ** 2)) <= scan:
+        pairs.append(("after", tail[-parked_after], tail[-parked_after - lag]))
+    for side, frame, neighbour in pairs:
+        if float(np.sum((frame - neighbour) ** 2)) <= near:
             return (
                 f"the parked frame next to the scan {side} it lies as near its would-be "
                 "neighbour a row away as the scan's frames do (a scan frame?)"
