@@ -109,8 +109,9 @@ def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     pairs = []
     if junk[0] > blank[0]:
         pairs.append(("before", z[start - 1], z[start - 1 + lag]))
-    parked_after, last = junk[1] - blank[1], sample.last(junk[1] + lag + 1)
-    if parked_after and last is not None:
+    parked_after = junk[1] - blank[1]
+    last = sample.last(junk[1] + lag + 1) if parked_after else None  # may read more
+    if last is not None:
         tail = (last[: last.shape[0] - blank[1]] - mean) / std
         pairs.append(("after", tail[-parked_after], tail[-parked_after - lag]))
     for side, frame, neighbour in pairs:
