@@ -35,7 +35,6 @@ from dataclasses import replace
 import numpy as np
 
 from intake_tvips.maths.frame_features import standardized
-from intake_tvips.maths.periodicity import step_distances
 from intake_tvips.maths.pixel_raster import project
 from intake_tvips.maths.scan_ends import (
     LONGEST_PARKED,
@@ -93,34 +92,45 @@ def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str
 def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     """Why the parked frames (``junk``: frames before and after the scan, ``blank`` the
     blanked ones among them, the outer ones) may hold scan frames, or ``""``: where the
-    parked frame next to the scan at either end lies no farther from its would-be
-    neighbour a row away (``2 nx`` for a snake) than ``SCAN_QUANTILE`` of the scan's
-    own such distances, in the standardized cell sums (all of them, as the parked runs
-    were found in: the scan's basis may not see a pattern off the scan). A probe
-    parked on the scan's first position, the scan starting over a uniform region,
+    parked frame next to the scan at either end lies as near some scan frame as
+    ``SCAN_QUANTILE`` of the scan's frames lie to their nearest other one (frames next
+    to each other in time left out), in the standardized cell sums (all of them, as the
+    parked runs were found in: the scan's basis may not see a pattern off the scan). A
+    probe parked on the scan's first position, the scan starting over a uniform region,
     reads as one run of alike frames reaching into the scan: noise-free grains under a
     drifting beam current were read four frames late at 1.0."""
-    lag = 2 * fit.nx if fit.winding == "x" else fit.nx
     z, mean, std = standardized(sample.cells)  # all cells: the basis may miss the parked
     scan = z[start : min(z.shape[0], sample.rec.n_frames - junk[1])]
-    if scan.shape[0] < 4 * lag:
+    if scan.shape[0] < 4 * fit.nx:
         return ""
-    near = float(np.quantile(step_distances(scan, lag), SCAN_QUANTILE))
+    reach = float(np.quantile(_nearest_others(scan), SCAN_QUANTILE))
     pairs = []
     if junk[0] > blank[0]:
-        pairs.append(("before", z[start - 1], z[start - 1 + lag]))
+        pairs.append(("before", z[start - 1], scan[1:]))
     parked_after = junk[1] - blank[1]
-    last = sample.last(junk[1] + lag + 1) if parked_after else None  # may read more
-    if last is not None:
+    last = sample.last(junk[1] + 1) if parked_after else None  # may read more
+    if last is not None and scan.shape[0] == sample.rec.n_frames - junk[1] - start:
         tail = (last[: last.shape[0] - blank[1]] - mean) / std
-        pairs.append(("after", tail[-parked_after], tail[-parked_after - lag]))
-    for side, frame, neighbour in pairs:
-        if float(np.sum((frame - neighbour) ** 2)) <= near:
+        pairs.append(("after", tail[-parked_after], scan[:-1]))
+    for side, frame, others in pairs:
+        if float(np.min(np.einsum("ij,ij->i", others - frame, others - frame))) <= reach:
             return (
-                f"the parked frame next to the scan {side} it lies as near its would-be "
-                "neighbour a row away as the scan's frames do (a scan frame?)"
+                f"the parked frame next to the scan {side} it lies as near a scan frame as "
+                "the scan's frames lie to each other (a scan frame?)"
             )
     return ""
+
+
+def _nearest_others(z: np.ndarray, sample: int = 256, among: int = 4096) -> np.ndarray:
+    """The squared distances of ``sample`` frames of ``z`` from their nearest other
+    frame (of ``among``), frames next to each other in time left out."""
+    rng = np.random.default_rng(0)
+    others = np.sort(rng.choice(z.shape[0], min(among, z.shape[0]), replace=False))
+    picked = others[rng.choice(others.size, min(sample, others.size), replace=False)]
+    a, b = z[picked], z[others]
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    d[np.abs(picked[:, None] - others[None, :]) <= 1] = np.inf
+    return np.min(d, axis=1)
 
 
 def _parked_runs_unlike_image(sample, fit, basis, junk, blank, start: int) -> str:
