@@ -92,15 +92,16 @@ def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str
 def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     """Why the parked frames (``junk``: frames before and after the scan, ``blank`` the
     blanked ones among them, the outer ones) may hold scan frames, or ``""``: where the
-    parked frame next to the scan at either end lies as near some scan frame as
-    ``SCAN_QUANTILE`` of the scan's frames lie to their nearest other one (frames next
-    to each other in time left out), in the standardized cell sums (all of them, as the
-    parked runs were found in: the scan's basis may not see a pattern off the scan). A
-    probe parked on the scan's first position, the scan starting over a uniform region,
-    reads as one run of alike frames reaching into the scan: noise-free grains under a
-    drifting beam current were read four frames late at 1.0."""
+    parked frame next to the scan at either end lies as near some scan frame (the one
+    next to it in time left out) as ``SCAN_QUANTILE`` of the scan's frames lie to their
+    nearest other one, in the standardized cell sums (all of them, as the parked runs
+    were found in: the scan's basis may not see a pattern off the scan). A probe parked
+    on the scan's first position, the scan starting over a uniform region, reads as one
+    run of alike frames reaching into the scan: noise-free grains under a drifting beam
+    current were read four frames late at 1.0."""
     z, mean, std = standardized(sample.cells)  # all cells: the basis may miss the parked
-    scan = z[start : min(z.shape[0], sample.rec.n_frames - junk[1])]
+    end = sample.rec.n_frames - junk[1]
+    scan = z[start : min(z.shape[0], end)]  # the frames read of the scan
     if scan.shape[0] < 4 * fit.nx:
         return ""
     reach = float(np.quantile(_nearest_others(scan), SCAN_QUANTILE))
@@ -109,9 +110,9 @@ def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
         pairs.append(("before", z[start - 1], scan[1:]))
     parked_after = junk[1] - blank[1]
     last = sample.last(junk[1] + 1) if parked_after else None  # may read more
-    if last is not None and scan.shape[0] == sample.rec.n_frames - junk[1] - start:
-        tail = (last[: last.shape[0] - blank[1]] - mean) / std
-        pairs.append(("after", tail[-parked_after], scan[:-1]))
+    if last is not None:
+        frame = (last[last.shape[0] - blank[1] - parked_after] - mean) / std
+        pairs.append(("after", frame, scan[: end - 1 - start]))
     for side, frame, others in pairs:
         if float(np.min(np.einsum("ij,ij->i", others - frame, others - frame))) <= reach:
             return (
