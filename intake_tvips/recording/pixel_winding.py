@@ -31,6 +31,7 @@ import numpy as np
 from intake_tvips.maths.alignment import (
     MIN_SEGMENTS,
     SEGMENT,
+    STENCIL,
     SignalBasis,
     TripletPlan,
     align_projected,
@@ -56,6 +57,9 @@ BAND = 16
 #: for beside ``BAND`` rows did not tell (one segment: a scan of 24 rows tried rolls up
 #: to 7 only, and winding y rolled 7 or 8, in the hysteresis range, was never told)
 MIN_BAND = SEGMENT
+#: plain rows favoured must still win at this confidence with each placement's mean
+#: residual taken out (:func:`_plain_without_offsets`)
+OFFSET_FREE_CONFIDENCE = 0.9
 #: columns of the band compared at least (whole rows when shorter); more, up to whole
 #: rows, as the byte budget of :func:`~.pixels.estimate_hysteresis` allows
 COLUMNS = 48
@@ -132,8 +136,48 @@ def _look(rec: Recording, shape, start: int, plan: TripletPlan) -> tuple[Winding
     k = int(np.flatnonzero(plan.candidates == found.best)[0])
     pair = np.stack([projected[at(have, plain)], lines[k]])
     scores = triplet_scores(pair, basis.weights)
-    ev = _verdict(scores, np.stack([valid[k], valid[k]]), found.best, plan.candidates.size, spent)
+    both = np.stack([valid[k], valid[k]])
+    ev = _verdict(scores, both, found.best, plan.candidates.size, spent)
+    ev = _plain_without_offsets(ev, pair, basis.weights, both, plan.candidates.size)
     return _refused(ev, found.best, int(plan.candidates[-1]), shape[0])
+
+
+def _plain_without_offsets(ev: WindingEvidence, pair, weights, valid, rolls: int):
+    """``ev``, or where it favours plain rows, ``ev`` refused (confidence 0) unless
+    plain rows still win at ``OFFSET_FREE_CONFIDENCE`` with each placement's mean
+    residual (per channel, over the valid positions) taken out: counts that do not
+    scale with a drifting beam current (hot pixels, a dark offset) make a frame's
+    shares drift in time, winding ``"y"``'s wound columns were recorded far from their
+    neighbours, and a change with time alone looks smooth in the plain reading (a
+    noise-free gradient wound along y, two hot pixels, the current losing 30 %: plain
+    rows at 1.00)."""
+    if ev.favours is not None or ev.confidence <= 0:
+        return ev
+    resid = np.tensordot(pair, STENCIL, axes=([2], [0]))  # (2, groups, positions, ch)
+    scores = (_less_trend(resid, valid) ** 2 * weights).sum(axis=-1)
+    again = _verdict(scores, valid, ev.roll, rolls, {})
+    if again.favours is None and again.confidence >= OFFSET_FREE_CONFIDENCE:
+        return ev
+    why = (
+        "plain rows fit better, but not with the wound columns' mean offset taken out "
+        "(a drift in time?)"
+    )
+    return replace(ev, confidence=0.0, why=why)
+
+
+def _less_trend(resid: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``resid`` ``(placements, groups, positions, channels)`` less, per placement and
+    channel, the straight line along the positions that fits its valid values best
+    (least squares over all groups): a wound column's frames lie the farther in time
+    from its neighbours' the farther from the column's middle."""
+    along = np.broadcast_to(np.arange(resid.shape[2], dtype=float), resid.shape[1:3])
+    out = np.empty_like(resid)
+    for i in range(resid.shape[0]):
+        ok = valid[i]
+        design = np.stack([np.ones(ok.sum()), along[ok]], axis=1)
+        coef, *_ = np.linalg.lstsq(design, resid[i][ok], rcond=None)  # (2, channels)
+        out[i] = resid[i] - coef[0] - along[..., None] * coef[1]
+    return out
 
 
 def _refused(ev: WindingEvidence, best: int, shift: int, ny: int) -> tuple[WindingEvidence, bool]:
