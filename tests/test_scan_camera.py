@@ -59,3 +59,23 @@ def test_a_probe_parked_over_a_uniform_grain_is_no_run_off_the_scan(
     if found.method == "pixels":
         assert (found.scan_shape, found.scan_start_frame) == ((24, width), before)
     assert "a scan frame?" in found.reason or found.scan_start_frame == before
+
+
+def test_hot_pixels_under_a_drifting_current_do_not_make_winding_y_plain(tmp_path):
+    """Two hot pixels hold most of each frame's counts on a 16-pixel detector, so the
+    frames' shares of their total drift with the beam current (30 % lost over the
+    recording); winding y's wound columns were recorded far from their neighbours in
+    time, and the plain reading, smooth in time, was favoured at 1.00 (the scan read as
+    plain rows at 0.999). Plain rows must still win with a straight trend along the
+    wound columns' residuals taken out: here they do not, and winding y stays, not
+    ruled out."""
+    camera = sc.Camera(16, None, drift=0.3, hot_pixels=2, descan=4.0)
+    frames = sc.recording(
+        (48, 24), camera, texture_name="gradient", winding="y", hysteresis=4,
+        junk="blank", junk_before=3, junk_after=0, seed=1350253877,
+    )  # fmt: skip
+    found = _detect(tmp_path, frames)
+    assert found.method == "pixels", found.reason
+    assert found.winding_scan_axis == "y", found.reason
+    assert (found.scan_shape, found.scan_start_frame) == ((48, 24), 3)
+    assert found.hysteresis_source != "pixels" or found.hysteresis == 4
