@@ -14,7 +14,10 @@ way: undecided; so is a scan too short to try the rolls of winding ``"y"`` up to
 ``"y"`` whose best roll is the edge of those tried (bricks at a few counts, scanned
 plain, fitted winding y at its last roll better than plain rows); where either
 refuses, a second look over a band of fewer rows (``MIN_BAND`` at least) tries the
-larger rolls a short column then leaves room for. The band lies
+larger rolls a short column then leaves room for. Plain rows favoured must still win
+with a straight line along each wound column's residuals taken out: counts that do not
+scale with a drifting beam current (hot pixels, a dark offset) make the frames' shares
+drift in time, which the plain reading, smooth in time, would fit better. The band lies
 a quarter down the scan, where winding ``"y"`` places rows far apart, and its wound
 columns come from rows three quarters down: windows of ``COLUMNS`` frames (whole rows
 where the byte budget allows) of about ``2 BAND + 2 MAX_SHIFT`` rows, a request per row,
