@@ -80,9 +80,9 @@ def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[in
 
 def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str:
     """Why the ``start`` after junk runs holding parked frames is not trusted, or ``""``:
-    the parked frame next to the scan at either end lies as near its would-be
-    neighbour a row away as scan frames do (:func:`_parked_next_to_scan`); or a
-    snake's image tells another start (:func:`_parked_runs_unlike_image`)."""
+    the parked frame next to the scan at either end lies as near a scan frame as the
+    scan's frames lie to each other (:func:`_parked_next_to_scan`); or a snake's image
+    tells another start (:func:`_parked_runs_unlike_image`)."""
     near = _parked_next_to_scan(sample, fit, junk, blank, start)
     if near or fit.winding != "x":
         return near

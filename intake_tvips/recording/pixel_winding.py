@@ -60,9 +60,9 @@ BAND = 16
 #: for beside ``BAND`` rows did not tell (one segment: a scan of 24 rows tried rolls up
 #: to 7 only, and winding y rolled 7 or 8, in the hysteresis range, was never told)
 MIN_BAND = SEGMENT
-#: plain rows favoured must still win at this confidence with each placement's mean
-#: residual taken out (:func:`_plain_without_offsets`)
-OFFSET_FREE_CONFIDENCE = 0.9
+#: plain rows favoured must still win at this confidence with the straight line along
+#: each placement's residuals taken out (:func:`_plain_without_trend`)
+TREND_FREE_CONFIDENCE = 0.9
 #: columns of the band compared at least (whole rows when shorter); more, up to whole
 #: rows, as the byte budget of :func:`~.pixels.estimate_hysteresis` allows
 COLUMNS = 48
@@ -141,14 +141,15 @@ def _look(rec: Recording, shape, start: int, plan: TripletPlan) -> tuple[Winding
     scores = triplet_scores(pair, basis.weights)
     both = np.stack([valid[k], valid[k]])
     ev = _verdict(scores, both, found.best, plan.candidates.size, spent)
-    ev = _plain_without_offsets(ev, pair, basis.weights, both, plan.candidates.size)
+    ev = _plain_without_trend(ev, pair, basis.weights, both, plan.candidates.size)
     return _refused(ev, found.best, int(plan.candidates[-1]), shape[0])
 
 
-def _plain_without_offsets(ev: WindingEvidence, pair, weights, valid, rolls: int):
+def _plain_without_trend(ev: WindingEvidence, pair, weights, valid, rolls: int):
     """``ev``, or where it favours plain rows, ``ev`` refused (confidence 0) unless
-    plain rows still win at ``OFFSET_FREE_CONFIDENCE`` with each placement's mean
-    residual (per channel, over the valid positions) taken out: counts that do not
+    plain rows still win at ``TREND_FREE_CONFIDENCE`` with the straight line along each
+    placement's residuals (per channel, over the valid positions) taken out
+    (:func:`_less_trend`; a constant offset alone did not do): counts that do not
     scale with a drifting beam current (hot pixels, a dark offset) make a frame's
     shares drift in time, winding ``"y"``'s wound columns were recorded far from their
     neighbours, and a change with time alone looks smooth in the plain reading (a
@@ -159,11 +160,11 @@ def _plain_without_offsets(ev: WindingEvidence, pair, weights, valid, rolls: int
     resid = np.tensordot(pair, STENCIL, axes=([2], [0]))  # (2, groups, positions, ch)
     scores = (_less_trend(resid, valid) ** 2 * weights).sum(axis=-1)
     again = _verdict(scores, valid, ev.roll, rolls, {})
-    if again.favours is None and again.confidence >= OFFSET_FREE_CONFIDENCE:
+    if again.favours is None and again.confidence >= TREND_FREE_CONFIDENCE:
         return ev
     why = (
-        "plain rows fit better, but not with the wound columns' mean offset taken out "
-        "(a drift in time?)"
+        "plain rows fit better, but not with a straight trend along the wound columns' "
+        "residuals taken out (a drift in time?)"
     )
     return replace(ev, confidence=0.0, why=why)
 
