@@ -187,10 +187,16 @@ def triplet_scores(lines: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
     ``lines``: ``(candidates, groups, len(GROUP), positions, channels)``: the features of
     the group's lines as each candidate places them. Returns ``(candidates, groups,
-    positions)``: the weighted square of the :data:`STENCIL` sum across the lines.
+    positions)``: the weighted square of the :data:`STENCIL` sum across the lines
+    (:func:`triplet_residuals`).
     """
-    resid = np.tensordot(lines, STENCIL, axes=([2], [0]))  # (cand, groups, pos, ch)
-    return (resid**2 * weights).sum(axis=-1)
+    return (triplet_residuals(lines) ** 2 * weights).sum(axis=-1)
+
+
+def triplet_residuals(lines: np.ndarray) -> np.ndarray:
+    """``(candidates, groups, positions, channels)``: the :data:`STENCIL` sum across the
+    lines of each group (``lines`` as for :func:`triplet_scores`), per channel."""
+    return np.tensordot(lines, STENCIL, axes=([2], [0]))
 
 
 def segment_means(scores: np.ndarray, valid: np.ndarray, segment: int = SEGMENT) -> np.ndarray:

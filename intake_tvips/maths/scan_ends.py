@@ -224,16 +224,23 @@ def _farthest_nearest(z: np.ndarray, typical: float, sample: int = 512, among: i
     texture's alone, and the scale would tell nothing)."""
     if z.shape[0] < 8:
         return 0.0
-    rng = np.random.default_rng(0)
-    others = np.sort(rng.choice(z.shape[0], min(among, z.shape[0]), replace=False))
-    picked = rng.choice(others.size, min(sample, others.size), replace=False)
-    a, b = z[others[picked]], z[others]
-    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
-    d[np.abs(others[picked][:, None] - others[None, :]) <= 1] = np.inf
-    nearest = np.min(d, axis=1)
+    nearest = nearest_others(z, sample, among)
     low, high = np.quantile(nearest, NOISE_FLOOR_QUANTILE), float(np.max(nearest))
     noisy = typical > 0 and low >= NOISE_FLOOR_SHARE * max(high, typical)
     return high if noisy else 0.0
+
+
+def nearest_others(z: np.ndarray, sample: int = 512, among: int = 4096) -> np.ndarray:
+    """The squared distances of ``sample`` frames of ``z`` (drawn with a fixed seed)
+    from their nearest other frame among ``among`` of them, frames next to each other
+    in time left out."""
+    rng = np.random.default_rng(0)
+    others = np.sort(rng.choice(z.shape[0], min(among, z.shape[0]), replace=False))
+    picked = others[rng.choice(others.size, min(sample, others.size), replace=False)]
+    a, b = z[picked], z[others]
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    d[np.abs(picked[:, None] - others[None, :]) <= 1] = np.inf
+    return np.min(d, axis=1)
 
 
 def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float, bool]) -> int:

@@ -39,6 +39,7 @@ from intake_tvips.maths.pixel_raster import project
 from intake_tvips.maths.scan_ends import (
     LONGEST_PARKED,
     SCAN_QUANTILE,
+    nearest_others,
     parked_on_scan,
     scan_start,
 )
@@ -104,7 +105,7 @@ def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     scan = z[start : min(z.shape[0], end)]  # the frames read of the scan
     if scan.shape[0] < 4 * fit.nx:
         return ""
-    reach = float(np.quantile(_nearest_others(scan), SCAN_QUANTILE))
+    reach = float(np.quantile(nearest_others(scan, sample=256), SCAN_QUANTILE))
     pairs = []
     if junk[0] > blank[0]:
         pairs.append(("before", z[start - 1], scan[1:]))
@@ -122,26 +123,13 @@ def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     return ""
 
 
-def _nearest_others(z: np.ndarray, sample: int = 256, among: int = 4096) -> np.ndarray:
-    """The squared distances of ``sample`` frames of ``z`` from their nearest other
-    frame (of ``among``), frames next to each other in time left out."""
-    rng = np.random.default_rng(0)
-    others = np.sort(rng.choice(z.shape[0], min(among, z.shape[0]), replace=False))
-    picked = others[rng.choice(others.size, min(sample, others.size), replace=False)]
-    a, b = z[picked], z[others]
-    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
-    d[np.abs(picked[:, None] - others[None, :]) <= 1] = np.inf
-    return np.min(d, axis=1)
-
-
 def _parked_runs_unlike_image(sample, fit, basis, junk, blank, start: int) -> str:
     """Why a snake's ``start`` after the junk runs (``junk``: frames before and after,
     ``blank`` the blanked ones among them) is not trusted, or ``""``: where the runs
-    hold parked frames
-    (not blanked ones), which could be scan frames alike them, and the image each start
-    among those frames makes is clearly smoothest from another (a snake over a uniform
-    border, its last frames as alike the parked ones after it, was read four frames
-    early at 1.0). Only where the whole recording was read."""
+    hold parked frames (not blanked ones), which could be scan frames alike them, and
+    the image each start among those frames makes is clearly smoothest from another (a
+    snake over a uniform border, its last frames as alike the parked ones after it, was
+    read four frames early at 1.0). Only where the whole recording was read."""
     n = sample.rec.n_frames
     if sample.cells.shape[0] != n:
         return ""

@@ -34,7 +34,6 @@ import numpy as np
 from intake_tvips.maths.alignment import (
     MIN_SEGMENTS,
     SEGMENT,
-    STENCIL,
     SignalBasis,
     TripletPlan,
     align_projected,
@@ -42,6 +41,7 @@ from intake_tvips.maths.alignment import (
     score_gap,
     segment_means,
     signal_basis,
+    triplet_residuals,
     triplet_scores,
     weakest_rival,
 )
@@ -157,7 +157,7 @@ def _plain_without_trend(ev: WindingEvidence, pair, weights, valid, rolls: int):
     rows at 1.00)."""
     if ev.favours is not None or ev.confidence <= 0:
         return ev
-    resid = np.tensordot(pair, STENCIL, axes=([2], [0]))  # (2, groups, positions, ch)
+    resid = triplet_residuals(pair)  # (2, groups, positions, channels)
     scores = (_less_trend(resid, valid) ** 2 * weights).sum(axis=-1)
     again = _verdict(scores, valid, ev.roll, rolls, {})
     if again.favours is None and again.confidence >= TREND_FREE_CONFIDENCE:
