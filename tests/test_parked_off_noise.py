@@ -116,7 +116,7 @@ def test_a_frame_on_the_spot_parked_at_the_other_end_joins_the_junk():
 
 def test_a_winding_y_scan_with_one_parked_frame_before_it_is_found(tmp_path):
     """``scan_pixels_accuracy.py --seed 37``, case 156: undecided before, "the 1537
-    frames between the blanked ones are no whole number" of rows of 32."""
+    frames between the junk ones ... are no whole number" of rows of 32."""
     found = st.detected(
         tmp_path, (48, 32), texture_name="particles", winding="y", hysteresis=7,
         dose=20.0, seed=618440098, junk="parked_off", junk_before=1, junk_after=2,

@@ -4,7 +4,7 @@ slanted textures fit other rows better and the breaks do not tell
 running diagonally, whose steps repeat every ``nx - 1`` frames, not taken for rows those
 frames do not fill (:func:`intake_tvips.maths.raster_breaks.other_breaks`). The
 recordings below were undecided in the accuracy benchmark ("rows of 191 frames fit, but
-the 1536 frames between the blanked ones are no whole number of them", "rows of 143 and
+the 1536 frames between the junk ones ... are no whole number of them", "rows of 143 and
 rows of 477 frames fit about as well"); their siblings without a known frame count, or
 with a scan cut short, are never given other rows."""
 
@@ -84,7 +84,7 @@ def test_a_scan_cut_short_is_never_given_other_rows(tmp_path, shape, kw, cut):
 
 def test_a_diagonal_snake_is_not_read_as_rows_of_its_texture_period(tmp_path):
     # seed 4, case 21: rows of 18 (the texture's period along the rows), 759 and 777
-    # tie, and the 9216 frames between the blanked ones are whole rows of 18 too
+    # tie, and the 9216 frames between the junk ones are whole rows of 18 too
     found = st.detected(
         tmp_path, (96, 96), texture_name="diagonal", winding="x", dose=None,
         seed=807719738, junk_before=2, junk_after=4, junk="blank",

@@ -2,7 +2,7 @@
 (:func:`intake_tvips.maths.raster_slants.rows_of_breaks`): a texture running diagonally
 makes rows one frame short fit best, slanted lamellae rows of about three or ten rows
 at once; only the true rows' fly-back breaks repeat. The recordings below were
-undecided ("rows of N frames fit, but the frames between the blanked ones are no whole
+undecided ("rows of N frames fit, but the frames between the junk ones are no whole
 number of them", "rows of N and rows of M frames fit about as well") in the accuracy
 benchmark and are decided right now; the dangerous siblings (textures repeating along
 the rows or along y, flat or noise-only scans) are never read as the breaks' rows."""

@@ -343,8 +343,8 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
     if scan_frames and scan_frames % nx:
         return RasterFit(
             None,
-            why=f"rows of {nx} frames fit, but the {scan_frames} frames between the "
-            "blanked ones are no whole number of them",
+            why=f"rows of {nx} frames fit, but the {scan_frames} frames between the junk "
+            "ones (blanked or parked) at the ends are no whole number of them",
         )
     other = None
     if winding != "x":  # a snake's turns, not breaks, tell its rows
@@ -395,7 +395,8 @@ def _settle(
             return top.period, how, False
     whole = [p for p in lengths if scan_frames and scan_frames % p == 0]
     if len(whole) == 1:
-        return whole[0], f"the {scan_frames} frames between the blanked ones fill whole rows", True
+        how = f"the {scan_frames} frames between the junk ones at the ends fill whole rows"
+        return whole[0], how, True
     listed = ", ".join(str(p) for p in lengths)
     why = f"rows of {listed} frames fit about as well (a texture running diagonally?)"
     return None, why, False

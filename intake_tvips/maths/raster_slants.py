@@ -90,7 +90,7 @@ def rows_filling(z, fits: np.ndarray, winding, tied, lengths, scan_frames: int |
         return None
     how = (
         f"rows of {', '.join(map(str, tied))} frames fit better, but only rows of {top} "
-        f"fill the {scan_frames} frames between the blanked ones, and their frames a row "
-        "apart look alike too"
+        f"fill the {scan_frames} frames between the junk ones (blanked or parked) at the "
+        "ends, and their frames a row apart look alike too"
     )
     return (float(fits[top]), winding, top), how
