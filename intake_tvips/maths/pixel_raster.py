@@ -14,7 +14,7 @@ scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
   row too, so the breaks' phase is not trusted for the start;
 * slanted lamellae make frames ``k`` rows and a column apart look more alike than one
   row apart (rows of ``3 nx - 1`` fit best): the breaks tell, or, where the frames
-  between blanked ones are counted, only the true rows fill them
+  between junk ones are counted, only the true rows fill them
   (:mod:`intake_tvips.maths.raster_slants`);
 * a snake mirrors in time at each turn: the frames ``a`` and ``b`` with
   ``a + b = 2 start + h - 1`` (mod ``2 nx``) sit on neighbouring rows at one column
@@ -153,7 +153,7 @@ class RasterFit:
 def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
     """The raster of the frames whose features are ``z`` (junk frames before the scan
     already left out).
-    ``scan_frames``: how many frames lie between blanked ones at both ends, if known
+    ``scan_frames``: how many frames lie between junk ones at both ends, if known
     (a whole number of rows, unless the scan was cut short)."""
     z = z[:MAX_FRAMES]
     n = z.shape[0]
@@ -253,7 +253,7 @@ def _rescued(z, fits: np.ndarray, rivals, scan_frames: int | None) -> RasterFit 
     """Where the fit stays undecided between rows of one winding that are slanted
     multiples of one length (:mod:`intake_tvips.maths.raster_slants`), that length when
     the frames break with it, else when only its whole rows fill the ``scan_frames``
-    between blanked ones; through :func:`_winner`'s checks. ``fits``: the lag profile
+    between junk ones; through :func:`_winner`'s checks. ``fits``: the lag profile
     over random pairs. ``None`` when this does not tell."""
     tied = _tied(rivals)
     lengths = slanted_lengths(tied, fits, scan_frames, MAX_ROW)

@@ -56,7 +56,7 @@ def other_breaks(
     look alike, but their fly-back breaks still repeat with the rows; a texture whose
     period along the rows is ``nx`` makes frames ``nx`` apart alike within rows of a
     multiple of it, but the fly-back breaks with the multiple. Not one the
-    ``scan_frames`` between blanked ones are no whole number of (a texture running
+    ``scan_frames`` between junk ones are no whole number of (a texture running
     diagonally repeats its steps every ``nx - 1`` frames: no rows)."""
     if overall is None or overall.log10_p > 2 * PHASE_LOG10_P:
         return None

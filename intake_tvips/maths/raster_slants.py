@@ -6,7 +6,7 @@ apart look more alike than frames one row apart (rows of ``3 nx - 1`` fit best).
 the fit (:mod:`intake_tvips.maths.pixel_raster`) ties between such rows, the lengths
 they are all slanted multiples of (:func:`slanted_lengths`) are tried: the one the
 frames break with (:func:`rows_of_breaks`), else the one whose whole rows fill the
-frames between blanked ones (:func:`rows_filling`). Each returns the rival it picks
+frames between junk ones (:func:`rows_filling`). Each returns the rival it picks
 with the words why; the fit puts it through its checks.
 """
 
@@ -23,7 +23,7 @@ from intake_tvips.maths.raster_windings import families
 #: a snake of 64 rolled 8 (its turns and wrapped columns break every 64 frames) was
 #: read as plain rows of 64 whose frames a row apart were no more alike than any (1.01)
 ALIKE_ROWS = 0.5
-#: rows that fill the frames between blanked ones are chosen among slanted multiples'
+#: rows that fill the frames between junk ones are chosen among slanted multiples'
 #: divisors only where their frames fit this much better than the next such rows'
 FILLING_MARGIN = 0.5
 
@@ -31,7 +31,7 @@ FILLING_MARGIN = 0.5
 def slanted_lengths(tied: list[int], fits: np.ndarray, scan_frames: int | None, longest: int):
     """The row lengths from 4 to ``longest`` (and below the lags of ``fits``) that the
     ``tied`` rows are all slanted multiples of (:func:`slanted_multiple`) and that the
-    ``scan_frames`` between blanked ones (when known) fill with whole rows."""
+    ``scan_frames`` between junk ones (when known) fill with whole rows."""
     if not tied:
         return []
     return [
