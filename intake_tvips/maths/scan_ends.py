@@ -243,6 +243,19 @@ def nearest_others(z: np.ndarray, sample: int = 512, among: int = 4096) -> np.nd
     return np.min(d, axis=1)
 
 
+def among_scan(frames: list[tuple[np.ndarray, np.ndarray]], scan: np.ndarray) -> list[bool]:
+    """Per ``(frame, others)`` pair: whether ``frame`` lies as near one of ``others``
+    (scan frames, the one next to it in time left out) as ``SCAN_QUANTILE`` of the
+    ``scan``'s frames lie to their nearest other one (:func:`nearest_others`): a frame
+    the scan's own could be. Distances in whatever features the caller gives."""
+    reach = float(np.quantile(nearest_others(scan, sample=256), SCAN_QUANTILE))
+    near = []
+    for frame, others in frames:
+        d = others - frame
+        near.append(bool(np.min(np.einsum("ij,ij->i", d, d)) <= reach))
+    return near
+
+
 def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float, bool]) -> int:
     """The run at the start of ``z`` (one of ``lengths``) set farthest apart from the
     frames after it up to the last ``other`` (see :func:`parked_ends`), 0 when none is

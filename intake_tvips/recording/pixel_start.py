@@ -32,14 +32,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
 from intake_tvips.maths.frame_features import standardized
 from intake_tvips.maths.pixel_raster import project
 from intake_tvips.maths.scan_ends import (
     LONGEST_PARKED,
-    SCAN_QUANTILE,
-    nearest_others,
+    among_scan,
     parked_on_scan,
     scan_start,
 )
@@ -95,27 +92,29 @@ def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     blanked ones among them, the outer ones) may hold scan frames, or ``""``: where the
     parked frame next to the scan at either end lies as near some scan frame (the one
     next to it in time left out) as ``SCAN_QUANTILE`` of the scan's frames lie to their
-    nearest other one, in the standardized cell sums (all of them, as the parked runs
-    were found in: the scan's basis may not see a pattern off the scan). A probe parked
-    on the scan's first position, the scan starting over a uniform region, reads as one
-    run of alike frames reaching into the scan: noise-free grains under a drifting beam
-    current were read four frames late at 1.0."""
+    nearest other one (:func:`~intake_tvips.maths.scan_ends.among_scan`), in the
+    standardized cell sums (all of them, as the parked runs were found in: the scan's
+    basis may not see a pattern off the scan). A probe parked on the scan's first
+    position, the scan starting over a uniform region, reads as one run of alike frames
+    reaching into the scan: noise-free grains under a drifting beam current were read
+    four frames late at 1.0."""
     z, mean, std = standardized(sample.cells)  # all cells: the basis may miss the parked
     end = sample.rec.n_frames - junk[1]
     scan = z[start : min(z.shape[0], end)]  # the frames read of the scan
     if scan.shape[0] < 4 * fit.nx:
         return ""
-    reach = float(np.quantile(nearest_others(scan, sample=256), SCAN_QUANTILE))
-    pairs = []
+    sides, pairs = [], []
     if junk[0] > blank[0]:
-        pairs.append(("before", z[start - 1], scan[1:]))
+        sides.append("before")
+        pairs.append((z[start - 1], scan[1:]))
     parked_after = junk[1] - blank[1]
     last = sample.last(junk[1] + 1) if parked_after else None  # may read more
     if last is not None:
+        sides.append("after")
         frame = (last[last.shape[0] - blank[1] - parked_after] - mean) / std
-        pairs.append(("after", frame, scan[: end - 1 - start]))
-    for side, frame, others in pairs:
-        if float(np.min(np.einsum("ij,ij->i", others - frame, others - frame))) <= reach:
+        pairs.append((frame, scan[: end - 1 - start]))
+    for side, near in zip(sides, among_scan(pairs, scan) if pairs else []):
+        if near:
             return (
                 f"the parked frame next to the scan {side} it lies as near a scan frame as "
                 "the scan's frames lie to each other (a scan frame?)"
