@@ -11,7 +11,7 @@ import scan_textures as st
 import intake_tvips
 from intake_tvips.maths.periodicity import periodic_events, step_distances
 from intake_tvips.maths.pixel_raster import PLAIN_ALTERNATION, Y_ALTERNATION, alternation
-from intake_tvips.maths.scan_ends import parked_ends, parked_on_scan, scan_start
+from intake_tvips.maths.scan_ends import among_scan, parked_ends, parked_on_scan, scan_start
 from intake_tvips.recording.scan_pixels import scan_from_pixels
 
 #: the generated recording's settings unless a test says otherwise
@@ -158,6 +158,21 @@ def test_parked_on_scan_rule():
     assert parked_on_scan(z, z[-100:], nx, 6, nx, overlap=True)[:2] == (None, None)
     moving = image + rng.normal(0, 0.02, image.shape)  # no parked frames: none found
     assert parked_on_scan(moving[3:], moving[-100:], nx, 3, nx, overlap=True)[0] is None
+
+
+def test_among_scan_tells_a_scan_frame_from_one_off_it():
+    """On a raster whose frames lie a row apart from their nearest other (time
+    neighbours left out): a frame back on a scan position lies among the scan's; one
+    three rows off the scan, or one just before the first frame when that frame (its
+    neighbour in time) is left out of ``others``, does not."""
+    rng = np.random.default_rng(4)
+    y, x = (v.ravel().astype(float) for v in np.mgrid[0:20, 0:20])
+    scan = np.stack([y, x, np.zeros_like(y)], axis=1) + rng.normal(0, 0.02, (400, 3))
+    again = scan[210] + rng.normal(0, 0.02, 3)
+    off = np.array([-3.0, 5.0, 0.0])
+    lone = scan[0] - np.array([0.0, 0.9, 0.0])
+    near = among_scan([(again, scan), (off, scan), (lone, scan[1:]), (lone, scan)], scan)
+    assert near == [True, False, False, True]
 
 
 @pytest.mark.parametrize("frames", [1, 2, 5, 40])
