@@ -302,11 +302,17 @@ def with_pixels(found, rec: Recording):
     estimated from the pixels, where the scan is a 2-D raster that winds; unchanged
     otherwise. ``hysteresis_source`` is ``"pixels"`` when decided, ``"undecided"`` (0
     kept) when not."""
+    return with_estimate(found, rec)[0]
+
+
+def with_estimate(found, rec: Recording):
+    """``(found with its hysteresis, the estimate)`` as :func:`with_pixels`; the
+    estimate is ``None`` where the scan does not wind."""
     from dataclasses import replace
 
     shape = found.scan_shape
     if shape is None or found.use_auto or found.winding_scan_axis is None or len(shape) != 2:
-        return found
+        return found, None
     est = estimate_hysteresis(rec, shape, found.scan_start_frame, found.winding_scan_axis)
     return replace(
         found,
@@ -314,7 +320,7 @@ def with_pixels(found, rec: Recording):
         hysteresis_confidence=est.confidence,
         hysteresis_source="pixels" if est.decided else "undecided",
         reason=found.reason.replace(f"; {HYSTERESIS_ASSUMED}", "") + f"; hysteresis {est.reason}",
-    )
+    ), est
 
 
 def describe(

@@ -42,7 +42,7 @@ from intake_tvips.recording.pixel_winding import winding_evidence
 from intake_tvips.recording.pixels import (
     _read_features,
     default_budget,
-    estimate_hysteresis,
+    with_estimate,
     with_pixels,
 )
 
@@ -135,7 +135,7 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     )
     if not fit.winding:
         return det
-    det, est = _with_hysteresis(det, rec)
+    det, est = with_estimate(det, rec)
     if fit.winding == "x" and est.beyond:
         return _none(f"{notes[0]}; but {ROLLED_SNAKE}", sample.cost)
     return det
@@ -368,18 +368,6 @@ def _recounted(lit: np.ndarray, parked: tuple[int, int], z: np.ndarray, n: int, 
     )
     conf = min(found[0].confidence, MISSED_CONFIDENCE)
     return (replace(found[0], confidence=conf, notes=(*found[0].notes, note)), *found[1:])
-
-
-def _with_hysteresis(det: ScanDetection, rec: Recording):
-    """``(det with its hysteresis, the estimate)``."""
-    est = estimate_hysteresis(rec, det.scan_shape, det.scan_start_frame, det.winding_scan_axis)
-    return replace(
-        det,
-        hysteresis=est.hysteresis if est.decided else 0,
-        hysteresis_confidence=est.confidence,
-        hysteresis_source="pixels" if est.decided else "undecided",
-        reason=f"{det.reason}; hysteresis {est.reason}",
-    ), est
 
 
 def _none(why: str, cost: dict) -> ScanDetection:
