@@ -4,7 +4,8 @@ Playwright (``.ci/run`` installs Debian's chromium; never ``playwright install``
 What the page draws is checked from screenshots: the virtual image is not blank, a click
 shows that position's pattern, the hysteresis that unwinds the demo's smiley (2) lines its
 rows up best, the catalog written equals ``intake-tvips catalog``'s; locally and from the
-moto S3 server; and nothing is served without the token.
+moto S3 server; a recording without positions opens on the scan the pixels lean to;
+and nothing is served without the token.
 """
 
 from __future__ import annotations
@@ -310,3 +311,37 @@ def test_hysteresis_auto_opens_with_the_estimate(demo):
         viewer.stop()
     assert info["scan"]["hysteresis"] == HYSTERESIS
     assert f"hysteresis {HYSTERESIS} estimated from the pixels" in info["origin"]
+
+
+def test_a_recording_without_positions_opens_on_the_pixels_guess(page, tmp_path):
+    """No Scan_x/Scan_y, a probe parked on the first position: the pixels find rows of
+    40 but not the start; the page opens on 48 x 40 from frame 0, says it is a guess,
+    and typing the true start (4) shows the sample where it is (the frames' sums)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import scan_camera as sp
+    import scan_textures as st
+
+    frames = sp.recording(
+        (48, 40), sp.Camera(detector=32, dose=200.0), texture_name="smiley",
+        junk="parked_first", junk_before=4, junk_after=2, seed=3,
+    )  # fmt: skip
+    viewer = intake_tvips.view(str(st.write(tmp_path / "parked.tvips", frames)))
+    try:
+        open_page(page, viewer)
+        assert (page.input_value("#ny"), page.input_value("#nx")) == ("48", "40")
+        assert page.input_value("#start") == "0"
+        head = page.text_content("#origin-head")
+        assert head.startswith("Scan guessed from the pixels (rows of 40 frames, not decided")
+        truth = frames[4 : 4 + 48 * 40].sum(axis=(1, 2), dtype=np.float64).reshape(48, 40)
+        by_start = {}
+        for start in (0, 4):
+            page.fill("#start", str(start))
+            page.wait_for_selector(f"#vimage[data-key*='\"start\":{start},']")
+            image = cells(gray(page.locator("#vimage").screenshot()), 48, 40)
+            by_start[start] = float(np.corrcoef(image.ravel(), truth.ravel())[0, 1])
+        page.screenshot(path=str(tmp_path / "guess.png"))
+    finally:
+        viewer.stop()
+    assert by_start[4] > 0.9 and by_start[4] > by_start[0] + 0.05, by_start

@@ -16,7 +16,7 @@ import os
 
 from dask.utils import format_bytes
 
-from intake_tvips.cli.common import OK, progress_arguments, storage_arguments, url_arguments
+from intake_tvips.cli.common import OK, PROG, progress_arguments, storage_arguments, url_arguments
 
 
 def _rows(title: str, rows: list[tuple[str, object]], width: int) -> list[str]:
@@ -59,8 +59,25 @@ def _hysteresis(scan: dict) -> str:
 def _scan_title(scan: dict) -> str:
     if scan["method"] == "pixels":
         return "scan (detected from the pixels: the headers carry no positions)"
+    if scan["method"] == "none" and "pixels: undecided" in scan["reason"]:
+        return "scan (not found: the headers carry no positions, the pixels do not decide)"
     pixels = scan.get("hysteresis_source", "assumed") != "assumed"
     return "scan (detected from the frame headers" + (" and pixels)" if pixels else ")")
+
+
+def _guess_row(guess: dict | None, indent: int) -> list[tuple[str, str]]:
+    """The row of the scan the pixels lean to where they decide none (none without)."""
+    if not guess:
+        return []
+    shape = " x ".join(map(str, guess["scan_shape"]))
+    winding = {None: "plain rows", "x": "a snake (winding x)", "y": "winding y"}.get(
+        guess["winding_scan_axis"], guess["winding_scan_axis"]
+    )
+    text = (
+        f"{shape} from frame {guess['scan_start_frame']}, {winding}: the pixels lean to it "
+        f"but do not decide; check and tune it by eye in `{PROG} view`"
+    )
+    return [("guess", _wrap(text, indent))]
 
 
 def render_info(info: dict) -> str:
@@ -114,6 +131,7 @@ def render_info(info: dict) -> str:
             ("headers read", _headers_read(info)),
             ("reason", _wrap(scan["reason"], indent)),
             ("file_reader", _wrap(kwargs, indent)),
+            *_guess_row(scan.get("guess"), indent),
         ],
         w,
     )

@@ -87,7 +87,8 @@ def recording_info(
         ``frames``, ``frame_shape``, ``dtype``, ``frame_header_bytes``,
         ``first_frame_time``, ``last_frame_time``, ``duration_s``, ``frame_rate_hz``,
         ``median_frame_interval_s``, ``header`` (the series header) and ``scan`` (what
-        :func:`intake_tvips.detect_scan` found, with ``reader_kwargs`` and ``sampled``),
+        :func:`intake_tvips.detect_scan` found, with ``reader_kwargs``, ``sampled`` and
+        ``guess``: where the pixels decide no scan, the one they lean to, or ``None``),
         ``frame_headers_read``.
     """
     rec = urlpath if isinstance(urlpath, Recording) else open_recording(urlpath, storage_options)
@@ -130,6 +131,7 @@ def recording_info(
                 "positions_trusted": found.positions_trusted,
                 "reason": found.reason,
                 "reader_kwargs": found.reader_kwargs(),
+                "guess": found.guess,
             },
         }
     )

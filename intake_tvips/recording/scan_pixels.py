@@ -122,10 +122,11 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
         if not isinstance(found, str) or head >= largest:
             break
         head = min(2 * head, largest)
+    fitted = found
     if not isinstance(found, str):
         found = _too_small(found, n) or _winding_told(sample, n, found)
     if isinstance(found, str):
-        return _none(found, sample.cost)
+        return _none(found, sample.cost, _guess(sample, n, fitted))
     fit, start, after, why, _ = found
     ny = (n - after - start) // fit.nx
     notes = [*fit.notes, why, f"{ny} rows"]
@@ -137,7 +138,7 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
         return det
     det, est = with_estimate(det, rec)
     if fit.winding == "x" and est.beyond:
-        return _none(f"{notes[0]}; but {ROLLED_SNAKE}", sample.cost)
+        return _none(f"{notes[0]}; but {ROLLED_SNAKE}", sample.cost, _guess(sample, n, found))
     return det
 
 
@@ -370,9 +371,28 @@ def _recounted(lit: np.ndarray, parked: tuple[int, int], z: np.ndarray, n: int, 
     return (replace(found[0], confidence=conf, notes=(*found[0].notes, note)), *found[1:])
 
 
-def _none(why: str, cost: dict) -> ScanDetection:
+def _guess(sample: _Sample, n: int, fitted) -> dict | None:
+    """Where the pixels do not decide: the scan they lean to, a first view to tune by
+    eye (``ScanDetection.guess``), never an answer. The rows, winding and start found
+    before a later check refused them (``fitted``, :func:`_fit`'s), else the rows and
+    winding that fit the frames read, from the first frame after the junk seen at the
+    start; ``None`` where no rows fit."""
+    if isinstance(fitted, str):
+        raster = _raster(sample, n)
+        if isinstance(raster, str):
+            return None
+        fit, _, start, after, _ = raster
+    else:
+        fit, start, after = fitted[:3]
+    ny = (n - start - after) // fit.nx
+    if ny < 1:
+        return None
+    return {"scan_shape": (ny, fit.nx), "scan_start_frame": start, "winding_scan_axis": fit.winding}
+
+
+def _none(why: str, cost: dict, guess: dict | None = None) -> ScanDetection:
     reason = f"pixels: undecided: {why}{_cost_note(cost)}"
-    return ScanDetection(None, 0, None, 0, "none", 0.0, reason, headers_read=0)
+    return ScanDetection(None, 0, None, 0, "none", 0.0, reason, headers_read=0, guess=guess)
 
 
 def _cost_note(cost: dict) -> str:

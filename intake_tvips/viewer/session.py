@@ -36,14 +36,7 @@ from intake_tvips.viewer.state import (
 def initial_scan(rec, scan_shape, start, winding, hysteresis) -> tuple[ScanChoice, str]:
     """The parameters the page opens with, and whence they came (words)."""
     if scan_shape == "auto":
-        found = detect_scan(rec)
-        origin = f"detected ({found.method}, confidence {found.confidence:.1%}): {found.reason}"
-        if found.scan_shape is not None:
-            shape, s0, w0 = tuple(found.scan_shape), found.scan_start_frame, found.winding_scan_axis
-            h0 = found.hysteresis
-        else:
-            shape, s0, w0, h0 = _square(rec.n_frames), 0, None, 0
-            origin = f"no scan detected ({found.reason}); a square guess shown"
+        (shape, s0, w0, h0), origin = _detected(rec)
     elif scan_shape is None:
         shape, s0, w0, h0 = _square(rec.n_frames), 0, None, 0
         origin = "a stack; a square guess shown"
@@ -60,6 +53,30 @@ def initial_scan(rec, scan_shape, start, winding, hysteresis) -> tuple[ScanChoic
     )
     choice.frames(rec.n_frames)  # checked now, named if bad
     return choice, origin
+
+
+def _detected(rec) -> tuple[tuple, str]:
+    """``((shape, start, winding, hysteresis), whence)``: the scan the headers give;
+    where they give none, the pixels' (the whole scan from a bounded sample,
+    :func:`~intake_tvips.recording.scan_pixels.scan_from_pixels`), or the one they lean
+    to where they decide none (``ScanDetection.guess``), or a square."""
+    from intake_tvips.recording.scan_pixels import detect_with_pixels
+
+    found = detect_scan(rec)
+    if found.scan_shape is None:
+        found = detect_with_pixels(found, rec)
+    if found.scan_shape is not None:
+        shape, start = tuple(found.scan_shape), found.scan_start_frame
+        whence = f"detected ({found.method}, confidence {found.confidence:.1%}): {found.reason}"
+        return (shape, start, found.winding_scan_axis, found.hysteresis), whence
+    if found.guess is not None:
+        g = found.guess
+        shape = tuple(g["scan_shape"])
+        whence = f"guessed from the pixels (rows of {shape[1]} frames, not decided: tune it)"
+        scan = (shape, g["scan_start_frame"], g["winding_scan_axis"], 0)
+        return scan, f"{whence}: {found.reason}"
+    scan = (_square(rec.n_frames), 0, None, 0)
+    return scan, f"no scan detected ({found.reason}); a square guess shown"
 
 
 def _square(n: int) -> tuple[int, int]:

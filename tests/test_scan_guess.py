@@ -1,0 +1,87 @@
+"""Where the pixels decide no scan but rows fit, ``ScanDetection.guess`` holds the scan
+they lean to: ``info`` shows it (never as the answer: ``reader_kwargs`` and
+``scan_shape="auto"`` ignore it) and the viewer opens on it instead of a square; a
+recording whose headers carry no positions opens on the scan the pixels find."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import scan_camera as sp
+import scan_textures as st
+
+import intake_tvips
+from intake_tvips.cli import main
+from intake_tvips.viewer.session import initial_scan
+
+
+def _small(tmp_path):
+    """12 rows of 24 after 3 blanked frames: rows fit, too few of them to decide."""
+    frames, _ = st.recording(
+        (12, 24), texture_name="grains", winding=None, junk_before=3, junk_after=2, seed=1
+    )
+    return st.write(tmp_path / "small.tvips", frames)
+
+
+def _parked(tmp_path):
+    """A probe parked on the first position, a smiley's flat border: rows of 40 fit,
+    the start is not told."""
+    frames = sp.recording(
+        (48, 40), sp.Camera(detector=32, dose=200.0), texture_name="smiley",
+        junk="parked_first", junk_before=4, junk_after=2, seed=3,
+    )  # fmt: skip
+    return st.write(tmp_path / "parked.tvips", frames)
+
+
+def test_an_undecided_scan_carries_the_guess_and_nothing_reads_it(tmp_path):
+    found = intake_tvips.detect_scan(_small(tmp_path), pixels=True)
+    assert found.method == "none" and found.scan_shape is None
+    assert found.guess == {"scan_shape": (12, 24), "scan_start_frame": 3, "winding_scan_axis": None}
+    assert found.reader_kwargs() == {"scan_shape": None}
+    found = intake_tvips.detect_scan(_parked(tmp_path), pixels=True)
+    assert found.method == "none"
+    assert found.guess["scan_shape"] == (48, 40)  # the rows; the start (4) is not told
+    assert found.guess["winding_scan_axis"] is None
+
+
+def test_no_guess_where_the_scan_is_decided_or_no_rows_fit(tmp_path):
+    frames, _ = st.recording((24, 32), texture_name="grains", winding="x", hysteresis=2)
+    found = intake_tvips.detect_scan(st.write(tmp_path / "ok.tvips", frames), pixels=True)
+    assert found.method == "pixels" and found.guess is None
+    flat, _ = st.recording((24, 32), texture_name="flat", winding=None)
+    found = intake_tvips.detect_scan(st.write(tmp_path / "flat.tvips", flat), pixels=True)
+    assert found.method == "none" and found.guess is None
+
+
+def test_info_shows_the_guess_as_a_guess(tmp_path, capsys):
+    url = str(_small(tmp_path))
+    assert main(["info", "--pixels", "--json", url]) == 0
+    scan = json.loads(capsys.readouterr().out)["scan"]
+    assert scan["guess"] == {
+        "scan_shape": [12, 24], "scan_start_frame": 3, "winding_scan_axis": None
+    }  # fmt: skip
+    assert scan["reader_kwargs"] == {"scan_shape": None}
+    assert main(["info", "--pixels", url]) == 0
+    text = capsys.readouterr().out
+    assert "the pixels do not decide" in text
+    assert "12 x 24 from frame 3, plain rows: the pixels lean to it but do not decide" in text
+
+
+def test_the_viewer_opens_on_the_pixels_scan_then_their_guess(tmp_path):
+    frames, _ = st.recording(
+        (24, 32), texture_name="grains", winding="x", hysteresis=2, junk_before=3
+    )
+    rec = intake_tvips.open_recording(str(st.write(tmp_path / "ok.tvips", frames)))
+    choice, origin = initial_scan(rec, "auto", None, None, None)
+    assert (choice.shape, choice.start, choice.winding, choice.hysteresis) == ((24, 32), 3, "x", 2)
+    assert origin.startswith("detected (pixels, confidence")
+    rec = intake_tvips.open_recording(str(_small(tmp_path)))
+    choice, origin = initial_scan(rec, "auto", None, None, None)
+    assert (choice.shape, choice.start, choice.winding) == ((12, 24), 3, None)
+    assert origin.startswith("guessed from the pixels (rows of 24 frames, not decided")
+    flat, _ = st.recording((24, 32), texture_name="flat", winding=None, junk_before=0)
+    rec = intake_tvips.open_recording(str(st.write(tmp_path / "flat.tvips", flat)))
+    choice, origin = initial_scan(rec, "auto", None, None, None)
+    side = int(np.sqrt(rec.n_frames))
+    assert choice.shape == (side, side) and "a square guess shown" in origin
