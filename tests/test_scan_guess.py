@@ -85,3 +85,12 @@ def test_the_viewer_opens_on_the_pixels_scan_then_their_guess(tmp_path):
     choice, origin = initial_scan(rec, "auto", None, None, None)
     side = int(np.sqrt(rec.n_frames))
     assert choice.shape == (side, side) and "a square guess shown" in origin
+
+
+def test_the_catalog_entry_stays_a_stack_and_names_the_guess(tmp_path, capsys):
+    import yaml
+
+    assert main(["catalog", str(_small(tmp_path)), "--name", "small"]) == 0
+    entry = yaml.safe_load(capsys.readouterr().out)["small"]
+    assert entry["args"]["scan_shape"] is None
+    assert "the pixels lean to scan_shape (12, 24), scan_start_frame 3" in entry["description"]

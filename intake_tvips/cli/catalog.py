@@ -89,6 +89,14 @@ def _description(args: argparse.Namespace, rec, choice) -> str:
         text = f"detected by intake-tvips ({d.method}, confidence {d.confidence:.1%}): {d.reason}"
         if d.hysteresis_source == "undecided":
             text += " (hysteresis 0 kept: check it, e.g. with intake-tvips view)"
+        if d.guess is not None:
+            g = d.guess
+            text += (
+                f"; the pixels lean to scan_shape {tuple(g['scan_shape'])}, scan_start_frame "
+                f"{g['scan_start_frame']}, winding_scan_axis {g['winding_scan_axis']}, undecided "
+                f"(written as a stack: check and tune it with {PROG} view, then write the entry "
+                "from the page)"
+            )
         return text
     return f"{rec.n_frames} frames" + (
         "" if choice.kwargs["scan_shape"] is None else ", scan parameters given by hand"
