@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import scan_camera as sp
 import scan_textures as st
 
@@ -25,8 +26,8 @@ def _small(tmp_path):
 
 
 def _parked(tmp_path):
-    """A probe parked on the first position, a smiley's flat border: rows of 40 fit,
-    the start is not told."""
+    """A probe parked on the first position, a smiley's flat border: rows of 40 fit;
+    the rows break at start 4, but a flat first row might be a parked one."""
     frames = sp.recording(
         (48, 40), sp.Camera(detector=32, dose=200.0), texture_name="smiley",
         junk="parked_first", junk_before=4, junk_after=2, seed=3,
@@ -41,8 +42,24 @@ def test_an_undecided_scan_carries_the_guess_and_nothing_reads_it(tmp_path):
     assert found.reader_kwargs() == {"scan_shape": None}
     found = intake_tvips.detect_scan(_parked(tmp_path), pixels=True)
     assert found.method == "none"
-    assert found.guess["scan_shape"] == (48, 40)  # the rows; the start (4) is not told
-    assert found.guess["winding_scan_axis"] is None
+    assert found.guess == {  # the rows, and the start where the rows break, refused
+        "scan_shape": (48, 40), "scan_start_frame": 4, "winding_scan_axis": None
+    }  # fmt: skip
+    assert "the rows break at start 4" in found.reason
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_start_the_breaks_tell_but_do_not_trust_is_the_guess(tmp_path, seed):
+    """A gradient along the rows: every fly-back steps the same way, as a sample's edge
+    would, so the breaks' start (5) is not trusted; it is the guess's start."""
+    frames = sp.recording(
+        (32, 24), sp.Camera(detector=32, dose=30.0, descan=1.5), texture_name="gradient",
+        junk="parked_origin", junk_before=5, junk_after=4, seed=seed,
+    )  # fmt: skip
+    found = intake_tvips.detect_scan(st.write(tmp_path / "g.tvips", frames), pixels=True)
+    assert found.method == "none"
+    assert "the breaks at start 5 all point one way" in found.reason
+    assert found.guess == {"scan_shape": (32, 24), "scan_start_frame": 5, "winding_scan_axis": None}
 
 
 def test_no_guess_where_the_scan_is_decided_or_no_rows_fit(tmp_path):

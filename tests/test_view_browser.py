@@ -315,8 +315,8 @@ def test_hysteresis_auto_opens_with_the_estimate(demo):
 
 def test_a_recording_without_positions_opens_on_the_pixels_guess(page, tmp_path):
     """No Scan_x/Scan_y, a probe parked on the first position: the pixels find rows of
-    40 but not the start; the page opens on 48 x 40 from frame 0, says it is a guess,
-    and typing the true start (4) shows the sample where it is (the frames' sums)."""
+    40 and lean to start 4 without deciding it; the page opens there, says it is a
+    guess, and shows the sample where it is (the frames' sums), not as start 0 would."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -331,12 +331,12 @@ def test_a_recording_without_positions_opens_on_the_pixels_guess(page, tmp_path)
     try:
         open_page(page, viewer)
         assert (page.input_value("#ny"), page.input_value("#nx")) == ("48", "40")
-        assert page.input_value("#start") == "0"
+        assert page.input_value("#start") == "4"
         head = page.text_content("#origin-head")
         assert head.startswith("Scan guessed from the pixels (rows of 40 frames, not decided")
         truth = frames[4 : 4 + 48 * 40].sum(axis=(1, 2), dtype=np.float64).reshape(48, 40)
         by_start = {}
-        for start in (0, 4):
+        for start in (0, 4):  # typed: 0, then back to 4
             page.fill("#start", str(start))
             page.wait_for_selector(f"#vimage[data-key*='\"start\":{start},']")
             image = cells(gray(page.locator("#vimage").screenshot()), 48, 40)

@@ -84,36 +84,43 @@ def seam_steps(z: np.ndarray, winding: str | None) -> np.ndarray:
 
 def start_by_breaks(
     z: np.ndarray, nx: int, winding: str | None, extra: int
-) -> tuple[int | None, str]:
-    """``(start, why)``: which of the starts ``0 .. extra`` the rows of ``nx`` frames
-    (winding ``None`` or ``"y"``; ``z``: the features from the earliest start on) break
-    at, by the module's rules; ``(None, why)`` where they do not tell."""
+) -> tuple[int | None, str, int | None]:
+    """``(start, why, lean)``: which of the starts ``0 .. extra`` the rows of ``nx``
+    frames (winding ``None`` or ``"y"``; ``z``: the features from the earliest start on)
+    break at, by the module's rules; ``(None, why, lean)`` where they do not tell,
+    ``lean`` the start that breaks most where one does, clearly, but a later rule turns
+    it away (a guess to look at, never an answer), else ``None``."""
     steps = seam_steps(z, winding)
     off = 2 if winding == "y" else 1
     rows = np.arange(1, (steps.size + off) // nx)
     rows = rows[nx - 1 - off + rows * nx < steps.size]
     if not 0 < extra < nx:
-        return None, f"{extra} frames beyond whole rows of {nx}: no start to choose"
+        return None, f"{extra} frames beyond whole rows of {nx}: no start to choose", None
     if rows.size < MIN_SEAMS:
-        return None, f"only {rows.size} rows' ends among the frames read"
+        return None, f"only {rows.size} rows' ends among the frames read", None
     seams = steps[np.arange(nx)[:, None] - off + rows[None, :] * nx]  # (start, row)
     open_ = seams[: extra + 1]
     top = int(np.argmax(_ranks(open_).sum(axis=1)))
     wins, quarter = _wins(open_, top)
     if wins < CANDIDATE_WINS or quarter < QUARTER_WINS:
-        return None, f"no start among 0..{extra} breaks clearly more than the others"
+        return None, f"no start among 0..{extra} breaks clearly more than the others", None
     found = periodic_events(steps, nx, nx)
     rivals = [q for q in np.argsort(_ranks(seams).sum(axis=1))[::-1] if q != top]
     beats = min((seams[top] > seams[q]).mean() for q in rivals[:PHASE_RIVALS])
     if found is None or found.phase != (top - off) % nx or found.log10_p > PHASE_LOG10_P:
-        return None, f"the breaks at start {top} do not repeat with the rows"
+        return None, f"the breaks at start {top} do not repeat with the rows", top
     if beats < PHASE_WINS:
-        return None, f"the frames break at other phases of the rows as much as at start {top}"
+        why = f"the frames break at other phases of the rows as much as at start {top}"
+        return None, why, top
     if _coherence(z, top - off + rows * nx, 2 if winding == "y" else 1) > COHERENCE:
-        return None, f"the breaks at start {top} all point one way (an edge of the sample?)"
-    return top, (
-        f"the rows break at start {top} in {wins:.0%} of {rows.size} rows, more than at "
-        f"the other starts 0..{extra} (chance 1e{found.log10_p:.0f})"
+        return None, f"the breaks at start {top} all point one way (an edge of the sample?)", top
+    return (
+        top,
+        (
+            f"the rows break at start {top} in {wins:.0%} of {rows.size} rows, more than at "
+            f"the other starts 0..{extra} (chance 1e{found.log10_p:.0f})"
+        ),
+        top,
     )
 
 

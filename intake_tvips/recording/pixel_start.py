@@ -58,6 +58,25 @@ IMAGE_START_CONFIDENCE = 0.9
 ROLLS = range(-MAX_SHIFT, MAX_SHIFT + 1)
 
 
+class Leaning(str):
+    """Why a start is not trusted (words), carrying the start the pixels lean to all
+    the same (``start``, a frame of the recording: the breaks or the image told it, a
+    later check turned it away): a first view to tune by eye
+    (``ScanDetection.guess``), never an answer."""
+
+    start: int
+
+    def __new__(cls, why: str, start: int) -> Leaning:
+        text = super().__new__(cls, why)
+        text.start = start
+        return text
+
+
+def _after(prefix: str, why: str) -> str:
+    """``prefix + why``, still :class:`Leaning` where ``why`` is."""
+    return Leaning(prefix + why, why.start) if isinstance(why, Leaning) else prefix + why
+
+
 def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[int, int]):
     """``(fit, start, frames after the scan, why the start)`` of the raster ``fit``, or
     why not (a string). ``before``/``after``: the junk frames at either end, ``blank``
@@ -66,7 +85,7 @@ def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[in
     if start is None:
         found = _unmarked_start(sample, fit, basis, (before, after), why)
         if isinstance(found, str):
-            return f"{fit.notes[0]}; but {found}"
+            return _after(f"{fit.notes[0]}; but ", found)
         fit, start, parked_after, why = found
         after += parked_after
     else:
@@ -173,7 +192,7 @@ def _from_rows(sample, fit, basis, z, junk: tuple[int, int], why: str):
         found = _start_by_image(sample, fit, basis, z, junk)
     else:
         found = _start_by_breaks(sample, fit, basis, z, junk)
-    return f"{why}; and {found}" if isinstance(found, str) else found
+    return _after(f"{why}; and ", found) if isinstance(found, str) else found
 
 
 def _start_by_breaks(sample, fit, basis, z, junk: tuple[int, int]):
@@ -184,9 +203,9 @@ def _start_by_breaks(sample, fit, basis, z, junk: tuple[int, int]):
     extra = (sample.rec.n_frames - before - after) % fit.nx
     if fit.winding == "x":
         return "a snake's rows do not break"
-    b, how = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
+    b, how, lean = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
     if b is None:
-        return how
+        return how if lean is None else Leaning(how, before + lean)
     return _checked(sample, fit, basis, z, junk, b, how, BREAKS_START_CONFIDENCE)
 
 
@@ -219,12 +238,12 @@ def _checked(sample, fit, basis, z, junk, b: int, how: str, most: float):
     rest = (sample.rec.n_frames - before - after - b) % fit.nx  # the frames after the scan
     last = sample.last(fit.nx + rest + after)
     if last is None:
-        return f"{how}, but the rows' ends are not read"
+        return Leaning(f"{how}, but the rows' ends are not read", before + b)
     last = project(last[: last.shape[0] - after], basis)
     if junk_rows(z, fit.nx, b, last, rest, fit.winding):
-        return f"{how}, but a row at either end repeats one pattern (parked?)"
+        return Leaning(f"{how}, but a row at either end repeats one pattern (parked?)", before + b)
     if fit.winding == "y" and cut_row(z[b:], fit.nx, last, rest):
-        return f"{how}, but the frames after it may be a row cut short"
+        return Leaning(f"{how}, but the frames after it may be a row cut short", before + b)
     fit = replace(fit, confidence=min(fit.confidence, most))
     return fit, before + b, rest, how
 

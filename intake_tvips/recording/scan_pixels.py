@@ -36,6 +36,7 @@ from intake_tvips.recording.pixel_start import (  # noqa: F401 (re-exported)
     ASSUMED_START_CONFIDENCE,
     BREAKS_START_CONFIDENCE,
     IMAGE_START_CONFIDENCE,
+    Leaning,
     started,
 )
 from intake_tvips.recording.pixel_winding import winding_evidence
@@ -382,6 +383,8 @@ def _guess(sample: _Sample, n: int, fitted) -> dict | None:
         if isinstance(raster, str):
             return None
         fit, _, start, after, _ = raster
+        if isinstance(fitted, Leaning):  # the breaks or the image told a start, refused
+            start = fitted.start
     else:
         fit, start, after = fitted[:3]
     ny = (n - start - after) // fit.nx
