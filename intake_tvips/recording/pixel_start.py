@@ -23,6 +23,10 @@ the scan's own, and one was read four frames early at 1.0.
 A start told by the breaks or the image is kept only where the first and the last row
 it leaves vary along the row as the scan's rows do: the breaks and the image tell the
 start modulo the row only, and a probe parked for a row or more would pass for rows.
+Where the breaks or the image told a start that a later check turned away, the refusal
+(a :class:`Leaning` string) still carries it: the guess a viewer opens on, never an
+answer.
+
 The functions take the caller's sample of the recording (``sample.rec``, ``.cells``:
 the detector-cell sums of the frames read from the start, ``.last(count)``: of the last
 frames) and the raster's feature basis.
