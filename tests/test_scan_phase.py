@@ -91,16 +91,18 @@ def test_an_edge_of_the_sample_between_alike_borders_is_not_taken_for_the_rows_e
     steps = seam_steps(z, None)
     cliff, rows_end = steps[nx - 1 :: nx][:40], steps[nx + start - 1 :: nx][:40]
     assert (cliff > rows_end).mean() > 0.9  # the cliff would win on the breaks alone
-    found, why = start_by_breaks(z, nx, None, extra=8)
+    found, why, lean = start_by_breaks(z, nx, None, extra=8)
     assert found is None
     assert "point one way" in why, why
+    assert lean == 0  # the cliff's phase: a guess to look at, and here not the start (6)
 
 
 def test_a_sample_changing_the_same_way_across_every_row_s_end_stays_open():
     y, x = np.mgrid[0:48, 0:40]
-    found, why = start_by_breaks(_features((x / 40.0) ** 2 + 0.0 * y, 3), 40, None, extra=6)
+    found, why, lean = start_by_breaks(_features((x / 40.0) ** 2 + 0.0 * y, 3), 40, None, extra=6)
     assert found is None
     assert "point one way" in why, why
+    assert lean == 3  # the fly-back: the guess, not trusted
 
 
 def test_a_texture_repeating_along_the_rows_without_a_visible_end_stays_open():
