@@ -40,6 +40,7 @@ def test_an_undecided_scan_carries_the_guess_and_nothing_reads_it(tmp_path):
     assert found.method == "none" and found.scan_shape is None
     assert found.guess == {"scan_shape": (12, 24), "scan_start_frame": 3, "winding_scan_axis": None}
     assert found.reader_kwargs() == {"scan_shape": None}
+    assert hash(found) == hash(found) and found == found  # still a value
     found = intake_tvips.detect_scan(_parked(tmp_path), pixels=True)
     assert found.method == "none"
     assert found.guess == {  # the rows, and the start where the rows break, refused

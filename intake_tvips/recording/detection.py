@@ -3,7 +3,7 @@ pixels), with why and how sure; what :func:`~.detect.detect_scan` returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from intake_tvips.recording.detect_frames import trusts_positions
 
@@ -53,7 +53,7 @@ class ScanDetection:
     #: scan they lean to, ``{"scan_shape", "scan_start_frame", "winding_scan_axis"}``, a
     #: first view to tune by eye (``intake-tvips view`` opens on it), never an answer:
     #: ``reader_kwargs`` and ``scan_shape="auto"`` ignore it; ``None`` otherwise
-    guess: dict | None = None
+    guess: dict | None = field(default=None, hash=False)  # a detection stays hashable
 
     @property
     def positions_trusted(self) -> bool:
