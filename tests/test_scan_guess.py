@@ -74,6 +74,8 @@ def test_no_guess_where_the_scan_is_decided_or_no_rows_fit(tmp_path):
 
 def test_info_shows_the_guess_as_a_guess(tmp_path, capsys):
     url = str(_small(tmp_path))
+    assert main(["info", url]) == 0  # without --pixels: where to look next
+    assert "scan (not in the frame headers; --pixels looks for it" in capsys.readouterr().out
     assert main(["info", "--pixels", "--json", url]) == 0
     scan = json.loads(capsys.readouterr().out)["scan"]
     assert scan["guess"] == {
