@@ -19,6 +19,8 @@ from pathlib import Path
 import fsspec
 import numpy as np
 import pytest
+import scan_camera as sp
+import scan_textures as st
 import yaml
 
 import intake_tvips
@@ -317,12 +319,6 @@ def test_a_recording_without_positions_opens_on_the_pixels_guess(page, tmp_path)
     """No Scan_x/Scan_y, a probe parked on the first position: the pixels find rows of
     40 and lean to start 4 without deciding it; the page opens there, says it is a
     guess, and shows the sample where it is (the frames' sums), not as start 0 would."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    import scan_camera as sp
-    import scan_textures as st
-
     frames = sp.recording(
         (48, 40), sp.Camera(detector=32, dose=200.0), texture_name="smiley",
         junk="parked_first", junk_before=4, junk_after=2, seed=3,
