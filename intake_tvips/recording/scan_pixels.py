@@ -119,7 +119,8 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     sample = _Sample(rec)
     while True:
         sample.read(head)
-        found = _fit(sample, n)
+        raster = _raster(sample, n)
+        found = _fit(sample, n, raster)
         if not isinstance(found, str) or head >= largest:
             break
         head = min(2 * head, largest)
@@ -127,7 +128,7 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     if not isinstance(found, str):
         found = _too_small(found, n) or _winding_told(sample, n, found)
     if isinstance(found, str):
-        return _none(found, sample.cost, _guess(sample, n, fitted))
+        return _none(found, sample.cost, _guess(n, fitted, raster))
     fit, start, after, why, _ = found
     ny = (n - after - start) // fit.nx
     notes = [*fit.notes, why, f"{ny} rows"]
@@ -139,7 +140,7 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
         return det
     det, est = with_estimate(det, rec)
     if fit.winding == "x" and est.beyond:
-        return _none(f"{notes[0]}; but {ROLLED_SNAKE}", sample.cost, _guess(sample, n, found))
+        return _none(f"{notes[0]}; but {ROLLED_SNAKE}", sample.cost, _guess(n, found, raster))
     return det
 
 
@@ -294,11 +295,10 @@ class _Sample:
         self.cost = {k: self.cost[k] + cost[k] for k in self.cost}
 
 
-def _fit(sample: _Sample, n: int):
+def _fit(sample: _Sample, n: int, raster):
     """``(fit, start, frames after the scan, why the start, the raster)`` or why not (a
-    string); the raster is :func:`_raster`'s, to find the start again for another
-    winding."""
-    raster = _raster(sample, n)
+    string), of the raster :func:`_raster` found in ``sample`` (kept, to find the start
+    again for another winding)."""
     if isinstance(raster, str):
         return raster
     found = started(sample, n, *raster)
@@ -372,21 +372,20 @@ def _recounted(lit: np.ndarray, parked: tuple[int, int], z: np.ndarray, n: int, 
     return (replace(found[0], confidence=conf, notes=(*found[0].notes, note)), *found[1:])
 
 
-def _guess(sample: _Sample, n: int, fitted) -> dict | None:
+def _guess(n: int, fitted, raster) -> dict | None:
     """Where the pixels do not decide: the scan they lean to, a first view to tune by
     eye (``ScanDetection.guess``), never an answer. The rows, winding and start found
     before a later check refused them (``fitted``, :func:`_fit`'s), else the rows and
-    winding that fit the frames read, from the first frame after the junk seen at the
-    start; ``None`` where no rows fit."""
-    if isinstance(fitted, str):
-        raster = _raster(sample, n)
-        if isinstance(raster, str):
-            return None
+    winding of ``raster`` (:func:`_raster`'s, that ``fitted`` came from), from the
+    first frame after the junk seen at the start; ``None`` where no rows fit."""
+    if not isinstance(fitted, str):
+        fit, start, after = fitted[:3]
+    elif isinstance(raster, str):
+        return None
+    else:
         fit, _, start, after, _ = raster
         if isinstance(fitted, Leaning):  # the breaks or the image told a start, refused
             start = fitted.start
-    else:
-        fit, start, after = fitted[:3]
     ny = (n - start - after) // fit.nx
     if ny < 1:
         return None
