@@ -87,9 +87,10 @@ def start_by_breaks(
 ) -> tuple[int | None, str, int | None]:
     """``(start, why, lean)``: which of the starts ``0 .. extra`` the rows of ``nx``
     frames (winding ``None`` or ``"y"``; ``z``: the features from the earliest start on)
-    break at, by the module's rules; ``(None, why, lean)`` where they do not tell,
-    ``lean`` the start that breaks most where one does, clearly, but a later rule turns
-    it away (a guess to look at, never an answer), else ``None``."""
+    break at, by the module's rules; ``(None, why, lean)`` where they do not tell.
+    ``lean``: the start that breaks clearly more than the other open ones (the start
+    itself where trusted; where a later rule turns it away, a guess to look at, never
+    an answer), else ``None``."""
     steps = seam_steps(z, winding)
     off = 2 if winding == "y" else 1
     rows = np.arange(1, (steps.size + off) // nx)
@@ -114,14 +115,11 @@ def start_by_breaks(
         return None, why, top
     if _coherence(z, top - off + rows * nx, 2 if winding == "y" else 1) > COHERENCE:
         return None, f"the breaks at start {top} all point one way (an edge of the sample?)", top
-    return (
-        top,
-        (
-            f"the rows break at start {top} in {wins:.0%} of {rows.size} rows, more than at "
-            f"the other starts 0..{extra} (chance 1e{found.log10_p:.0f})"
-        ),
-        top,
+    why = (
+        f"the rows break at start {top} in {wins:.0%} of {rows.size} rows, more than at "
+        f"the other starts 0..{extra} (chance 1e{found.log10_p:.0f})"
     )
+    return top, why, top
 
 
 def junk_rows(
