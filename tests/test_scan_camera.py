@@ -79,3 +79,20 @@ def test_hot_pixels_under_a_drifting_current_do_not_make_winding_y_plain(tmp_pat
     assert found.winding_scan_axis == "y", found.reason
     assert (found.scan_shape, found.scan_start_frame) == ((48, 24), 3)
     assert found.hysteresis_source != "pixels" or found.hysteresis == 4
+
+
+def test_scan_frames_joined_to_a_still_parked_run_are_not_taken_for_it(tmp_path):
+    """Noise-free, a gradient's flat corner, the probe parked on its origin for 7 frames
+    and 3 after the scan: the parked frames and the scan's first three lie so alike
+    that they read as one run of 10 parked frames, and 10 + 0 made whole rows: the
+    start was read 3 frames late at 1.0 (camera seed 310, case 112). The scan's
+    frames in the run move (descan, the disc's drift) where the parked ones keep
+    still: not trusted."""
+    camera = sc.Camera(16, None, drift=0.1, read_noise=5.0, descan=1.5, time_drift=0.5)
+    frames = sc.recording(
+        (24, 64), camera, texture_name="gradient", junk="parked_origin",
+        junk_before=7, junk_after=3, seed=2035474338,
+    )  # fmt: skip
+    found = _detect(tmp_path, frames)
+    assert found.method == "none" or found.scan_start_frame == 7, found.reason
+    assert "move in their last steps" in found.reason

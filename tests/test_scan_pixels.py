@@ -11,7 +11,13 @@ import scan_textures as st
 import intake_tvips
 from intake_tvips.maths.periodicity import periodic_events, step_distances
 from intake_tvips.maths.pixel_raster import PLAIN_ALTERNATION, Y_ALTERNATION, alternation
-from intake_tvips.maths.scan_ends import among_scan, parked_ends, parked_on_scan, scan_start
+from intake_tvips.maths.scan_ends import (
+    among_scan,
+    moving_end,
+    parked_ends,
+    parked_on_scan,
+    scan_start,
+)
 from intake_tvips.recording.scan_pixels import scan_from_pixels
 
 #: the generated recording's settings unless a test says otherwise
@@ -173,6 +179,19 @@ def test_among_scan_tells_a_scan_frame_from_one_off_it():
     lone = scan[0] - np.array([0.0, 0.9, 0.0])
     near = among_scan([(again, scan), (off, scan), (lone, scan[1:]), (lone, scan)], scan)
     assert near == [True, False, False, True]
+
+
+def test_moving_end_tells_scan_frames_joined_to_a_still_run():
+    """A parked run keeps still (noise alike in every step, or a slow drift); two scan
+    frames joined to its end move by more than four times its median step."""
+    rng = np.random.default_rng(5)
+    still = rng.normal(0, 0.1, (8, 6))  # noise alone
+    assert not moving_end(still)
+    drifting = np.linspace(0, 1, 8)[:, None] * np.ones(6)  # a slow drift, even steps
+    assert not moving_end(drifting)
+    moved = np.concatenate([still, still[-1] + np.array([[1.0] + [0] * 5, [2.0] + [0] * 5])])
+    assert moving_end(moved)
+    assert not moving_end(moved[-3:])  # two steps do not tell
 
 
 @pytest.mark.parametrize("frames", [1, 2, 5, 40])

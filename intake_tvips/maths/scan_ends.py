@@ -51,6 +51,9 @@ NOISE_FLOOR_SHARE = 0.33
 #: a frame no farther from its would-be neighbour a row period away than this quantile
 #: of the scan's own such distances may be a scan frame ...
 SCAN_QUANTILE = 0.99
+#: a parked run's last two steps towards the scan at most this many times its median
+#: step (squared distances; :func:`moving_end`)
+RUN_STILL = 4.0
 #: ... and one farther than this many times that distance is none (a probe parked;
 #: between: undecided)
 PARKED_FACTOR = 2.0
@@ -241,6 +244,18 @@ def nearest_others(z: np.ndarray, sample: int = 512, among: int = 4096) -> np.nd
     d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
     d[np.abs(picked[:, None] - others[None, :]) <= 1] = np.inf
     return np.min(d, axis=1)
+
+
+def moving_end(run: np.ndarray) -> bool:
+    """Whether the frames ``run`` (a parked run, ordered towards the scan) move in their
+    last two steps by more than ``RUN_STILL`` times the run's median step: a probe
+    parked keeps still (noise or a slow drift alike in every step), a scan moves, so
+    scan frames over a flat region have joined the run. Runs of fewer than four frames
+    do not tell (``False``)."""
+    steps = step_distances(run, 1)
+    if steps.size < 3:
+        return False
+    return float(np.max(steps[-2:])) > RUN_STILL * float(np.median(steps))
 
 
 def among_scan(frames: list[tuple[np.ndarray, np.ndarray]], scan: np.ndarray) -> list[bool]:

@@ -41,6 +41,7 @@ from intake_tvips.maths.pixel_raster import project
 from intake_tvips.maths.scan_ends import (
     LONGEST_PARKED,
     among_scan,
+    moving_end,
     parked_on_scan,
     scan_start,
 )
@@ -104,7 +105,9 @@ def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str
     the parked frame next to the scan at either end lies as near a scan frame as the
     scan's frames lie to each other (:func:`_parked_next_to_scan`); or a snake's image
     tells another start (:func:`_parked_runs_unlike_image`)."""
-    near = _parked_next_to_scan(sample, fit, junk, blank, start)
+    near = _parked_next_to_scan(sample, fit, junk, blank, start) or _parked_moving(
+        sample, junk, blank, start
+    )
     if near or fit.winding != "x":
         return near
     return _parked_runs_unlike_image(sample, fit, basis, junk, blank, start)
@@ -142,6 +145,25 @@ def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
                 f"the parked frame next to the scan {side} it lies as near a scan frame as "
                 "the scan's frames lie to each other (a scan frame?)"
             )
+    return ""
+
+
+def _parked_moving(sample, junk, blank, start: int) -> str:
+    """Why the parked runs (``junk``: frames before and after the scan, ``blank`` the
+    blanked ones among them) may hold scan frames, or ``""``: where a run's frames move
+    in its last steps towards the scan (:func:`~intake_tvips.maths.scan_ends.moving_end`,
+    standardized cell sums). Noise-free, a probe parked on the first position of a
+    gradient's flat corner joined the scan's first three frames, whose descan and drift
+    moved them a little: read three frames late at 1.0."""
+    z, mean, std = standardized(sample.cells)
+    if moving_end(z[blank[0] : start]):
+        return "the parked frames before the scan move in their last steps (scan frames?)"
+    parked_after = junk[1] - blank[1]
+    last = sample.last(junk[1]) if parked_after >= 4 else None
+    if last is not None:
+        run = (last[: last.shape[0] - blank[1]][::-1] - mean) / std
+        if moving_end(run):
+            return "the parked frames after the scan move in their first steps (scan frames?)"
     return ""
 
 
