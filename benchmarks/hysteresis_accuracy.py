@@ -56,7 +56,7 @@ def one_case(
         tex = f"{tex}/{p:g}/{q:g}"
     elif samples == "images":
         tex = f"image/{tex}"
-    frames, _ = st.recording(
+    frames, truth = st.recording(
         shape,
         texture_name=tex,
         winding=winding,
@@ -79,7 +79,13 @@ def one_case(
         verdict = "wrong"
         print(f"  wrong: {tex} dose {dose} {winding} h={h} {shape}: {found}", file=sys.stderr)
     tex = tex.split("/")[1 if samples == "images" else 0]
-    return tex, "clean" if dose is None else f"dose {dose:g}", verdict
+    ideal = st.ideal_separation(truth, winding, h, dose) if tex != "noise_only" else 0.0
+    if verdict != "right" and ideal > 0:
+        print(
+            f"  {verdict}: {tex} dose {dose} {winding} h={h} {shape}, ideal {ideal:.1f}",
+            file=sys.stderr,
+        )
+    return tex, "clean" if dose is None else f"dose {dose:g}", verdict, ideal
 
 
 def main() -> None:
@@ -101,11 +107,13 @@ def main() -> None:
     samples = "gratings" if args.gratings else "images" if args.images else "textures"
     rng = np.random.default_rng(args.seed)
     table = collections.defaultdict(collections.Counter)
+    by_ideal = collections.defaultdict(collections.Counter)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            tex, dose, verdict = one_case(i, rng, sizes, Path(tmp), hyst, samples)
+            tex, dose, verdict, ideal = one_case(i, rng, sizes, Path(tmp), hyst, samples)
             table[(tex, dose)][verdict] += 1
+            by_ideal[_ideal_bin(ideal)][verdict] += 1
     print(f"{args.cases} cases, sizes {sizes}, {time.perf_counter() - t0:.0f} s\n")
     print("| texture | dose | right | undecided | wrong |\n|---|---|---|---|---|")
     totals = collections.defaultdict(collections.Counter)
@@ -119,6 +127,28 @@ def main() -> None:
             f"| **{kind}** | all | {c['right']} ({c['right'] / n:.0%}) | {c['undecided']} "
             f"| {c['wrong']} |"
         )
+
+    print("\n| ideal test (sd) | right | undecided | wrong |\n|---|---|---|---|")
+    for lo in IDEAL_BINS:
+        c = by_ideal[lo]
+        if c:
+            print(f"| {_bin_name(lo)} | {c['right']} | {c['undecided']} | {c['wrong']} |")
+
+
+#: lower edges of the bins of the ideal test's separation (standard deviations)
+IDEAL_BINS = (0.0, 3.0, 5.0, 10.0, 30.0, np.inf)
+
+
+def _ideal_bin(z: float) -> float:
+    """The lower edge of ``z``'s bin in :data:`IDEAL_BINS`."""
+    return max(lo for lo in IDEAL_BINS if z >= lo)
+
+
+def _bin_name(lo: float) -> str:
+    if lo == np.inf:
+        return "noise-free"
+    hi = IDEAL_BINS[IDEAL_BINS.index(lo) + 1]
+    return f"{lo:g}-{hi:g}" if hi != np.inf else f">= {lo:g}"
 
 
 if __name__ == "__main__":

@@ -270,3 +270,50 @@ def write(path, frames: np.ndarray, parts: int = 1) -> str:
     per = None if parts == 1 else max(4096, -(-frames.nbytes // parts))
     intake_tvips.file_writer(str(path), signal, max_file_size=per, show_progressbar=False)
     return str(path).replace(".tvips", "_000.tvips")
+
+
+def ideal_separation(
+    truth: np.ndarray,
+    winding: str,
+    hysteresis: int,
+    dose: float | None,
+    rivals=range(-12, 13),
+    detector: int = 12,
+) -> float:
+    """How many standard deviations an ideal test (every scan frame, every pixel, the
+    sample and the noise model known) separates ``hysteresis`` from its nearest rival
+    (the values of ``rivals`` that are not the truth modulo the line length): the
+    square root of the least Poisson chi-square between the counts :func:`patterns`
+    expects under the two. ``inf`` without noise, ``0`` where a rival looks the same
+    (a flat sample, a period along the lines). An estimate from a sample of the lines
+    reaches less; where this is small no estimate can decide."""
+    length = truth.shape[1] if winding == "x" else truth.shape[0]
+    k = np.arange(detector) - (detector - 1) / 2
+    dist = np.hypot(*np.meshgrid(k, k, indexing="ij"))
+    disc = (dist < detector * 0.2).astype(float)
+    ring = np.exp(-(((dist - detector * 0.32) / (detector * 0.08)) ** 2))
+
+    grid = reference_grid(truth.shape, 0, winding, 0)
+    along = np.empty(truth.size, dtype=int)  # each frame's place along its line, unrolled
+    along[grid.reshape(-1)] = np.indices(truth.shape)[1 if winding == "x" else 0].reshape(-1)
+
+    def seen(h: int) -> np.ndarray:  # the transmission each scan frame sees under h
+        out = np.empty(truth.size)
+        out[reference_grid(truth.shape, 0, winding, h).reshape(-1)] = truth.reshape(-1)
+        return out
+
+    t = seen(hysteresis)
+    level = 1.0 if dose is None else dose
+    m = t[:, None, None] * disc + 0.3 * (1.2 - t[:, None, None]) * ring + 0.02
+    weight = level * (((disc - 0.3 * ring) ** 2)[None] / m).sum(axis=(1, 2))
+    best = np.inf
+    for r in {int(r) % length for r in rivals} - {hysteresis % length}:
+        r = r if abs(r) <= abs(r - length) else r - length
+        # the frames a roll wraps to the line's other end under either value are left
+        # out: a real scan's lag leaves no such jump (the estimates do not use it)
+        inside = (np.minimum(along + hysteresis, along + r) >= 0) & (
+            np.maximum(along + hysteresis, along + r) < length
+        )
+        chi2 = float((weight * (seen(r) - t) ** 2)[inside].sum())
+        best = min(best, chi2 if dose is not None or chi2 == 0 else np.inf)
+    return float(np.sqrt(best))

@@ -567,6 +567,12 @@ def plan_triplets(
     return TripletPlan(shape, start, winding, candidates, middles[inside], offsets[inside], window)
 
 
+def middle_count(shape: tuple[int, int], winding: str) -> int:
+    """How many lines may be the middle of a triplet (every line with both neighbours):
+    the most triplets the rounds of :func:`plan_triplets` can take."""
+    return max(0, line_length(shape, winding)[0] - (GROUP[-1] - GROUP[0]))
+
+
 def _middles(n_lines: int, count: int, skip: int) -> np.ndarray:
     """``count`` middle lines spread over the scan, wound (even) ones first; round
     ``r`` takes the lines halfway between those of the rounds before."""

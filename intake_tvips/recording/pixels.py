@@ -22,6 +22,7 @@ from intake_tvips.maths.alignment import (
     Alignment,
     SignalBasis,
     align_projected,
+    middle_count,
     no_signal,
     plan_triplets,
     signal_basis,
@@ -166,7 +167,11 @@ class _Estimator:
         found, why, window, looks = None, "", self._window(), MAX_ROUNDS
         for round_ in range(MAX_ROUNDS):
             if round_ >= looks:
-                why = "the byte budget is spent"
+                why = (
+                    "every line was already sampled"
+                    if round_ >= self._rounds_of_lines()
+                    else "the byte budget is spent"
+                )
                 break
             plan = plan_triplets(
                 self.shape,
@@ -185,7 +190,7 @@ class _Estimator:
             frames = plan.frames()
             new = np.setdiff1d(np.unique(frames), self.have)  # not read yet
             if round_ == 0:
-                looks = self._looks(_planned_bytes(self.rec, new))
+                looks = min(self._looks(_planned_bytes(self.rec, new)), self._rounds_of_lines())
             if round_ and self._over_budget(new):
                 why = "the byte budget is spent"
                 break
@@ -205,6 +210,9 @@ class _Estimator:
         while looks < MAX_ROUNDS and first * sum(ROUND_SHARES[: looks + 1]) <= self._budget():
             looks += 1
         return looks
+
+    def _rounds_of_lines(self) -> int:
+        return rounds_for_lines(middle_count(self.shape, self.winding))
 
     def _budget(self) -> float:
         """The bytes the rounds after the first may read up to."""
@@ -286,6 +294,17 @@ def default_budget(rec: Recording) -> float:
     """The bytes a sample of the pixels may read by default: ``BUDGET_FRACTION`` of the
     recording or ``BUDGET_FLOOR``, whichever is more."""
     return max(BUDGET_FRACTION * rec.n_frames * rec.layout.record_bytes, BUDGET_FLOOR)
+
+
+def rounds_for_lines(middles: int) -> int:
+    """The rounds until every one of ``middles`` triplet middles has been read (a small
+    scan runs out of lines before the budget runs out of bytes): no more looks than
+    these can be taken, so the error rate is spread over these only (:func:`look_cost`).
+    Known from the shape alone, before any pixel is seen."""
+    rounds = 1
+    while rounds < MAX_ROUNDS and TRIPLETS_PER_ROUND * sum(ROUND_SHARES[:rounds]) < middles:
+        rounds += 1
+    return rounds
 
 
 def look_cost(round_: int, looks: int) -> float:
