@@ -60,7 +60,7 @@ def _scan_title(scan: dict) -> str:
     if scan["method"] == "pixels":
         return "scan (detected from the pixels: the headers carry no positions)"
     if scan["method"] == "none":
-        if "pixels: undecided" in scan["reason"]:
+        if scan.get("pixels_read"):
             return "scan (not found: the headers carry no positions, the pixels do not decide)"
         return "scan (not in the frame headers; --pixels looks for it in the pixels)"
     pixels = scan.get("hysteresis_source", "assumed") != "assumed"

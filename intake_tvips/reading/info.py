@@ -87,8 +87,9 @@ def recording_info(
         ``frames``, ``frame_shape``, ``dtype``, ``frame_header_bytes``,
         ``first_frame_time``, ``last_frame_time``, ``duration_s``, ``frame_rate_hz``,
         ``median_frame_interval_s``, ``header`` (the series header) and ``scan`` (what
-        :func:`intake_tvips.detect_scan` found, with ``reader_kwargs``, ``sampled`` and
-        ``guess``: where the pixels decide no scan, the one they lean to, or ``None``),
+        :func:`intake_tvips.detect_scan` found, with ``reader_kwargs``, ``sampled``,
+        ``pixels_read`` (whether the pixels were looked at) and ``guess``: where the
+        pixels decide no scan, the one they lean to, or ``None``),
         ``frame_headers_read``.
     """
     rec = urlpath if isinstance(urlpath, Recording) else open_recording(urlpath, storage_options)
@@ -131,6 +132,7 @@ def recording_info(
                 "positions_trusted": found.positions_trusted,
                 "reason": found.reason,
                 "reader_kwargs": found.reader_kwargs(),
+                "pixels_read": bool(pixels),
                 "guess": found.guess,
             },
         }
