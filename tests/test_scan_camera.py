@@ -96,3 +96,23 @@ def test_scan_frames_joined_to_a_still_parked_run_are_not_taken_for_it(tmp_path)
     found = _detect(tmp_path, frames)
     assert found.method == "none" or found.scan_start_frame == 7, found.reason
     assert "move in their last steps" in found.reason
+
+
+def test_a_scan_whose_first_frames_keep_still_is_not_trusted(tmp_path):
+    """Noise-free grains under a descan, the probe parked on the first position for 3
+    frames; the scan ends on a grain of its own three frames, which read as a probe
+    parked off the scan, and 3 + 0 made whole rows: the start was read 3 frames early
+    at 1.0 (camera seed 313, case 12). The scan's first three steps then keep as still
+    as a parked probe (0.005 of the scan's 5 % step) where every other step moves:
+    not trusted."""
+    camera = sc.Camera(
+        64, None, drift=0.3, gain=3.5, offset=20.0, read_noise=5.0, hot_pixels=2,
+        descan=1.5, time_drift=0.5,
+    )  # fmt: skip
+    frames = sc.recording(
+        (48, 24), camera, texture_name="grains", junk="parked_origin",
+        junk_before=3, junk_after=0, seed=608864153,
+    )  # fmt: skip
+    found = _detect(tmp_path, frames)
+    assert found.method == "none", found.reason
+    assert "first frames keep as still as a parked probe" in found.reason

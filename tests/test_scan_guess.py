@@ -14,6 +14,7 @@ import scan_textures as st
 
 import intake_tvips
 from intake_tvips.cli import main
+from intake_tvips.recording.pixel_start import ONE_WAY_START_CONFIDENCE
 from intake_tvips.viewer.session import initial_scan
 
 
@@ -50,17 +51,37 @@ def test_an_undecided_scan_carries_the_guess_and_nothing_reads_it(tmp_path):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_start_the_breaks_tell_but_do_not_trust_is_the_guess(tmp_path, seed):
+def test_a_start_whose_breaks_all_point_one_way_is_taken_at_low_confidence(tmp_path, seed):
     """A gradient along the rows: every fly-back steps the same way, as a sample's edge
-    would, so the breaks' start (5) is not trusted; it is the guess's start."""
+    along the columns would, and the probe parked before the scan keeps still: the
+    breaks' start (5) is the answer, at no more than ``ONE_WAY_START_CONFIDENCE``."""
     frames = sp.recording(
         (32, 24), sp.Camera(detector=32, dose=30.0, descan=1.5), texture_name="gradient",
         junk="parked_origin", junk_before=5, junk_after=4, seed=seed,
     )  # fmt: skip
     found = intake_tvips.detect_scan(st.write(tmp_path / "g.tvips", frames), pixels=True)
-    assert found.method == "none"
+    assert (found.method, found.scan_shape, found.scan_start_frame) == ("pixels", (32, 24), 5)
+    assert 0 < found.confidence <= ONE_WAY_START_CONFIDENCE
     assert "the breaks at start 5 all point one way" in found.reason
-    assert found.guess == {"scan_shape": (32, 24), "scan_start_frame": 5, "winding_scan_axis": None}
+    assert "taken all the same" in found.reason and found.guess is None
+
+
+@pytest.mark.parametrize(
+    "shape, before, seed", [((24, 32), 5, 382752812), ((48, 96), 1, 1261395980)]
+)
+def test_one_way_breaks_of_rows_one_frame_short_are_not_taken(tmp_path, shape, before, seed):
+    """Noise-free waves along the diagonal, a probe parked on the scan before it: rows
+    one frame short fit as well as the true ones, and the waves' steepest slope breaks
+    them one way. Taken as above, these were rows of ``nx - 1`` (``scan_pixels_accuracy``
+    seeds 61 and 58): the frames the start leaves move at their end (scan frames among
+    them), or the breaks repeat with the true rows too."""
+    frames, _ = st.recording(
+        shape, texture_name="diagonal", winding=None, dose=None, junk="parked",
+        junk_before=before, junk_after=0 if before == 1 else 1, seed=seed,
+    )  # fmt: skip
+    found = intake_tvips.detect_scan(st.write(tmp_path / "d.tvips", frames), pixels=True)
+    assert found.method == "none", found
+    assert "point one way" in found.reason
 
 
 def test_no_guess_where_the_scan_is_decided_or_no_rows_fit(tmp_path):

@@ -15,7 +15,12 @@ import scan_textures as st
 from tvips_factory import reference_grid
 
 import intake_tvips
-from intake_tvips.maths.scan_phase import junk_rows, seam_steps, start_by_breaks
+from intake_tvips.maths.scan_phase import (
+    junk_rows,
+    neighbour_rows_break,
+    seam_steps,
+    start_by_breaks,
+)
 from intake_tvips.recording.scan_pixels import BREAKS_START_CONFIDENCE
 
 #: (shape, recording arguments): the benchmark's seed and case in the comment
@@ -91,18 +96,21 @@ def test_an_edge_of_the_sample_between_alike_borders_is_not_taken_for_the_rows_e
     steps = seam_steps(z, None)
     cliff, rows_end = steps[nx - 1 :: nx][:40], steps[nx + start - 1 :: nx][:40]
     assert (cliff > rows_end).mean() > 0.9  # the cliff would win on the breaks alone
-    found, why, lean = start_by_breaks(z, nx, None, extra=8)
+    found, why, lean, one_way = start_by_breaks(z, nx, None, extra=8)
     assert found is None
     assert "point one way" in why, why
     assert lean == 0  # the cliff's phase: a guess to look at, and here not the start (6)
+    assert one_way  # only the direction turned it away: the pixels cannot tell more
 
 
 def test_a_sample_changing_the_same_way_across_every_row_s_end_stays_open():
     y, x = np.mgrid[0:48, 0:40]
-    found, why, lean = start_by_breaks(_features((x / 40.0) ** 2 + 0.0 * y, 3), 40, None, extra=6)
+    found, why, lean, one_way = start_by_breaks(
+        _features((x / 40.0) ** 2 + 0.0 * y, 3), 40, None, extra=6
+    )
     assert found is None
     assert "point one way" in why, why
-    assert lean == 3  # the fly-back: the guess, not trusted
+    assert lean == 3 and one_way  # the fly-back: trusted no more than the edge above
 
 
 def test_a_texture_repeating_along_the_rows_without_a_visible_end_stays_open():
@@ -197,3 +205,16 @@ def test_a_row_repeats_one_pattern_where_it_spreads_by_noise_alone():
     assert not junk_rows(clean, nx, 0, clean[-nx:], 0)
     clean[:nx] = [1.0, 1.0]
     assert junk_rows(clean, nx, 0, clean[-nx:], 0)
+
+
+def test_breaks_repeating_with_rows_one_frame_off_put_the_row_length_in_doubt():
+    """Steps whose largest repeat every 40 frames do not repeat every 39 or 41; a
+    sequence holding large steps every 40 and every 41 frames (a texture's slope read
+    with rows one frame short, the true rows' ends among them) does."""
+    rng = np.random.default_rng(0)
+    steps = rng.uniform(0, 1, 40 * 30)
+    steps[7::40] += 5
+    assert not neighbour_rows_break(steps, 40)
+    both = steps.copy()
+    both[3::41] += 5
+    assert neighbour_rows_break(both, 40)

@@ -17,6 +17,7 @@ from intake_tvips.maths.scan_ends import (
     parked_ends,
     parked_on_scan,
     scan_start,
+    still_lead,
 )
 from intake_tvips.recording.scan_pixels import scan_from_pixels
 
@@ -192,6 +193,14 @@ def test_moving_end_tells_scan_frames_joined_to_a_still_run():
     moved = np.concatenate([still, still[-1] + np.array([[1.0] + [0] * 5, [2.0] + [0] * 5])])
     assert moving_end(moved)
     assert not moving_end(moved[-3:])  # two steps do not tell
+    # noise-free: the run keeps still to the count; a count's rounding is no move where a
+    # floor (a share of the scan's step) is given, a scan frame's step still is
+    exact = np.zeros((6, 6))
+    rounded = exact.copy()
+    rounded[-1, 0] = 0.01
+    assert moving_end(rounded) and not moving_end(rounded, floor=0.01)
+    assert moving_end(np.concatenate([exact, [[1.0] + [0] * 5]]), floor=0.01)
+    assert moving_end(moved) and not moving_end(moved, factor=1e6)
 
 
 @pytest.mark.parametrize("frames", [1, 2, 5, 40])
@@ -294,3 +303,17 @@ def test_folds_of_a_snake_sit_at_its_turns(roll):
     distance, turns, found = snake_fit(z, nx)
     assert (turns, found) == ((roll - 1) % (2 * nx), roll)  # turns at 2 start + h - 1
     assert distance == pytest.approx(0.1**2)  # frames one row apart: y differs by 0.1
+
+
+def test_still_lead_counts_the_steps_stiller_than_the_scan_moves_there():
+    rng = np.random.default_rng(1)
+    steps = rng.uniform(1.0, 2.0, 200)  # every step moves (a descan), rows of 20
+    assert still_lead(steps, 20) == 0
+    parked = steps.copy()
+    parked[:3] = [1e-3, 2e-3, 5e-4]  # a probe parked on the first position
+    assert still_lead(parked, 20) == 3
+    corner = steps.copy()
+    corner[np.arange(200) % 20 < 3] *= 1e-3  # a flat corner: as still a row later
+    assert still_lead(corner, 20) == 0
+    assert still_lead(np.zeros(200), 20) == 0  # repeats tell nothing
+    assert still_lead(parked[:60], 20) == 0  # fewer than 3 rows after: nothing to compare

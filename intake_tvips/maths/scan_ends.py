@@ -51,12 +51,18 @@ NOISE_FLOOR_SHARE = 0.33
 #: a frame no farther from its would-be neighbour a row period away than this quantile
 #: of the scan's own such distances may be a scan frame ...
 SCAN_QUANTILE = 0.99
-#: a parked run's last two steps towards the scan at most this many times its median
-#: step (squared distances; :func:`moving_end`)
-RUN_STILL = 4.0
 #: ... and one farther than this many times that distance is none (a probe parked;
 #: between: undecided)
 PARKED_FACTOR = 2.0
+#: a parked run's last two steps towards the scan at most this many times its median
+#: step (squared distances; :func:`moving_end`)
+RUN_STILL = 4.0
+#: a scan's first (last) frames keep as still as a parked probe where two steps or more
+#: lie below this share of the steps at their place in the next ``STILL_ROWS`` rows
+#: (:func:`still_lead`; noise-free under a descan, a probe parked on the first
+#: position: 0.003 of them)
+STILL_SHARE = 0.1
+STILL_ROWS = 3
 #: parked frames looked for at either end at most (by the parked-on-scan rule; a probe
 #: parked off the scan is looked for this far, or around a longer run of frames alike)
 LONGEST_PARKED = 64
@@ -246,16 +252,31 @@ def nearest_others(z: np.ndarray, sample: int = 512, among: int = 4096) -> np.nd
     return np.min(d, axis=1)
 
 
-def moving_end(run: np.ndarray) -> bool:
+def moving_end(run: np.ndarray, floor: float = 0.0, factor: float = RUN_STILL) -> bool:
     """Whether the frames ``run`` (a parked run, ordered towards the scan) move in their
-    last two steps by more than ``RUN_STILL`` times the run's median step: a probe
-    parked keeps still (noise or a slow drift alike in every step), a scan moves, so
-    scan frames over a flat region have joined the run. Runs of fewer than four frames
-    do not tell (``False``)."""
+    last two steps by more than ``factor`` times the run's median step (or times
+    ``floor``, where that is more: a noise-free run keeps still to the last count, and
+    a count's rounding is no move): a probe parked keeps still (noise or a slow drift
+    alike in every step), a scan moves, so scan frames over a flat region have joined
+    the run. Runs of fewer than four frames do not tell (``False``)."""
     steps = step_distances(run, 1)
     if steps.size < 3:
         return False
-    return float(np.max(steps[-2:])) > RUN_STILL * float(np.median(steps))
+    return float(np.max(steps[-2:])) > factor * max(float(np.median(steps)), floor)
+
+
+def still_lead(steps: np.ndarray, nx: int, rows: int = STILL_ROWS) -> int:
+    """How many of the first ``steps`` (between a scan's frames, from an end inwards,
+    rows of ``nx``) lie below ``STILL_SHARE`` of the median of the steps at the same
+    place of the next ``rows`` rows: a probe that keeps still where the scan moves on
+    (a descan or a drifting disc moves even the frames of a uniform region; a sample's
+    flat corner keeps about as still a row later). Where those steps are 0 (noise-free
+    frames that repeat exactly) nothing tells."""
+    count = min(nx, steps.size - rows * nx)
+    if count < 1:
+        return 0
+    later = np.stack([steps[r * nx : r * nx + count] for r in range(1, rows + 1)])
+    return leading_run(steps[:count] < STILL_SHARE * np.median(later, axis=0))
 
 
 def among_scan(frames: list[tuple[np.ndarray, np.ndarray]], scan: np.ndarray) -> list[bool]:

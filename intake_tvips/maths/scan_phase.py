@@ -20,7 +20,10 @@ A break is trusted only where it cannot be the sample's own:
   every row too, always from one side of the edge to the other, whereas the fly-back
   joins unrelated frames. A sample whose left and right borders differ the same way in
   every row (a gradient along the rows) is turned away too: its parked frames tell the
-  start instead (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`).
+  start instead (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`). Where that is
+  the only objection and the breaks do not repeat with rows one frame longer or
+  shorter as well (:func:`neighbour_rows_break`), ``one_way`` says so: the caller may
+  take the start with a low confidence where other evidence agrees.
 
 The breaks tell the start modulo ``nx`` only: a probe parked for a row or more would
 pass for rows of the scan. So the first and the last row the start leaves must vary
@@ -36,6 +39,8 @@ cannot tell from the sample. Then no break is trusted and the start stays undeci
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -82,44 +87,72 @@ def seam_steps(z: np.ndarray, winding: str | None) -> np.ndarray:
     return np.minimum(two[:-1], two[1:])
 
 
-def start_by_breaks(
-    z: np.ndarray, nx: int, winding: str | None, extra: int
-) -> tuple[int | None, str, int | None]:
-    """``(start, why, lean)``: which of the starts ``0 .. extra`` the rows of ``nx``
-    frames (winding ``None`` or ``"y"``; ``z``: the features from the earliest start on)
-    break at, by the module's rules; ``(None, why, lean)`` where they do not tell.
-    ``lean``: the start that breaks clearly more than the other open ones (the start
-    itself where trusted; where a later rule turns it away, a guess to look at, never
-    an answer), else ``None``."""
+class BreakStart(NamedTuple):
+    """What :func:`start_by_breaks` found: ``start`` (``None`` where the breaks do not
+    tell), ``why`` (words), ``lean`` (the start that breaks clearly more than the other
+    open ones: the start itself where trusted; where a later rule turns it away, a
+    guess to look at), ``one_way``: the lean was turned away only because its breaks
+    all point one way (:data:`COHERENCE`), as a fly-back between borders that differ
+    does and a sample's edge along the columns would, and the breaks do not repeat with
+    a neighbouring row length as well (:func:`neighbour_rows_break`)."""
+
+    start: int | None
+    why: str
+    lean: int | None
+    one_way: bool = False
+
+
+def start_by_breaks(z: np.ndarray, nx: int, winding: str | None, extra: int) -> BreakStart:
+    """Which of the starts ``0 .. extra`` the rows of ``nx`` frames (winding ``None`` or
+    ``"y"``; ``z``: the features from the earliest start on) break at, by the module's
+    rules (:class:`BreakStart`)."""
     steps = seam_steps(z, winding)
     off = 2 if winding == "y" else 1
     rows = np.arange(1, (steps.size + off) // nx)
     rows = rows[nx - 1 - off + rows * nx < steps.size]
     if not 0 < extra < nx:
-        return None, f"{extra} frames beyond whole rows of {nx}: no start to choose", None
+        why = f"{extra} frames beyond whole rows of {nx}: no start to choose"
+        return BreakStart(None, why, None)
     if rows.size < MIN_SEAMS:
-        return None, f"only {rows.size} rows' ends among the frames read", None
+        return BreakStart(None, f"only {rows.size} rows' ends among the frames read", None)
     seams = steps[np.arange(nx)[:, None] - off + rows[None, :] * nx]  # (start, row)
     open_ = seams[: extra + 1]
     top = int(np.argmax(_ranks(open_).sum(axis=1)))
     wins, quarter = _wins(open_, top)
     if wins < CANDIDATE_WINS or quarter < QUARTER_WINS:
-        return None, f"no start among 0..{extra} breaks clearly more than the others", None
+        why = f"no start among 0..{extra} breaks clearly more than the others"
+        return BreakStart(None, why, None)
     found = periodic_events(steps, nx, nx)
     rivals = [q for q in np.argsort(_ranks(seams).sum(axis=1))[::-1] if q != top]
     beats = min((seams[top] > seams[q]).mean() for q in rivals[:PHASE_RIVALS])
     if found is None or found.phase != (top - off) % nx or found.log10_p > PHASE_LOG10_P:
-        return None, f"the breaks at start {top} do not repeat with the rows", top
+        return BreakStart(None, f"the breaks at start {top} do not repeat with the rows", top)
     if beats < PHASE_WINS:
         why = f"the frames break at other phases of the rows as much as at start {top}"
-        return None, why, top
+        return BreakStart(None, why, top)
     if _coherence(z, top - off + rows * nx, 2 if winding == "y" else 1) > COHERENCE:
-        return None, f"the breaks at start {top} all point one way (an edge of the sample?)", top
+        why = f"the breaks at start {top} all point one way (an edge of the sample?)"
+        if neighbour_rows_break(steps, nx):
+            return BreakStart(None, f"{why}, and they repeat with rows one frame off too", top)
+        return BreakStart(None, why, top, one_way=True)
     why = (
         f"the rows break at start {top} in {wins:.0%} of {rows.size} rows, more than at "
         f"the other starts 0..{extra} (chance 1e{found.log10_p:.0f})"
     )
-    return top, why, top
+    return BreakStart(top, why, top)
+
+
+def neighbour_rows_break(steps: np.ndarray, nx: int) -> bool:
+    """Whether the largest ``steps`` repeat with rows of ``nx - 1`` or ``nx + 1`` too
+    (at ``PHASE_LOG10_P``): the row length itself is then in doubt. Over a texture
+    that does not change along a diagonal, rows one frame short fit as well as the
+    true ones, and the texture's steepest slope breaks with them while the true rows'
+    ends break with the others."""
+    return any(
+        (p := periodic_events(steps, period, period)) is not None and p.log10_p <= PHASE_LOG10_P
+        for period in (nx - 1, nx + 1)
+        if period > 1
+    )
 
 
 def junk_rows(

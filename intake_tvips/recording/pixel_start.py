@@ -7,7 +7,9 @@ after the scan. In turn:
   (:func:`~intake_tvips.maths.scan_ends.parked_on_scan`);
 * where that does not tell, where the rows break (plain rows and winding ``"y"``:
   :func:`~intake_tvips.maths.scan_phase.start_by_breaks`, confidence at most
-  ``BREAKS_START_CONFIDENCE``), or for a snake, whose rows do not break, the image each
+  ``BREAKS_START_CONFIDENCE``; breaks that all point one way, as a sample's edge along
+  the columns would, at most ``ONE_WAY_START_CONFIDENCE``, and only where the frames
+  the start leaves at the ends keep still), or for a snake, whose rows do not break, the image each
   open start makes (:func:`~intake_tvips.maths.scan_start_image.start_by_image`,
   confidence at most ``IMAGE_START_CONFIDENCE``). The image is not asked of plain rows:
   there it holds no more than the fly-back, which the breaks weigh with their guards,
@@ -36,14 +38,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from intake_tvips.maths.frame_features import standardized
+from intake_tvips.maths.periodicity import step_distances
 from intake_tvips.maths.pixel_raster import project
 from intake_tvips.maths.scan_ends import (
     LONGEST_PARKED,
+    STILL_ROWS,
     among_scan,
     moving_end,
     parked_on_scan,
     scan_start,
+    still_lead,
 )
 from intake_tvips.maths.scan_phase import cut_row, junk_rows, start_by_breaks
 from intake_tvips.maths.scan_start_image import ImageStart, start_by_image
@@ -56,6 +63,17 @@ ASSUMED_START_CONFIDENCE = 0.3
 #: the confidence at most of a start told by where the rows break (a sample's edge that
 #: breaks every row the same way is turned away, but an image prior is no proof)
 BREAKS_START_CONFIDENCE = 0.5
+#: the confidence at most of a start told by breaks that all point one way (a fly-back
+#: between borders that differ, or a sample's edge along the columns: the pixels cannot
+#: tell the two apart), taken where the frames it leaves at the ends keep still
+ONE_WAY_START_CONFIDENCE = 0.3
+#: steps at a run's end below this share of the scan's median step are no move
+STILL_FLOOR = 0.05
+#: the frames a one-way start leaves at an end move where their last two steps pass
+#: this many times their median (or the floor): noise alone passes 4 times the median
+#: of 3-7 steps in 9-26 % of runs measured in one or two dimensions (the features a
+#: gradient leaves), 8 times in 2-12 %; a noise-free run's median is 0
+LEFT_OUT_STILL = 8.0
 #: the confidence at most of a start told by the image (a paired test over the rows at
 #: 0.9 or more, but a smooth image is a prior about samples, not a proof)
 IMAGE_START_CONFIDENCE = 0.9
@@ -97,7 +115,34 @@ def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[in
         other = _parked_runs_unlike_rows(sample, fit, basis, (before, after), blank, start)
         if other:
             return f"{fit.notes[0]}; {why}; but {other}"
+    still = _still_scan_end(sample, fit, basis, start, after)
+    if still:
+        return Leaning(f"{fit.notes[0]}; {why}; but {still}", start)
     return fit, start, after, why
+
+
+def _still_scan_end(sample, fit, basis, start: int, after: int) -> str:
+    """Why the scan from ``start`` (``after`` frames after it) is not trusted, or ``""``:
+    its first or last frames keep as still as a parked probe where the rows after
+    (before) them move at the same place (:func:`~intake_tvips.maths.scan_ends.still_lead`,
+    in the standardized sums of all cells: in the few features of a fit, noise alone
+    keeps two steps that still a few times in a hundred):
+    a probe parked on the scan's first (last) position, the junk at the other end taken
+    for the frames beyond whole rows. Noise-free grains under a descan, the probe parked
+    on the first position and the scan ending on a grain of its own three frames (read
+    as parked off the scan), were read three frames early at 1.0. The end is looked at
+    only where it was read already (no request for it)."""
+    n, head, want = sample.rec.n_frames, sample.cells.shape[0], (STILL_ROWS + 1) * fit.nx
+    z, mean, std = standardized(sample.cells)  # all cells: noise alone seldom keeps still
+    first = z[start : min(head, n - after, start + want + 1)]
+    if still_lead(step_distances(first, 1), fit.nx) >= 2:
+        return "its first frames keep as still as a parked probe (parked on the scan?)"
+    last = z[n - after - want - 1 :] if head == n else sample.tail[-(want + 1 + after) :]
+    if last.shape[0] == want + 1 + after:
+        end = (last if head == n else (last - mean) / std)[: last.shape[0] - after][::-1]
+        if still_lead(step_distances(end, 1), fit.nx) >= 2:
+            return "its last frames keep as still as a parked probe (parked on the scan?)"
+    return ""
 
 
 def _parked_runs_unlike_rows(sample, fit, basis, junk, blank, start: int) -> str:
@@ -229,10 +274,28 @@ def _start_by_breaks(sample, fit, basis, z, junk: tuple[int, int]):
     extra = (sample.rec.n_frames - before - after) % fit.nx
     if fit.winding == "x":
         return "a snake's rows do not break"
-    b, how, lean = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
+    b, how, lean, one_way = start_by_breaks(z, fit.nx, fit.winding, extra or fit.nx - 1)
+    if b is None and one_way and not _left_out_moves(sample, fit, basis, z, junk, lean):
+        how += "; taken all the same: the frames it leaves at the ends keep still"
+        return _checked(sample, fit, basis, z, junk, lean, how, ONE_WAY_START_CONFIDENCE)
     if b is None:
         return how if lean is None else Leaning(how, before + lean)
     return _checked(sample, fit, basis, z, junk, b, how, BREAKS_START_CONFIDENCE)
+
+
+def _left_out_moves(sample, fit, basis, z, junk: tuple[int, int], b: int) -> bool:
+    """Whether the frames the start ``b`` (from the earliest start; ``z`` the features
+    from there) leaves before the scan, or the rows leave after it, move at their end
+    next to the scan (:func:`~intake_tvips.maths.scan_ends.moving_end` at
+    ``LEFT_OUT_STILL``, by more than a ``STILL_FLOOR`` share of the scan's median step):
+    scan frames among them, so the start is off. Unread ends do not tell (``True``)."""
+    rest = (sample.rec.n_frames - sum(junk) - b) % fit.nx
+    tail = sample.last(rest + junk[1])
+    if tail is None:
+        return True
+    after = project(tail[:rest], basis)[::-1]  # ordered towards the scan
+    floor = STILL_FLOOR * float(np.median(step_distances(z[b:], 1)))
+    return moving_end(z[:b], floor, LEFT_OUT_STILL) or moving_end(after, floor, LEFT_OUT_STILL)
 
 
 def _start_by_image(sample, fit, basis, z, junk: tuple[int, int]):
