@@ -307,13 +307,15 @@ def test_folds_of_a_snake_sit_at_its_turns(roll):
 
 def test_still_lead_counts_the_steps_stiller_than_the_scan_moves_there():
     rng = np.random.default_rng(1)
-    steps = rng.uniform(1.0, 2.0, 200)  # every step moves (a descan), rows of 20
-    assert still_lead(steps, 20) == 0
+    steps = rng.uniform(1.0, 2.0, 1000)  # every step moves (a descan), rows of 20
+    assert still_lead(steps, 20, steps) == 0
     parked = steps.copy()
     parked[:3] = [1e-3, 2e-3, 5e-4]  # a probe parked on the first position
-    assert still_lead(parked, 20) == 3
+    assert still_lead(parked, 20, parked) == 3
     corner = steps.copy()
-    corner[np.arange(200) % 20 < 3] *= 1e-3  # a flat corner: as still a row later
-    assert still_lead(corner, 20) == 0
-    assert still_lead(np.zeros(200), 20) == 0  # repeats tell nothing
-    assert still_lead(parked[:60], 20) == 0  # fewer than 3 rows after: nothing to compare
+    corner[np.arange(1000) % 20 < 3] *= 1e-3  # a flat corner: as still a row later
+    assert still_lead(corner, 20, corner) == 0
+    repeats = steps.copy()
+    repeats[50:80] = 0.0  # scan frames that repeat exactly (a uniform region)
+    assert still_lead(np.concatenate([[0.0, 0.0], repeats[2:]]), 20, repeats) == 0
+    assert still_lead(parked[:60], 20, parked) == 0  # fewer than 3 rows after: no telling

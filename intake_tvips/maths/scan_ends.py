@@ -59,10 +59,11 @@ PARKED_FACTOR = 2.0
 RUN_STILL = 4.0
 #: a scan's first (last) frames keep as still as a parked probe where two steps or more
 #: lie below this share of the steps at their place in the next ``STILL_ROWS`` rows
-#: (:func:`still_lead`; noise-free under a descan, a probe parked on the first
-#: position: 0.003 of them)
+#: and of the scan's ``STILL_QUANTILE`` step (:func:`still_lead`; noise-free under a
+#: descan, a probe parked on the first position: 0.003 and 0.01 of them)
 STILL_SHARE = 0.1
 STILL_ROWS = 3
+STILL_QUANTILE = 0.01
 #: parked frames looked for at either end at most (by the parked-on-scan rule; a probe
 #: parked off the scan is looked for this far, or around a longer run of frames alike)
 LONGEST_PARKED = 64
@@ -265,18 +266,21 @@ def moving_end(run: np.ndarray, floor: float = 0.0, factor: float = RUN_STILL) -
     return float(np.max(steps[-2:])) > factor * max(float(np.median(steps)), floor)
 
 
-def still_lead(steps: np.ndarray, nx: int, rows: int = STILL_ROWS) -> int:
+def still_lead(steps: np.ndarray, nx: int, scan: np.ndarray, rows: int = STILL_ROWS) -> int:
     """How many of the first ``steps`` (between a scan's frames, from an end inwards,
     rows of ``nx``) lie below ``STILL_SHARE`` of the median of the steps at the same
-    place of the next ``rows`` rows: a probe that keeps still where the scan moves on
-    (a descan or a drifting disc moves even the frames of a uniform region; a sample's
-    flat corner keeps about as still a row later). Where those steps are 0 (noise-free
-    frames that repeat exactly) nothing tells."""
+    place of the next ``rows`` rows and of the ``STILL_QUANTILE`` of the ``scan``'s
+    steps: a probe that keeps still where every scan frame moves (a descan or a
+    drifting disc moves even the frames of a uniform region; a sample's flat corner
+    keeps about as still a row later). Where the scan's frames repeat (noise-free, a
+    uniform region without a descan: that quantile is 0) nothing tells."""
     count = min(nx, steps.size - rows * nx)
-    if count < 1:
+    floor = STILL_SHARE * float(np.quantile(scan, STILL_QUANTILE)) if scan.size else 0.0
+    if count < 1 or floor <= 0:
         return 0
     later = np.stack([steps[r * nx : r * nx + count] for r in range(1, rows + 1)])
-    return leading_run(steps[:count] < STILL_SHARE * np.median(later, axis=0))
+    still = (steps[:count] < STILL_SHARE * np.median(later, axis=0)) & (steps[:count] < floor)
+    return leading_run(still)
 
 
 def among_scan(frames: list[tuple[np.ndarray, np.ndarray]], scan: np.ndarray) -> list[bool]:

@@ -134,13 +134,13 @@ def _still_scan_end(sample, fit, basis, start: int, after: int) -> str:
     only where it was read already (no request for it)."""
     n, head, want = sample.rec.n_frames, sample.cells.shape[0], (STILL_ROWS + 1) * fit.nx
     z, mean, std = standardized(sample.cells)  # all cells: noise alone seldom keeps still
-    first = z[start : min(head, n - after, start + want + 1)]
-    if still_lead(step_distances(first, 1), fit.nx) >= 2:
+    scan = step_distances(z[start : min(head, n - after)], 1)
+    if still_lead(scan[:want], fit.nx, scan) >= 2:
         return "its first frames keep as still as a parked probe (parked on the scan?)"
     last = z[n - after - want - 1 :] if head == n else sample.tail[-(want + 1 + after) :]
     if last.shape[0] == want + 1 + after:
         end = (last if head == n else (last - mean) / std)[: last.shape[0] - after][::-1]
-        if still_lead(step_distances(end, 1), fit.nx) >= 2:
+        if still_lead(step_distances(end, 1), fit.nx, scan) >= 2:
             return "its last frames keep as still as a parked probe (parked on the scan?)"
     return ""
 
