@@ -91,23 +91,23 @@ def test_parked_frames_of_whole_rows_never_give_a_confident_start(
         assert "start is assumed" in found.reason
 
 
-def test_whole_rows_without_junk_give_start_0_as_an_assumption(tmp_path):
+@pytest.mark.parametrize(
+    "texture, why",
+    [
+        ("smiley", "start is assumed"),
+        # a gradient along the rows: start 0 is where the rows break, all one way, as a
+        # sample's edge would: no surer than an assumption
+        ("gradient", "the breaks at start 0 all point one way"),
+    ],
+)
+def test_whole_rows_without_junk_give_start_0_as_an_assumption(tmp_path, texture, why):
     found = st.detected(
-        tmp_path, (32, 40), texture_name="gradient", winding=None, dose=200.0, seed=2,
+        tmp_path, (32, 40), texture_name=texture, winding=None, dose=200.0, seed=2,
         junk="blank", junk_before=0, junk_after=0,
     )  # fmt: skip
     _assert_found(found, (32, 40), 0, None)
     assert found.confidence <= ASSUMED_START_CONFIDENCE
-    # a gradient along the rows: start 0 is where the rows break, all one way, as a
-    # sample's edge would: no surer than an assumption
-    assert "the breaks at start 0 all point one way" in found.reason
-    found = st.detected(
-        tmp_path, (32, 40), texture_name="smiley", winding=None, dose=200.0, seed=2,
-        junk="blank", junk_before=0, junk_after=0,
-    )  # fmt: skip
-    _assert_found(found, (32, 40), 0, None)
-    assert found.confidence <= ASSUMED_START_CONFIDENCE
-    assert "start is assumed" in found.reason
+    assert why in found.reason
 
 
 @pytest.mark.parametrize("dose", [None, 200.0])
