@@ -97,15 +97,27 @@ def image(name: str, shape: tuple[int, int], rng) -> np.ndarray:
     return 0.25 + 0.75 * (t - t.min()) / (np.ptp(t) or 1.0)
 
 
-def patterns(t: np.ndarray, detector: int, dose: float | None, rng) -> np.ndarray:
-    """``(positions, detector, detector)`` patterns for the transmissions ``t`` (flat)."""
+def disc_and_ring(detector: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bright-field disc and the diffuse ring of :func:`patterns` on the detector."""
     k = np.arange(detector) - (detector - 1) / 2
     dist = np.hypot(*np.meshgrid(k, k, indexing="ij"))
     disc = (dist < detector * 0.2).astype(float)
     ring = np.exp(-(((dist - detector * 0.32) / (detector * 0.08)) ** 2))
+    return disc, ring
+
+
+def mean_counts(t: np.ndarray, disc: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """``(positions, detector, detector)``: the counts per unit dose :func:`patterns`
+    expects for the transmissions ``t`` (flat); their slope in ``t`` is
+    ``disc - 0.3 ring``."""
     t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
+    return t * disc + 0.3 * (1.2 - t) * ring + 0.02
+
+
+def patterns(t: np.ndarray, detector: int, dose: float | None, rng) -> np.ndarray:
+    """``(positions, detector, detector)`` patterns for the transmissions ``t`` (flat)."""
     level = 1.0 if dose is None else dose
-    lam = level * (t * disc + 0.3 * (1.2 - t) * ring + 0.02)
+    lam = level * mean_counts(t, *disc_and_ring(detector))
     if dose is None:
         return np.round(lam * 1000).astype(np.uint16)
     return rng.poisson(lam).astype(np.uint16)
@@ -288,11 +300,7 @@ def ideal_separation(
     (a flat sample, a period along the lines). An estimate from a sample of the lines
     reaches less; where this is small no estimate can decide."""
     length = truth.shape[1] if winding == "x" else truth.shape[0]
-    k = np.arange(detector) - (detector - 1) / 2
-    dist = np.hypot(*np.meshgrid(k, k, indexing="ij"))
-    disc = (dist < detector * 0.2).astype(float)
-    ring = np.exp(-(((dist - detector * 0.32) / (detector * 0.08)) ** 2))
-
+    disc, ring = disc_and_ring(detector)
     grid = reference_grid(truth.shape, 0, winding, 0)
     along = np.empty(truth.size, dtype=int)  # each frame's place along its line, unrolled
     along[grid.reshape(-1)] = np.indices(truth.shape)[1 if winding == "x" else 0].reshape(-1)
@@ -304,8 +312,8 @@ def ideal_separation(
 
     t = seen(hysteresis)
     level = 1.0 if dose is None else dose
-    m = t[:, None, None] * disc + 0.3 * (1.2 - t[:, None, None]) * ring + 0.02
-    weight = level * (((disc - 0.3 * ring) ** 2)[None] / m).sum(axis=(1, 2))
+    slope = disc - 0.3 * ring  # of mean_counts in t
+    weight = level * ((slope**2)[None] / mean_counts(t, disc, ring)).sum(axis=(1, 2))
     best = np.inf
     for r in {int(r) % length for r in rivals} - {hysteresis % length}:
         r = r if abs(r) <= abs(r - length) else r - length

@@ -103,8 +103,8 @@ def test_a_scan_whose_first_frames_keep_still_is_not_trusted(tmp_path):
     frames; the scan ends on a grain of its own three frames, which read as a probe
     parked off the scan, and 3 + 0 made whole rows: the start was read 3 frames early
     at 1.0 (camera seed 313, case 12). The scan's first three steps then keep as still
-    as a parked probe (0.005 of the scan's 5 % step) where every other step moves:
-    not trusted."""
+    as a parked probe (0.003 of the steps at their place in the next rows, 0.01 of the
+    scan's 1 % step) where every other step moves: not trusted."""
     camera = sc.Camera(
         64, None, drift=0.3, gain=3.5, offset=20.0, read_noise=5.0, hot_pixels=2,
         descan=1.5, time_drift=0.5,

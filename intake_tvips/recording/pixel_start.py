@@ -288,12 +288,13 @@ def _left_out_moves(sample, fit, basis, z, junk: tuple[int, int], b: int) -> boo
     from there) leaves before the scan, or the rows leave after it, move at their end
     next to the scan (:func:`~intake_tvips.maths.scan_ends.moving_end` at
     ``LEFT_OUT_STILL``, by more than a ``STILL_FLOOR`` share of the scan's median step):
-    scan frames among them, so the start is off. Unread ends do not tell (``True``)."""
+    scan frames among them, so the start is off. Unread ends do not tell (``True``).
+    The end is read as far as :func:`_checked` reads it next: one request for both."""
     rest = (sample.rec.n_frames - sum(junk) - b) % fit.nx
-    tail = sample.last(rest + junk[1])
+    tail = sample.last(fit.nx + rest + junk[1])
     if tail is None:
         return True
-    after = project(tail[:rest], basis)[::-1]  # ordered towards the scan
+    after = project(tail[fit.nx : fit.nx + rest], basis)[::-1]  # ordered towards the scan
     floor = STILL_FLOOR * float(np.median(step_distances(z[b:], 1)))
     return moving_end(z[:b], floor, LEFT_OUT_STILL) or moving_end(after, floor, LEFT_OUT_STILL)
 
