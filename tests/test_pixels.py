@@ -548,6 +548,34 @@ def test_cli_info_pixels_and_catalog(tmp_path, capsys):
     assert yaml.safe_load(capsys.readouterr().out)["s"]["args"]["hysteresis"] == "auto"
 
 
+def test_pixel_reads_show_a_bar_where_asked(tmp_path, capsys, monkeypatch):
+    """Reads of pixels count their bytes in a tqdm bar on stderr where asked (the
+    API's ``progress=True``, the command line's ``--progress`` or a terminal), once a
+    read has taken ``PROGRESS_DELAY`` seconds; never otherwise."""
+    from tqdm import tqdm
+
+    from intake_tvips.cli import main
+    from intake_tvips.recording import pixels
+
+    path = _demo_like(tmp_path)
+    monkeypatch.setattr(pixels, "PROGRESS_DELAY", 0.0)
+    estimate_hysteresis(path, (32, 32), 3)
+    assert capsys.readouterr().err == ""
+    found = estimate_hysteresis(path, (32, 32), 3, progress=True)
+    err = capsys.readouterr().err
+    size = tqdm.format_sizeof(found.bytes_read, divisor=1024)
+    assert "pixels of demo_000.tvips" in err and f"/{size} " in err  # bytes in all
+    intake_tvips.detect_scan(path, pixels=True, progress=True)
+    assert "pixels of demo_000.tvips" in capsys.readouterr().err
+    assert main(["info", path, "--pixels", "--progress"]) == 0
+    assert "pixels of demo_000.tvips" in capsys.readouterr().err
+    assert main(["info", path, "--pixels", "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(pixels, "PROGRESS_DELAY", 60.0)  # the default hides quick reads
+    estimate_hysteresis(path, (32, 32), 3, progress=True)
+    assert "pixels of" not in capsys.readouterr().err
+
+
 def test_cli_refuses_a_bad_hysteresis(tmp_path, capsys):
     from intake_tvips.cli import main
 

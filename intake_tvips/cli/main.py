@@ -67,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE
+    from intake_tvips import progress_shown
+    from intake_tvips.cli.options import show_progress
+
     try:
-        with _fail_fast_remote():
+        with _fail_fast_remote(), progress_shown(show_progress(args)):
             return args.function(args)
     except (ValueError, OSError, MissingDependencyError) as e:
         print(_one_line(e), file=sys.stderr)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from intake_tvips.cli.common import OK, PROG, scan_arguments, storage_arguments, url_arguments
+from intake_tvips.cli.common import (
+    OK,
+    PROG,
+    progress_arguments,
+    scan_arguments,
+    storage_arguments,
+    url_arguments,
+)
 
 HELP = (
     "show the scan in a local web page: the virtual image filling in as the recording is "
@@ -35,6 +42,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     storage_arguments(p)
+    progress_arguments(p)
     p.set_defaults(function=run)
     return p
 

@@ -147,6 +147,7 @@ def detect_scan(
     frame header. ``headers``: the table :func:`intake_tvips.recording.headers.
     frame_headers` returns (or any structured array of the frame headers in frame
     order), to avoid reading them again; ``urlpath`` is then not opened.
+    ``progress``: tqdm bars of the headers read and (``pixels=True``) of the pixels.
     """
     from intake_tvips.recording.core import Recording, open_recording
 
@@ -161,9 +162,11 @@ def detect_scan(
         found = detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
     if not pixels:
         return found
+    from intake_tvips.recording.pixels import progress_shown
     from intake_tvips.recording.scan_pixels import detect_with_pixels
 
-    return detect_with_pixels(found, rec)
+    with progress_shown(progress):
+        return detect_with_pixels(found, rec)
 
 
 def detect_scan_of(rec, *, exhaustive: bool = False, progress: bool = False) -> ScanDetection:
