@@ -378,6 +378,9 @@ def test_no_winding_and_too_few_lines(tmp_path):
     assert estimate_hysteresis(path, (2, 64), 3, None).hysteresis == 0
     two = estimate_hysteresis(path, (2, 64), 3, "x")
     assert two.hysteresis is None and "fewer than 3" in two.reason
+    for start in (1.5, "3", True):  # as file_reader: an integer, nothing else
+        with pytest.raises(ValueError, match="scan_start_frame must be an integer"):
+            estimate_hysteresis(path, (2, 64), start, "x")
 
 
 def test_the_sample_is_bounded(tmp_path):

@@ -147,6 +147,8 @@ def estimate_hysteresis(
     rec = urlpath if isinstance(urlpath, Recording) else open_recording(urlpath, storage_options)
     shape = normalize_scan_shape(scan_shape)
     winding = normalize_winding(winding_scan_axis)
+    if isinstance(scan_start_frame, bool) or not isinstance(scan_start_frame, (int, np.integer)):
+        raise ValueError(f"scan_start_frame must be an integer, got {scan_start_frame!r}")
     if winding is None:
         return HysteresisEstimate(0, 1.0, "no winding: hysteresis does not apply")
     if len(shape) != 2:
