@@ -40,7 +40,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from intake_tvips.maths.frame_features import standardized
 from intake_tvips.maths.periodicity import step_distances
 from intake_tvips.maths.pixel_raster import project
 from intake_tvips.maths.scan_ends import (
@@ -133,7 +132,7 @@ def _still_scan_end(sample, fit, basis, start: int, after: int) -> str:
     as parked off the scan), were read three frames early at 1.0. The end is looked at
     only where it was read already (no request for it)."""
     n, head, want = sample.rec.n_frames, sample.cells.shape[0], (STILL_ROWS + 1) * fit.nx
-    z, mean, std = standardized(sample.cells)  # all cells: noise alone seldom keeps still
+    z, mean, std = sample.standardized()  # all cells: noise alone seldom keeps still
     scan = step_distances(z[start : min(head, n - after)], 1)
     if still_lead(scan[:want], fit.nx, scan) >= 2:
         return "its first frames keep as still as a parked probe (parked on the scan?)"
@@ -169,7 +168,7 @@ def _parked_next_to_scan(sample, fit, junk, blank, start: int) -> str:
     position, the scan starting over a uniform region, reads as one run of alike frames
     reaching into the scan: noise-free grains under a drifting beam current were read
     four frames late at 1.0."""
-    z, mean, std = standardized(sample.cells)  # all cells: the basis may miss the parked
+    z, mean, std = sample.standardized()  # all cells: the basis may miss the parked
     end = sample.rec.n_frames - junk[1]
     scan = z[start : min(z.shape[0], end)]  # the frames read of the scan
     if scan.shape[0] < 4 * fit.nx:
@@ -200,7 +199,7 @@ def _parked_moving(sample, junk, blank, start: int) -> str:
     standardized cell sums). Noise-free, a probe parked on the first position of a
     gradient's flat corner joined the scan's first three frames, whose descan and drift
     moved them a little: read three frames late at 1.0."""
-    z, mean, std = standardized(sample.cells)
+    z, mean, std = sample.standardized()
     if moving_end(z[blank[0] : start]):
         return "the parked frames before the scan move in their last steps (scan frames?)"
     parked_after = junk[1] - blank[1]

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from intake_tvips.maths.frame_features import standardized
 from intake_tvips.maths.pixel_raster import (
     MAX_FRAMES,
     feature_basis,
@@ -257,6 +258,14 @@ class _Sample:
         self.cells = np.zeros((0, 0))
         self.tail = np.zeros((0, 0))
         self.cost = {"requests": 0, "bytes": 0}
+        self._standardized = None
+
+    def standardized(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`~intake_tvips.maths.frame_features.standardized` of ``cells`` (all
+        cells; kept until more frames are read: several checks of one fit ask)."""
+        if self._standardized is None or self._standardized[0].shape != self.cells.shape:
+            self._standardized = standardized(self.cells)
+        return self._standardized
 
     def read(self, head: int) -> None:
         """Read the frames from the start up to ``head`` (those not read yet), and the
