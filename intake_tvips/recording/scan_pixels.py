@@ -330,8 +330,22 @@ def _raster(sample: _Sample, n: int):
     features = _features(lit, parked)
     found = _fitted(features, parked, n, blank)
     if isinstance(found, str) and features is not None and parked != (0, 0):
-        return _recounted(lit, parked, features[1], n, blank) or found
+        return _recounted(lit, parked, features[1], n, blank) or _unparked(lit, n, blank) or found
     return found
+
+
+def _unparked(lit: np.ndarray, n: int, blank: tuple[int, int]):
+    """:func:`_fitted` of every frame ``lit`` (none blanked at either end), the runs of
+    alike frames found at the ends taken for what they may be: a probe parked on the
+    scan, its runs reaching into the scan's first (last) frames where those look alike
+    too (a uniform border; the rows then fit the frames between the runs, but those are
+    no whole number of rows). The start is then looked for as for a probe parked on
+    the scan unseen (:func:`~intake_tvips.recording.pixel_start.started`); ``None`` where
+    frames were blanked or nothing fits."""
+    if blank != (0, 0):
+        return None
+    found = _fitted(_features(lit, (0, 0)), (0, 0), n, blank)
+    return None if isinstance(found, str) else found
 
 
 def _features(lit: np.ndarray, parked: tuple[int, int]):
