@@ -116,3 +116,32 @@ def test_a_scan_whose_first_frames_keep_still_is_not_trusted(tmp_path):
     found = _detect(tmp_path, frames)
     assert found.method == "none", found.reason
     assert "first frames keep as still as a parked probe" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("shape", "camera", "texture", "winding", "hysteresis", "junk", "seed"),
+    [
+        ((32, 24), sc.Camera(16, None, drift=0.1, gain=3.5, offset=20.0, hot_pixels=1,
+                             descan=1.5), "particles", "x", 1, (5, 1), 944226276),
+        ((48, 32), sc.Camera(32, None, drift=0.1, gain=3.5, read_noise=5.0, hot_pixels=2),
+         "stripes", None, 0, (1, 2), 897925629),
+    ],
+)  # fmt: skip
+def test_parked_runs_reaching_into_a_uniform_border_are_taken_as_parked_on_the_scan(
+    tmp_path, shape, camera, texture, winding, hysteresis, junk, seed
+):
+    """Noise-free, the probe parked on the scan's origin before it and on its last
+    position after it: the runs of alike frames at the ends reach into the scan's first
+    frames (a uniform border), and the frames between them are no whole number of the
+    rows that fit. These were undecided; the rows are now fitted to every frame and the
+    start looked for as for a probe parked on the scan: right, at the confidence of that
+    path (0.9 from a snake's image, 0.5 from the rows' breaks)."""
+    frames = sc.recording(
+        shape, camera, texture_name=texture, winding=winding, hysteresis=hysteresis,
+        junk="parked_origin", junk_before=junk[0], junk_after=junk[1], seed=seed,
+    )  # fmt: skip
+    found = _detect(tmp_path, frames)
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame) == (shape, junk[0])
+    assert found.winding_scan_axis == winding and found.confidence <= 0.9
+    assert "between the junk ones" not in found.reason
