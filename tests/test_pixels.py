@@ -570,6 +570,12 @@ def test_pixel_reads_show_a_bar_where_asked(tmp_path, capsys, monkeypatch):
     assert "pixels of demo_000.tvips" in err and f"/{size} " in err  # bytes in all
     intake_tvips.detect_scan(path, pixels=True, progress=True)
     assert "pixels of demo_000.tvips" in capsys.readouterr().err
+    with intake_tvips.progress_shown():  # around any call: hysteresis="auto" too
+        intake_tvips.detect_scan(path, pixels=True)
+        assert "pixels of demo_000.tvips" in capsys.readouterr().err
+        file_reader(path, scan_shape=(32, 32), scan_start_frame=3, winding_scan_axis="x",
+                    hysteresis="auto", lazy=True)  # fmt: skip
+        assert "pixels of demo_000.tvips" in capsys.readouterr().err
     assert main(["info", path, "--pixels", "--progress"]) == 0
     assert "pixels of demo_000.tvips" in capsys.readouterr().err
     assert main(["info", path, "--pixels", "--no-progress"]) == 0

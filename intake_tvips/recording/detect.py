@@ -56,6 +56,7 @@ inf and non-integers never match, and a raster of more positions than frames is 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -165,7 +166,7 @@ def detect_scan(
     from intake_tvips.recording.pixels import progress_shown
     from intake_tvips.recording.scan_pixels import detect_with_pixels
 
-    with progress_shown(progress):
+    with progress_shown() if progress else contextlib.nullcontext():  # else as around it
         return detect_with_pixels(found, rec)
 
 

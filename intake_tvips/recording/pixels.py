@@ -13,7 +13,7 @@ until the answer is decided or the byte budget is spent. The cost depends on the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -154,7 +154,7 @@ def estimate_hysteresis(
     if len(shape) != 2:
         return HysteresisEstimate(None, 0.0, f"undecided: a scan of shape {shape} is not 2-D")
     estimator = _Estimator(rec, shape, int(scan_start_frame), winding, max_shift, window, max_bytes)
-    with progress_shown(progress or _SHOWN.get()):
+    with progress_shown() if progress else nullcontext():  # else as around it
         return estimator.run()
 
 
