@@ -6,8 +6,9 @@ are read and reduced to detector-cell sums (:func:`~.pixels.cell_sums`). The row
 and winding come from :func:`intake_tvips.maths.pixel_raster.fit_raster`, the start from
 the blanked frames at either end (:func:`~intake_tvips.maths.scan_ends.scan_start`) or,
 where none marks either end, by :mod:`.pixel_start` (a probe parked on the scan, where
-the rows break, the image each open start makes), the row count from the frames
-between, the hysteresis from :func:`~.pixels.estimate_hysteresis`. Where the pixels
+the rows break, the image each open start makes; also where runs of alike frames at
+the ends, taken for a probe parked off the scan, leave no whole number of rows between
+them: :func:`_unparked`), the row count from the frames between, the hysteresis from :func:`~.pixels.estimate_hysteresis`. Where the pixels
 cannot tell, the answer is ``method="none"`` with the reason: also for scans of fewer
 than ``MIN_DECIDED_ROWS`` rows or rows shorter than ``MIN_DECIDED_COLUMNS`` frames.
 """
@@ -351,8 +352,9 @@ def _unparked(lit: np.ndarray, n: int, blank: tuple[int, int]):
     alike too (a uniform border). The start is then looked for as for a probe parked
     on the scan unseen (:func:`~intake_tvips.recording.pixel_start.started`); ``None``
     where frames were blanked or nothing fits. Measured: camera seed 317, noise-free
-    particles, stripes and a smiley with read noise, the probe parked 1-5 frames on
-    the first position: 4 of 5 such recordings undecided before, now right."""
+    particles, stripes and coins (read noise or a descan), the probe parked 1-5 frames
+    on the origin or the first position: 4 of 5 such recordings undecided before, now
+    right (the fifth, a smiley, the breaks leave undecided)."""
     if blank != (0, 0):
         return None
     found = _fitted(_features(lit, (0, 0)), (0, 0), n, blank)
