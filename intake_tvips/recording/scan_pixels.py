@@ -8,9 +8,10 @@ the blanked frames at either end (:func:`~intake_tvips.maths.scan_ends.scan_star
 where none marks either end, by :mod:`.pixel_start` (a probe parked on the scan, where
 the rows break, the image each open start makes; also where runs of alike frames at
 the ends, taken for a probe parked off the scan, leave no whole number of rows between
-them: :func:`_unparked`), the row count from the frames between, the hysteresis from :func:`~.pixels.estimate_hysteresis`. Where the pixels
-cannot tell, the answer is ``method="none"`` with the reason: also for scans of fewer
-than ``MIN_DECIDED_ROWS`` rows or rows shorter than ``MIN_DECIDED_COLUMNS`` frames.
+them: :func:`_unparked`), the row count from the frames between, the hysteresis from
+:func:`~.pixels.estimate_hysteresis`. Where the pixels cannot tell, the answer is
+``method="none"`` with the reason: also for scans of fewer than ``MIN_DECIDED_ROWS``
+rows or rows shorter than ``MIN_DECIDED_COLUMNS`` frames.
 """
 
 from __future__ import annotations
