@@ -145,3 +145,20 @@ def test_parked_runs_reaching_into_a_uniform_border_are_taken_as_parked_on_the_s
     assert (found.scan_shape, found.scan_start_frame) == (shape, junk[0])
     assert found.winding_scan_axis == winding and found.confidence <= 0.9
     assert "between the junk ones" not in found.reason
+
+
+def test_a_probe_parked_off_a_scan_winding_y_is_found_noise_free(tmp_path):
+    """Winding y: frames next to each other in time lie at opposite ends of a column,
+    so the median step between neighbours in time is about that between random frames.
+    Measured against it, noise-free frames parked off the scan (9 from the nearest scan
+    frame, scan steps 0.07, neighbours in time 127) were not apart, and the start was
+    undecided; the typical step is now the lesser of one and two frames apart."""
+    camera = sc.Camera(64, None, drift=0.1, gain=3.5, offset=100.0, descan=1.5, time_drift=0.5)
+    frames = sc.recording(
+        (48, 48), camera, texture_name="stripes", winding="y", hysteresis=4,
+        junk="parked_off", junk_before=3, junk_after=2, seed=629428439,
+    )  # fmt: skip
+    found = _detect(tmp_path, frames)
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame, found.winding_scan_axis) == ((48, 48), 3, "y")
+    assert found.hysteresis in (4, None)

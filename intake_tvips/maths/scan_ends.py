@@ -127,7 +127,7 @@ def parked_ends(cells: np.ndarray, longest: int = 64) -> tuple[int, int]:
     z = standardized(cells)[0]
     if z.shape[0] < 4 * longest:
         longest = z.shape[0] // 4
-    typical = float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
+    typical = _typical_step(z)
     body = z[longest : z.shape[0] - longest]
     scale = (typical, _farthest_nearest(body, typical), _noisy(body))
     cap = z.shape[0] // 4
@@ -294,6 +294,15 @@ def among_scan(frames: list[tuple[np.ndarray, np.ndarray]], scan: np.ndarray) ->
         d = others - frame
         near.append(bool(np.min(np.einsum("ij,ij->i", d, d)) <= reach))
     return near
+
+
+def _typical_step(z: np.ndarray) -> float:
+    """The typical step between a frame and its neighbour on the scan: the median
+    distance between frames one apart, or two apart where less (winding ``"y"``, whose
+    neighbours in time lie a column apart at opposite ends of it)."""
+    if z.shape[0] < 3:
+        return float(np.median(step_distances(z, 1))) if z.shape[0] > 1 else 0.0
+    return min(float(np.median(step_distances(z, lag))) for lag in (1, 2))
 
 
 def _parked_run(z: np.ndarray, lengths, other: int, scale: tuple[float, float, bool]) -> int:

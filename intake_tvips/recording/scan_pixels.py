@@ -347,17 +347,16 @@ def _refitted(lit: np.ndarray, parked: tuple[int, int], z: np.ndarray, n: int, b
 
 
 def _unparked(lit: np.ndarray, n: int, blank: tuple[int, int]):
-    """:func:`_fitted` of every frame ``lit`` where none was blanked at either end: the
-    runs of alike frames found at the ends taken for what they may be, a probe parked
-    on the scan whose runs reach into the scan's first (last) frames where those look
-    alike too (a uniform border). The start is then looked for as for a probe parked
-    on the scan unseen (:func:`~intake_tvips.recording.pixel_start.started`); ``None``
-    where frames were blanked or nothing fits. Measured: camera seed 317, noise-free
-    particles, stripes and coins (read noise or a descan), the probe parked 1-5 frames
-    on the origin or the first position: 4 of 5 such recordings undecided before, now
-    right (the fifth, a smiley, the breaks leave undecided)."""
-    if blank != (0, 0):
-        return None
+    """:func:`_fitted` of every frame ``lit`` (those between the blanked ones): the runs
+    of alike frames found at the ends taken for what they may be, a probe parked on the
+    scan whose runs reach into the scan's first (last) frames where those look alike
+    too (a uniform border), or scan frames a drifting beam current sets apart. The start
+    is then looked for as where no run was found (after the blanked frames, or as for a
+    probe parked on the scan unseen: :func:`~intake_tvips.recording.pixel_start.started`);
+    ``None`` where nothing fits. Measured: camera seed 317, noise-free particles, stripes
+    and coins (read noise or a descan), the probe parked 1-5 frames on the origin or the
+    first position: 4 of 5 such recordings undecided before, now right (the fifth, a
+    smiley, the breaks leave undecided)."""
     found = _fitted(_features(lit, (0, 0)), (0, 0), n, blank)
     return None if isinstance(found, str) else found
 
