@@ -15,6 +15,11 @@ def _detect(tmp_path, frames):
     return intake_tvips.detect_scan(st.write(tmp_path / "rec.tvips", frames), pixels=True)
 
 
+def _recorded(tmp_path, shape, camera, **kw):
+    """``detect_scan(pixels=True)`` of a recording of ``scan_camera`` (``kw`` its own)."""
+    return _detect(tmp_path, sc.recording(shape, camera, **kw))
+
+
 @pytest.mark.parametrize(
     ("winding", "hysteresis", "texture"),
     [(None, 0, "grains"), ("x", 3, "particles"), ("y", 5, "grains")],
@@ -136,11 +141,10 @@ def test_parked_runs_reaching_into_a_uniform_border_are_taken_as_parked_on_the_s
     rows that fit. These were undecided; the rows are now fitted to every frame and the
     start looked for as for a probe parked on the scan: right, at the confidence of that
     path (0.9 from a snake's image, 0.5 from the rows' breaks)."""
-    frames = sc.recording(
-        shape, camera, texture_name=texture, winding=winding, hysteresis=hysteresis,
+    found = _recorded(
+        tmp_path, shape, camera, texture_name=texture, winding=winding, hysteresis=hysteresis,
         junk="parked_origin", junk_before=junk[0], junk_after=junk[1], seed=seed,
     )  # fmt: skip
-    found = _detect(tmp_path, frames)
     assert found.method == "pixels", found.reason
     assert (found.scan_shape, found.scan_start_frame) == (shape, junk[0])
     assert found.winding_scan_axis == winding and found.confidence <= 0.9
@@ -154,11 +158,10 @@ def test_a_probe_parked_off_a_scan_winding_y_is_found_noise_free(tmp_path):
     frame, scan steps 0.07, neighbours in time 127) were not apart, and the start was
     undecided; the typical step is now the lesser of one and two frames apart."""
     camera = sc.Camera(64, None, drift=0.1, gain=3.5, offset=100.0, descan=1.5, time_drift=0.5)
-    frames = sc.recording(
-        (48, 48), camera, texture_name="stripes", winding="y", hysteresis=4,
+    found = _recorded(
+        tmp_path, (48, 48), camera, texture_name="stripes", winding="y", hysteresis=4,
         junk="parked_off", junk_before=3, junk_after=2, seed=629428439,
     )  # fmt: skip
-    found = _detect(tmp_path, frames)
     assert found.method == "pixels", found.reason
     assert (found.scan_shape, found.scan_start_frame, found.winding_scan_axis) == ((48, 48), 3, "y")
     assert found.hysteresis in (4, None)
