@@ -65,7 +65,7 @@ _PUBLIC = {
     "write_blockfile": ".writers.blockfile",
     "write_tiff": ".writers.tiff",
     "store_exists": ".storage.filesystem",
-    "progress_shown": ".recording.pixels",
+    "progress_shown": ".recording.pixel_progress",
 }
 
 __all__ = sorted([*_PUBLIC, "catalogs_dir"])

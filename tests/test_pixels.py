@@ -558,10 +558,10 @@ def test_pixel_reads_show_a_bar_where_asked(tmp_path, capsys, monkeypatch):
     from tqdm import tqdm
 
     from intake_tvips.cli import main
-    from intake_tvips.recording import pixels
+    from intake_tvips.recording import pixel_progress
 
     path = _demo_like(tmp_path)
-    monkeypatch.setattr(pixels, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(pixel_progress, "PROGRESS_DELAY", 0.0)
     estimate_hysteresis(path, (32, 32), 3)
     assert capsys.readouterr().err == ""
     found = estimate_hysteresis(path, (32, 32), 3, progress=True)
@@ -580,7 +580,7 @@ def test_pixel_reads_show_a_bar_where_asked(tmp_path, capsys, monkeypatch):
     assert "pixels of demo_000.tvips" in capsys.readouterr().err
     assert main(["info", path, "--pixels", "--no-progress"]) == 0
     assert capsys.readouterr().err == ""
-    monkeypatch.setattr(pixels, "PROGRESS_DELAY", 60.0)  # the default hides quick reads
+    monkeypatch.setattr(pixel_progress, "PROGRESS_DELAY", 60.0)  # the default hides quick reads
     estimate_hysteresis(path, (32, 32), 3, progress=True)
     assert "pixels of" not in capsys.readouterr().err
 

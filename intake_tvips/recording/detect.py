@@ -56,7 +56,6 @@ inf and non-integers never match, and a raster of more positions than frames is 
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -163,10 +162,10 @@ def detect_scan(
         found = detect_scan_of(rec, exhaustive=exhaustive, progress=progress)
     if not pixels:
         return found
-    from intake_tvips.recording.pixels import progress_shown
+    from intake_tvips.recording.pixel_progress import shown_if
     from intake_tvips.recording.scan_pixels import detect_with_pixels
 
-    with progress_shown() if progress else contextlib.nullcontext():  # else as around it
+    with shown_if(progress):
         return detect_with_pixels(found, rec)
 
 

@@ -12,9 +12,6 @@ until the answer is decided or the byte budget is spent. The cost depends on the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,12 +30,7 @@ from intake_tvips.maths.alignment import (
 from intake_tvips.maths.scan import IndexMap, normalize_scan_shape, normalize_winding
 from intake_tvips.recording.core import Recording, open_recording
 from intake_tvips.recording.detect_reason import HYSTERESIS_ASSUMED
-
-#: a read of pixels shows its progress bar (where shown at all: :func:`progress_shown`)
-#: once it has taken this many seconds
-PROGRESS_DELAY = 1.0
-#: whether reads of pixel samples show a progress bar here (:func:`progress_shown`)
-_SHOWN: ContextVar[bool] = ContextVar("intake_tvips_pixel_progress", default=False)
+from intake_tvips.recording.pixel_progress import pixel_bar, shown_if
 
 #: candidate hysteresis values tried: -MAX_SHIFT .. MAX_SHIFT (fewer on short lines)
 MAX_SHIFT = 12
@@ -142,7 +134,8 @@ def estimate_hysteresis(
     Returns a :class:`HysteresisEstimate`; its ``hysteresis`` is ``None`` when the
     sample cannot tell (no contrast, a periodic texture, too few lines): never a
     confident guess. Without winding the hysteresis does not apply: 0, confidence 1.
-    ``progress``: a tqdm bar of the bytes read (:func:`progress_shown`).
+    ``progress``: a tqdm bar of the bytes read
+    (:func:`~intake_tvips.recording.pixel_progress.progress_shown`).
     """
     rec = urlpath if isinstance(urlpath, Recording) else open_recording(urlpath, storage_options)
     shape = normalize_scan_shape(scan_shape)
@@ -154,7 +147,7 @@ def estimate_hysteresis(
     if len(shape) != 2:
         return HysteresisEstimate(None, 0.0, f"undecided: a scan of shape {shape} is not 2-D")
     estimator = _Estimator(rec, shape, int(scan_start_frame), winding, max_shift, window, max_bytes)
-    with progress_shown() if progress else nullcontext():  # else as around it
+    with shown_if(progress):
         return estimator.run()
 
 
@@ -401,47 +394,18 @@ def _planned_bytes(rec: Recording, frames: np.ndarray) -> int:
 def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict]:
     """Detector-cell sums of ``frames`` (sorted, distinct), read in batches of bounded
     memory; and what that cost (``requests``, ``bytes``). A progress bar counts the
-    bytes where :func:`progress_shown` asks for one."""
+    bytes where :func:`~.pixel_progress.progress_shown` asks for one."""
     tasks = [_read_task(rec, batch) for batch in _batches(frames, rec)]
     plans = [task.block.plan().ranges for task in tasks]
     sizes = [sum(r.n_records for r in ranges) * rec.layout.record_bytes for ranges in plans]
     cost = {"requests": sum(len(ranges) for ranges in plans), "bytes": sum(sizes)}
     out = []
-    with _progress_bar(cost["bytes"], rec) as bar:
+    with pixel_bar(cost["bytes"], rec.parts.paths[0]) as bar:
         for task, size in zip(tasks, sizes, strict=True):
             out.append(cell_sums(task(), _cells(rec)))
             bar.update(size)
     cells = _cells(rec) ** 2
     return (np.concatenate(out) if out else np.zeros((0, cells))), cost
-
-
-@contextmanager
-def progress_shown(show: bool = True) -> Iterator[None]:
-    """Within it (in this thread), reads of pixel samples (the hysteresis estimate, the
-    scan found from the pixels) show a tqdm bar of the bytes read on stderr, once a read
-    has taken ``PROGRESS_DELAY`` seconds. The command line sets it as for its other bars
-    (``--progress``; by default where stderr is a terminal)."""
-    token = _SHOWN.set(bool(show))
-    try:
-        yield
-    finally:
-        _SHOWN.reset(token)
-
-
-def _progress_bar(total: int, rec: Recording):
-    from tqdm.auto import tqdm
-
-    name = rec.parts.paths[0].rsplit("/", 1)[-1]
-    return tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=f"pixels of {name}",
-        disable=not _SHOWN.get(),
-        delay=PROGRESS_DELAY,
-        leave=False,
-    )
 
 
 def cell_sums(frames: np.ndarray, cells: int) -> np.ndarray:
