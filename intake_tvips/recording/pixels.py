@@ -387,7 +387,11 @@ def _read_task(rec: Recording, frames: np.ndarray):
 
 def _planned_bytes(rec: Recording, frames: np.ndarray) -> int:
     """The bytes reading ``frames`` takes (records skipped over in a range included)."""
-    ranges = _read_task(rec, frames).block.plan().ranges if frames.size else ()
+    return _range_bytes(rec, _read_task(rec, frames).block.plan().ranges if frames.size else ())
+
+
+def _range_bytes(rec: Recording, ranges) -> int:
+    """The bytes of the planned record ``ranges``."""
     return sum(r.n_records for r in ranges) * rec.layout.record_bytes
 
 
@@ -397,7 +401,7 @@ def _read_features(rec: Recording, frames: np.ndarray) -> tuple[np.ndarray, dict
     bytes where :func:`~.pixel_progress.progress_shown` asks for one."""
     tasks = [_read_task(rec, batch) for batch in _batches(frames, rec)]
     plans = [task.block.plan().ranges for task in tasks]
-    sizes = [sum(r.n_records for r in ranges) * rec.layout.record_bytes for ranges in plans]
+    sizes = [_range_bytes(rec, ranges) for ranges in plans]
     cost = {"requests": sum(len(ranges) for ranges in plans), "bytes": sum(sizes)}
     out = []
     with pixel_bar(cost["bytes"], rec.parts.paths[0]) as bar:
