@@ -136,9 +136,9 @@ def _still_scan_end(sample, fit, basis, start: int, after: int) -> str:
     scan = step_distances(z[start : min(head, n - after)], 1)
     if still_lead(scan[:want], fit.nx, scan) >= 2:
         return "its first frames keep as still as a parked probe (parked on the scan?)"
-    last = z[n - after - want - 1 :] if head == n else sample.tail[-(want + 1 + after) :]
-    if last.shape[0] == want + 1 + after:
-        end = (last if head == n else (last - mean) / std)[: last.shape[0] - after][::-1]
+    last = sample.held(want + 1 + after)
+    if last is not None:
+        end = ((last[: last.shape[0] - after] - mean) / std)[::-1]
         if still_lead(step_distances(end, 1), fit.nx, scan) >= 2:
             return "its last frames keep as still as a parked probe (parked on the scan?)"
     return ""

@@ -302,6 +302,12 @@ class _Sample:
         short = count - self.tail.shape[0]  # then the tail follows the head's end
         return np.concatenate([self.cells[-short:], self.tail]) if short > 0 else self.tail
 
+    def held(self, count: int) -> np.ndarray | None:
+        """The cell sums of the last ``count`` frames where read already (no request),
+        else ``None``."""
+        held = self.cells if self.cells.shape[0] == self.rec.n_frames else self.tail
+        return held[held.shape[0] - count :] if count <= held.shape[0] else None
+
     def _add(self, cost: dict) -> None:
         self.cost = {k: self.cost[k] + cost[k] for k in self.cost}
 
