@@ -16,6 +16,7 @@ from intake_tvips.maths.pixel_raster import (
     PERIODIC_SNAKE_CONFIDENCE,
     TIE_CONFIDENCE,
 )
+from intake_tvips.maths.row_seams import seam_period
 from intake_tvips.recording.scan_pixels import (
     ASSUMED_START_CONFIDENCE,
     MIN_DECIDED_COLUMNS,
@@ -192,6 +193,47 @@ def test_rows_of_a_texture_period_are_undecided(tmp_path, shape, h, dose, seed, 
         _assert_found(found, shape, before, "y")
     else:
         assert "breaks repeat every 96" in found.reason or "4 rows apart" in found.reason
+
+
+# noise-free diagonal waves whose period along the rows is half of them: rows of that
+# period fitted best (frames a period apart are more alike than a row apart), and the
+# fly-back, two whole periods, hides; read as 96 x 32 wound along y at 1.0
+# (``scan_pixels_accuracy.py --seed 69``, case 39) and 192 x 32 plain at 0.0 (seed 65,
+# case 111)
+SEAMED = [
+    ((48, 64), "y", 1, "blank", 6, 2, 374912436),
+    ((96, 64), None, 0, "parked_off", 2, 4, 390570982),
+]
+
+
+@pytest.mark.parametrize(("shape", "winding", "h", "junk", "before", "after", "seed"), SEAMED)
+def test_rows_of_half_a_row_with_a_seam_are_not_taken(
+    tmp_path, shape, winding, h, junk, before, after, seed
+):
+    found = st.detected(
+        tmp_path, shape, texture_name="diagonal", winding=winding, hysteresis=h, dose=None,
+        seed=seed, junk=junk, junk_before=before, junk_after=after,
+    )  # fmt: skip
+    if found.method == "pixels":
+        _assert_found(found, shape, before, winding)
+
+
+@pytest.mark.parametrize("winding", [None, "y"])
+def test_a_seam_every_second_row_marks_rows_of_half_the_scans(winding):
+    """The frames of rows of 64 over a wave repeating every 32 positions along them,
+    looked at as rows of 32: every second pair of rows a seam (module
+    ``row_seams``); as rows of 64, and over grains (no period), none."""
+    rng = np.random.default_rng(5)
+    ny, nx = 48, 64
+    y, x = np.mgrid[:ny, :nx]
+    wave = np.sin(2 * np.pi * (x + y) / 32.5)
+    grains = rng.normal(size=(ny // 4, nx // 4)).repeat(4, 0).repeat(4, 1)
+    for sample, seamed in ((wave, True), (grains, False)):
+        if winding == "y":  # every second column upside down
+            sample = np.where(x % 2 == 0, sample[::-1], sample)
+        z = np.stack([sample, np.cos(sample)], axis=-1).reshape(ny * nx, 2)
+        assert seam_period(z, nx) is None
+        assert seam_period(z, nx // 2) == (2 if seamed else None)
 
 
 # snakes over scikit-image's checkerboard read as plain rows of the squares' period,

@@ -26,7 +26,9 @@ scan leaves these traces (:mod:`intake_tvips.maths.periodicity`):
   per row;
 * a sample periodic along the rows (a grating) can hide them: a grating that repeats
   along y too makes rows of several true rows fit best, and where its period divides
-  the rows the fly-back continues it. Plain rows and winding ``"y"`` over such a
+  the rows the fly-back continues it; a period of ``nx`` along rows of ``m nx`` makes
+  rows of ``nx`` fit best, with a seam every ``m`` of them
+  (:mod:`intake_tvips.maths.row_seams`). Plain rows and winding ``"y"`` over such a
   sample are trusted only where the breaks repeat with the rows
   (:func:`_unless_periodic`).
 
@@ -62,6 +64,7 @@ from intake_tvips.maths.raster_windings import (
     alternation,
     families,
 )
+from intake_tvips.maths.row_seams import seam_period
 from intake_tvips.maths.snake_fold import snake_fit, turn_kinds
 
 __all__ = [
@@ -206,8 +209,9 @@ def _unless_periodic(fit: RasterFit, z: np.ndarray, profile: np.ndarray) -> Rast
     as well. Likewise where frames some ``m`` rows apart look more alike than ``m - 1``
     rows apart (:func:`_dip_at_multiple`): the rows may be a period of the sample and
     ``m`` of them the scan's (a diagonal wave repeating every 24 positions along rows
-    of 96, wound along y, was read as rows of 24 at 0.999), unless the breaks repeat
-    with the rows and no multiple of them. A snake has no breaks to tell: its
+    of 96, wound along y, was read as rows of 24 at 0.999), or where every ``m``-th row
+    differs from the next far more than the others (:func:`_multiple`), unless the
+    breaks repeat with the rows and no multiple of them. A snake has no breaks to tell: its
     confidence is capped at ``PERIODIC_SNAKE_CONFIDENCE``."""
     if fit.nx is None:
         return fit
@@ -224,18 +228,41 @@ def _unless_periodic(fit: RasterFit, z: np.ndarray, profile: np.ndarray) -> Rast
             "e.g. a grating)"
         )
     else:
-        m = _dip_at_multiple(profile, fit.nx) if fit.winding != "x" else None
-        if m is None:
+        found = _multiple(z, profile, fit.nx) if fit.winding != "x" else None
+        if found is None:
             return fit
+        m, why = found
         lengths = [k * fit.nx for k in range(1, m + 1)]
-        why = (
-            f"frames {m} rows apart look more alike than {m - 1} rows apart (rows of a "
-            "period of a sample periodic along them?)"
-        )
     top = by_breaks(breaks(z, fit.winding), lengths, TIE_LOG10_P)
     if top is not None and top.period == fit.nx:
         return fit
     return RasterFit(None, why=f"{fit.notes[0]}, but {why}, and no break repeats with the rows")
+
+
+def _multiple(z: np.ndarray, profile: np.ndarray, nx: int) -> tuple[int, str] | None:
+    """``(m, why)`` where rows of ``nx`` may be a period of the sample along rows of
+    ``m nx``: frames ``m`` rows apart more alike than ``m - 1`` rows apart
+    (:func:`_dip_at_multiple`), or a seam every ``m`` rows
+    (:func:`~intake_tvips.maths.row_seams.seam_period`: noise-free diagonal waves
+    repeating every 32 positions along rows of 64, read as rows of 32 at 1.0 wound
+    along y, at 0.0 plain); ``None`` where neither."""
+    m = _dip_at_multiple(profile, nx)
+    if m is not None:
+        return m, (
+            f"frames {m} rows apart look more alike than {m - 1} rows apart (rows of a "
+            "period of a sample periodic along them?)"
+        )
+    m = seam_period(z, nx)
+    if m is not None:
+        return m, (
+            f"every {_ORDINAL.get(m, f'{m}th')} row differs from the next far more than "
+            f"the others (a seam: rows of {m} x {nx} over a sample repeating every {nx} "
+            "along them?)"
+        )
+    return None
+
+
+_ORDINAL = {2: "second", 3: "third", 4: "fourth"}
 
 
 def _dip_at_multiple(profile: np.ndarray, nx: int) -> int | None:
