@@ -86,6 +86,21 @@ def test_hot_pixels_under_a_drifting_current_do_not_make_winding_y_plain(tmp_pat
     assert found.hysteresis_source != "pixels" or found.hysteresis == 4
 
 
+def test_a_parked_run_that_rounds_a_count_keeps_still(tmp_path):
+    """Noise-free, the beam current losing 10 % over the recording: the frames of a
+    probe parked off the scan change a cell or two by a count from frame to frame, and
+    such a step, ten times the run's median, made the run "move": the right start was
+    refused (camera seed 319, case 33). A count's rounding is no move."""
+    camera = sc.Camera(16, None, drift=0.1, gain=10.0, offset=20.0, read_noise=5.0,
+                       hot_pixels=1)  # fmt: skip
+    found = _recorded(
+        tmp_path, (32, 64), camera, texture_name="particles", junk="parked_off",
+        junk_before=5, junk_after=3, seed=1208979891,
+    )  # fmt: skip
+    assert found.method == "pixels", found.reason
+    assert (found.scan_shape, found.scan_start_frame) == ((32, 64), 5)
+
+
 def test_scan_frames_joined_to_a_still_parked_run_are_not_taken_for_it(tmp_path):
     """Noise-free, a gradient's flat corner, the probe parked on its origin for 7 frames
     and 3 after the scan: the parked frames and the scan's first three lie so alike

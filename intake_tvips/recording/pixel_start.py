@@ -66,6 +66,11 @@ BREAKS_START_CONFIDENCE = 0.5
 #: between borders that differ, or a sample's edge along the columns: the pixels cannot
 #: tell the two apart), taken where the frames it leaves at the ends keep still
 ONE_WAY_START_CONFIDENCE = 0.3
+#: a parked run's last steps that change no detector cell's sum by more than this many
+#: counts are no move (noise-free, a beam current losing a fraction of a count a frame
+#: rounds a few cells a count up or down: steps ten times the run's median, which made a
+#: probe parked off the scan "move" and its right start undecided, camera seed 319)
+ROUNDING_COUNTS = 2
 #: steps at a run's end below this share of the scan's median step are no move
 STILL_FLOOR = 0.05
 #: the frames a one-way start leaves at an end move where their last two steps pass
@@ -200,15 +205,24 @@ def _parked_moving(sample, junk, blank, start: int) -> str:
     gradient's flat corner joined the scan's first three frames, whose descan and drift
     moved them a little: read three frames late at 1.0."""
     z, mean, std = sample.standardized()
-    if moving_end(z[blank[0] : start]):
+    if _run_moves(sample.cells[blank[0] : start], z[blank[0] : start]):
         return "the parked frames before the scan move in their last steps (scan frames?)"
     parked_after = junk[1] - blank[1]
     last = sample.last(junk[1]) if parked_after >= 4 else None
     if last is not None:
-        run = (last[: last.shape[0] - blank[1]][::-1] - mean) / std
-        if moving_end(run):
+        run = last[: last.shape[0] - blank[1]][::-1]
+        if _run_moves(run, (run - mean) / std):
             return "the parked frames after the scan move in their first steps (scan frames?)"
     return ""
+
+
+def _run_moves(cells: np.ndarray, z: np.ndarray) -> bool:
+    """:func:`~intake_tvips.maths.scan_ends.moving_end` of a parked run (``cells``: its
+    detector-cell sums, ordered towards the scan; ``z``: standardized), unless its last
+    two steps change no cell by more than ``ROUNDING_COUNTS`` (a count's rounding)."""
+    if cells.shape[0] >= 3 and np.abs(np.diff(cells[-3:], axis=0)).max() <= ROUNDING_COUNTS:
+        return False
+    return moving_end(z)
 
 
 def _parked_runs_unlike_image(sample, fit, basis, junk, blank, start: int) -> str:
