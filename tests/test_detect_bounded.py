@@ -14,6 +14,7 @@ from tvips_factory import make_frames, tvips_bytes, write_parts
 
 from intake_tvips import file_reader, recording_info
 from intake_tvips.recording.detect import detect_scan
+from intake_tvips.recording.detect_rotidx import SQUARE_ASSUMED_CONFIDENCE
 
 WILD = [0.0, 1.0, 3.0, -1.0, 4.5, 1e9, 2.0**24, 2.0**31, -(2.0**40), np.inf, -np.inf, np.nan]
 WILD_ROT = [0, 1, 2, 5, 16, 65535**2, 2**32 - 1, 2**31, 1000]
@@ -103,7 +104,9 @@ def test_the_issue_examples(tmp_path):
     found = _bounded(lambda: detect_scan(first), "bad_000", 8 * 2**20)
     # one corrupt value is passed over as a stray: the 3 x 3 scan it interrupted
     assert (found.method, found.scan_shape, found.scan_start_frame) == ("rotidx", (3, 3), 1)
-    assert found.confidence == 9 / 10 and "strays" in found.reason
+    # the square is assumed: the share of positions holding their own value in words
+    assert found.confidence == SQUARE_ASSUMED_CONFIDENCE and "strays" in found.reason
+    assert "90.0% of positions hold a frame with their own rotator value" in found.reason
     out = _bounded(lambda: file_reader(first, scan_shape="auto"), "bad_000", 8 * 2**20)
     assert out[0]["data"].shape[:2] == (3, 3)
     # more corrupt values than a few: refused, in bounded memory

@@ -11,6 +11,7 @@ from intake_tvips import file_reader
 from intake_tvips.maths.scan import auto_scan_indices, rotator_strays
 from intake_tvips.recording.core import open_recording
 from intake_tvips.recording.detect import detect_scan, sample_scan
+from intake_tvips.recording.detect_rotidx import SQUARE_ASSUMED_CONFIDENCE
 
 CORRUPT = 4294836225
 
@@ -59,7 +60,8 @@ def test_a_corrupt_last_rotator_value_is_a_stray(tmp_path, n_side):
     first = _file(tmp_path, "c", rot, fhb=60)
     d = detect_scan(first)
     assert (d.method, d.scan_shape, d.scan_start_frame) == ("rotidx", (n_side, n_side), 3)
-    assert d.confidence == pytest.approx(total / (total + 1)) and d.confidence < 1
+    assert d.confidence == SQUARE_ASSUMED_CONFIDENCE and d.rows_assumed  # the square assumed
+    assert f"{total / (total + 1):.1%} of positions hold a frame with their own" in d.reason
     assert "1 frame(s) with a rotator value off the count" in d.reason
     assert not d.use_auto and not d.sampled  # the sample (1029 frames) leaves it to all
     frames = make_frames(rot.size, (2, 2), "<u1")
@@ -75,7 +77,8 @@ def test_a_stray_inside_the_scan_is_read_as_rosettasciio_reads_it(tmp_path):
     d = detect_scan(first)
     assert (d.method, d.scan_shape, d.scan_start_frame) == ("rotidx", (5, 5), 1)
     # RosettaSciIO's rule already gives this scan (its later runs paint over the stray's)
-    assert d.confidence == 24 / 25 and d.use_auto and "strays" not in d.reason
+    assert d.confidence == SQUARE_ASSUMED_CONFIDENCE and d.use_auto and "strays" not in d.reason
+    assert "96.0% of positions hold a frame with their own rotator value" in d.reason
     data = file_reader(first, scan_shape="auto")[0]["data"]
     frames = make_frames(rot.size, (2, 2), "<u1")
     # as RosettaSciIO's run rule: the frame before the stray repeats at its position

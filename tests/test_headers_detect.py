@@ -18,6 +18,7 @@ from intake_tvips.maths.scan import ScanMap
 from intake_tvips.recording import headers as headers_mod
 from intake_tvips.recording.core import open_recording
 from intake_tvips.recording.detect import ScanDetection, detect_scan
+from intake_tvips.recording.detect_rotidx import SQUARE_ASSUMED_CONFIDENCE
 from intake_tvips.recording.headers import ReadCost, frame_headers, frame_headers_of
 
 V2_NAMES = list(V2_FRAME_HEADER_DTYPE.names)
@@ -328,7 +329,9 @@ def test_detect_rotidx_square(tmp_path):
     first = write_parts(tmp_path / "rot", tvips_bytes(frames, rotidx=rot))
     d = detect_scan(first)
     assert (d.method, d.scan_shape, d.scan_start_frame) == ("rotidx", (4, 4), 3)
-    assert d.confidence == 1.0 and not d.use_auto
+    assert d.confidence == SQUARE_ASSUMED_CONFIDENCE and d.rows_assumed and not d.use_auto
+    assert "100.0% of positions hold a frame with their own rotator value" in d.reason
+    assert "the square is assumed" in d.reason
     kw = d.reader_kwargs()
     assert kw["scan_shape"] == (4, 4) and kw["scan_start_frame"] == 3
     np.testing.assert_array_equal(
@@ -343,7 +346,8 @@ def test_detect_rotidx_repeated_positions_uses_auto(tmp_path):
     d = detect_scan(first)  # Scan_x/Scan_y all zero: falls back to rotidx
     assert (d.method, d.scan_shape, d.scan_start_frame) == ("rotidx", (3, 3), 1)
     assert d.use_auto and d.reader_kwargs() == {"scan_shape": "auto"}
-    assert d.confidence == pytest.approx(6 / 9)
+    assert d.confidence == SQUARE_ASSUMED_CONFIDENCE
+    assert "66.7% of positions hold a frame with their own rotator value" in d.reason
     assert "0 in every frame" in d.reason
 
 

@@ -52,7 +52,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="estimate the hysteresis of a detected winding scan from a bounded sample of "
-        "its pixels (default; --no-pixels: 0, as the headers cannot say)",
+        "its pixels, and the rows and winding of a scan the rotator index counts (default; "
+        "--no-pixels: hysteresis 0 and no winding, as the headers cannot say)",
     )
     storage_arguments(p)
     progress_arguments(p)

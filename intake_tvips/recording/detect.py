@@ -73,7 +73,11 @@ from intake_tvips.recording.detect_frames import (
 )
 from intake_tvips.recording.detect_raster import SHIFT_WINDOW
 from intake_tvips.recording.detect_reason import none_reason, positions_reason, rotator_reason
-from intake_tvips.recording.detect_rotidx import RotatorFinding, infer_rotator
+from intake_tvips.recording.detect_rotidx import (
+    SQUARE_ASSUMED_CONFIDENCE,
+    RotatorFinding,
+    infer_rotator,
+)
 from intake_tvips.recording.detect_xy import MAX_START_CANDIDATES, PositionFinding, infer_positions
 from intake_tvips.recording.detection import ScanDetection
 
@@ -292,10 +296,13 @@ def _detection(values: HeaderValues, notes, found) -> ScanDetection:
             shifted=found.shifted, winding_assumed=assumed,
         )  # fmt: skip
     if isinstance(found, RotatorFinding):
+        conf = found.confidence
+        if found.rows_assumed:
+            conf = min(conf, SQUARE_ASSUMED_CONFIDENCE)
         return ScanDetection(
-            found.shape, found.start, found.winding, 0, "rotidx", found.confidence,
+            found.shape, found.start, found.winding, 0, "rotidx", conf,
             rotator_reason(notes, found), use_auto=not found.one_per_position, sampled=sampled,
-            winding_assumed=not found.winding_known,
+            winding_assumed=not found.winding_known, rows_assumed=found.rows_assumed,
         )  # fmt: skip
     # a sample that found the rotator index counting to a non-square says so
     sampled = sampled and notes[-1][0] in ("rotator_not_square", "rotator_counter")

@@ -11,7 +11,7 @@ import math
 
 from intake_tvips.recording.detect_frames import AUTO_SCAN_XY_CONFIDENCE, SAMPLE_CONFIDENCE_LEVEL
 from intake_tvips.recording.detect_raster import explains_the_moves
-from intake_tvips.recording.detect_rotidx import RotatorFinding
+from intake_tvips.recording.detect_rotidx import SQUARE_ASSUMED_CONFIDENCE, RotatorFinding
 from intake_tvips.recording.detect_xy import PositionFinding
 
 #: what a detection from the headers alone says of the hysteresis (the pixels' estimate
@@ -105,19 +105,7 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             "some positions have several frames or none: read it with scan_shape='auto' "
             "(repeats the last frame for skipped positions, drops extra frames)"
         )
-    if found.sample is None and found.restarts:
-        words.append(f"confidence {found.confidence:.1%}")
-    elif found.sample is None:
-        words.append(
-            f"{found.confidence:.1%} of positions hold a frame with their own rotator value"
-        )
-    else:
-        in_scan, read, n = found.sample
-        words.append(
-            f"all {in_scan} frames read of the scan (headers of {read} of {n} frames read) "
-            f"hold their own rotator value: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at "
-            f"least {found.confidence:.1%} of them do"
-        )
+    words += _rotator_confidence(found)
     if found.winding_known:
         words.append("hysteresis cannot be read from rotidx: none assumed")
     else:
@@ -126,6 +114,28 @@ def rotator_reason(notes, found: RotatorFinding) -> str:
             "(winding_assumed; the pixels can tell)"
         )
     return "; ".join(words)
+
+
+def _rotator_confidence(found: RotatorFinding) -> list[str]:
+    """How many positions hold their own rotator value, and the cap of an assumed
+    square, in words."""
+    if found.sample is None and found.restarts:
+        words = [f"confidence {found.confidence:.1%}"]
+    elif found.sample is None:
+        words = [f"{found.confidence:.1%} of positions hold a frame with their own rotator value"]
+    else:
+        in_scan, read, n = found.sample
+        words = [
+            f"all {in_scan} frames read of the scan (headers of {read} of {n} frames read) "
+            f"hold their own rotator value: at {SAMPLE_CONFIDENCE_LEVEL:.0%} confidence, at "
+            f"least {found.confidence:.1%} of them do"
+        ]
+    if found.rows_assumed and found.confidence > SQUARE_ASSUMED_CONFIDENCE:
+        words.append(
+            f"confidence {SQUARE_ASSUMED_CONFIDENCE:.0%} at most: the square is assumed "
+            "(detect_scan(pixels=True) asks the pixels for the rows)"
+        )
+    return words
 
 
 def positions_reason(found: PositionFinding, trusted: bool) -> str:

@@ -62,11 +62,20 @@ class RotatorFinding:
         return "x" if self.backwards == "even" else None
 
     @property
+    def rows_assumed(self) -> bool:
+        """Whether the rows are RosettaSciIO's square, assumed (the index neither
+        restarts every row nor do ``Scan_x``/``Scan_y`` wrap where rows end)."""
+        return not (self.restarts or self.row_from_positions)
+
+    @property
     def winding_known(self) -> bool:
         """Whether the index tells the winding (rows 0, 2, ... count down)."""
         return self.backwards == "even"
 
 
+#: the confidence at most of a scan whose rows are RosettaSciIO's square, assumed: a
+#: count of positions to 36 is a 6 x 6 scan as much as a 3 x 12 one
+SQUARE_ASSUMED_CONFIDENCE = 0.5
 #: at most this many strays (or 1 % of the frames) are passed over; more: no scan
 MAX_ROTATOR_STRAYS = 4
 

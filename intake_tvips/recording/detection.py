@@ -49,6 +49,11 @@ class ScanDetection:
     #: alone cannot tell ``None`` from ``"y"``): ``winding_scan_axis`` is assumed, and
     #: ``scan_shape="auto"`` does not take these positions
     winding_assumed: bool = False
+    #: the rows are RosettaSciIO's square, assumed: a rotator index that counts the
+    #: scan's positions tells its start and size, not its rows (``confidence`` at most
+    #: ``detect_rotidx.SQUARE_ASSUMED_CONFIDENCE``; ``detect_scan(pixels=True)`` asks
+    #: the pixels)
+    rows_assumed: bool = False
     #: where the pixels found no scan they trust (``method="none"``) but rows fit: the
     #: scan they lean to, ``{"scan_shape", "scan_start_frame", "winding_scan_axis"}``, a
     #: first view to tune by eye (``intake-tvips view`` opens on it), never an answer:

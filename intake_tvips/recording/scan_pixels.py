@@ -49,6 +49,7 @@ from intake_tvips.recording.pixels import (
     with_estimate,
     with_pixels,
 )
+from intake_tvips.recording.rotator_pixels import rotator_with_pixels
 
 #: frames read at least from the start (when the recording has them)
 MIN_HEAD_FRAMES = 1024
@@ -100,8 +101,12 @@ ROLLED_SNAKE = (
 
 def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
     """A header detection completed by the pixels: the whole scan where the headers
-    found none (:func:`scan_from_pixels`, the headers' reason kept in front), else the
+    found none (:func:`scan_from_pixels`, the headers' reason kept in front); the rows
+    and winding of a rotator-index scan that cannot tell its winding where the pixels'
+    scan agrees with it (:func:`~.rotator_pixels.rotator_with_pixels`); else the
     hysteresis of a winding scan (:func:`~.pixels.with_pixels`)."""
+    if found.method == "rotidx" and found.winding_assumed and not found.use_auto:
+        return rotator_with_pixels(found, scan_from_pixels(rec))
     if found.method != "none":
         return with_pixels(found, rec)
     from_pixels = scan_from_pixels(rec)

@@ -1,0 +1,95 @@
+"""A rotator-index scan completed by the pixels: the index counts the scan's positions
+(RosettaSciIO's rule: its start and size) but tells neither its winding nor, where it
+only counts, its rows (the square is assumed); ``detect_scan(pixels=True)`` takes rows,
+winding and hysteresis from the scan the pixels find where that fills the index's
+positions, and leaves the index's scan alone where it does not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scan_textures as st
+from tvips_factory import tvips_bytes, write_parts
+
+import intake_tvips
+from intake_tvips.recording.detect_rotidx import SQUARE_ASSUMED_CONFIDENCE
+from intake_tvips.recording.detection import ScanDetection
+from intake_tvips.recording.rotator_pixels import rotator_with_pixels
+
+
+def _recording(tmp_path, shape, winding, h, *, counted_from=None, seed=1):
+    """A textured scan after 3 blanked frames (2 after it), the rotator index counting
+    its positions from frame ``counted_from`` (3, the scan's start, by default); 60-byte
+    frame headers: no Scan_x/Scan_y."""
+    frames = st.recording(
+        shape, texture_name="particles", winding=winding, hysteresis=h, dose=20.0,
+        seed=seed, junk="blank", junk_before=3, junk_after=2,
+    )[0]  # fmt: skip
+    first = 3 if counted_from is None else counted_from
+    total = shape[0] * shape[1]
+    rot = np.zeros(frames.shape[0], np.uint32)
+    rot[first : first + total] = np.arange(1, total + 1)
+    return write_parts(tmp_path / "r", tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
+
+
+@pytest.mark.parametrize(
+    ("shape", "winding", "h"),
+    [((24, 96), "x", 3), ((36, 64), "x", 5), ((48, 48), "y", 2), ((48, 48), None, 0)],
+)
+def test_the_pixels_tell_a_rotator_scans_rows_and_winding(tmp_path, shape, winding, h):
+    first = _recording(tmp_path, shape, winding, h)
+    headers = intake_tvips.detect_scan(first)
+    side = int(np.sqrt(shape[0] * shape[1]))
+    assert (headers.method, headers.scan_shape, headers.scan_start_frame) == (
+        "rotidx", (side, side), 3,
+    )  # fmt: skip
+    assert headers.rows_assumed and headers.confidence == SQUARE_ASSUMED_CONFIDENCE
+    found = intake_tvips.detect_scan(first, pixels=True)
+    assert (found.method, found.scan_shape, found.scan_start_frame) == ("rotidx", shape, 3)
+    assert found.winding_scan_axis == winding and not found.winding_assumed
+    assert found.hysteresis == h and found.confidence > SQUARE_ASSUMED_CONFIDENCE
+    assert "the pixels' scan fills the rotator index's" in found.reason
+    data = intake_tvips.file_reader(first, **found.reader_kwargs())[0]["data"]
+    assert data.shape[:2] == shape
+
+
+def test_a_pixels_scan_of_other_frames_leaves_the_index_alone(tmp_path):
+    """The index counts from frame 1 (two blanked frames inside its count): the pixels'
+    scan starts at frame 3, so it does not fill the index's positions."""
+    first = _recording(tmp_path, (24, 96), "x", 3, counted_from=1)
+    found = intake_tvips.detect_scan(first, pixels=True)
+    assert (found.method, found.scan_shape, found.scan_start_frame) == ("rotidx", (48, 48), 1)
+    assert found.winding_assumed and found.confidence == SQUARE_ASSUMED_CONFIDENCE
+    assert "is not the rotator index's 2304 positions from frame 1" in found.reason
+
+
+def _index(shape, rows_assumed=True, confidence=SQUARE_ASSUMED_CONFIDENCE) -> ScanDetection:
+    return ScanDetection(
+        shape, 5, None, 0, "rotidx", confidence, "rotidx: ...", winding_assumed=True,
+        rows_assumed=rows_assumed,
+    )  # fmt: skip
+
+
+def _pixels(shape, start=5, winding="x", confidence=0.9) -> ScanDetection:
+    return ScanDetection(shape, start, winding, 2, "pixels", confidence, "pixels: rows")
+
+
+def test_rows_the_headers_told_are_not_overruled():
+    """Rows from a restarting index (not assumed) that the pixels read otherwise: the
+    headers' scan stays; an assumed square gives way to the same pixels."""
+    told = rotator_with_pixels(_index((6, 6), rows_assumed=False, confidence=1.0), _pixels((3, 12)))
+    assert (told.scan_shape, told.winding_scan_axis, told.confidence) == ((6, 6), None, 1.0)
+    assert "not the ones the headers tell" in told.reason
+    square = rotator_with_pixels(_index((6, 6)), _pixels((3, 12)))
+    assert (square.scan_shape, square.winding_scan_axis, square.hysteresis) == ((3, 12), "x", 2)
+    assert (square.method, square.confidence) == ("rotidx", 0.9)
+
+
+def test_pixels_that_confirm_the_index_keep_the_greater_confidence():
+    same = rotator_with_pixels(_index((6, 6), confidence=0.5), _pixels((6, 6), confidence=0.3))
+    assert (same.scan_shape, same.winding_scan_axis, same.confidence) == ((6, 6), "x", 0.5)
+    undecided = replace(_pixels((6, 6)), method="none", reason="pixels: undecided: flat")
+    kept = rotator_with_pixels(_index((6, 6)), undecided)
+    assert kept.winding_assumed and kept.reason.endswith("; pixels: undecided: flat")
