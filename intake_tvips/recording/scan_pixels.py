@@ -104,13 +104,31 @@ def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
     found none (:func:`scan_from_pixels`, the headers' reason kept in front); the rows
     and winding of a rotator-index scan that cannot tell its winding where the pixels'
     scan agrees with it (:func:`~.rotator_pixels.rotator_with_pixels`); else the
-    hysteresis of a winding scan (:func:`~.pixels.with_pixels`)."""
+    hysteresis of a winding scan (:func:`~.pixels.with_pixels`), the winding of one
+    ``Scan_x`` alone cannot tell (:func:`_winding_by_image`) told by the image first."""
     if found.method == "rotidx" and found.winding_assumed and not found.use_auto:
         return rotator_with_pixels(found, scan_from_pixels(rec))
+    if found.method == "scan_xy" and found.winding_assumed:
+        found = _winding_by_image(found, rec)
     if found.method != "none":
         return with_pixels(found, rec)
     from_pixels = scan_from_pixels(rec)
     return replace(from_pixels, reason=f"headers: {found.reason}; {from_pixels.reason}")
+
+
+def _winding_by_image(found: ScanDetection, rec: Recording) -> ScanDetection:
+    """A ``Scan_x``-alone raster, whose positions fit winding ``"y"`` as well as none
+    (``winding_assumed``), with the winding the image of the scan clearly favours
+    (:func:`~.pixel_winding.winding_evidence`, as :func:`_clear`), its confidence at
+    most the image's; unchanged but for the reason where the image does not tell."""
+    ev = winding_evidence(rec, found.scan_shape, found.scan_start_frame)
+    if not _clear(ev):
+        return replace(found, reason=f"{found.reason}; nor does the image tell: {_told(ev)}")
+    note = f"winding {ev.favours} from the image: {_told(ev)}"
+    return replace(
+        found, winding_scan_axis=ev.favours, winding_assumed=False,
+        confidence=min(found.confidence, ev.confidence), reason=f"{found.reason}; {note}",
+    )  # fmt: skip
 
 
 def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetection:

@@ -1,8 +1,9 @@
-"""A rotator-index scan completed by the pixels: the index counts the scan's positions
-(RosettaSciIO's rule: its start and size) but tells neither its winding nor, where it
-only counts, its rows (the square is assumed); ``detect_scan(pixels=True)`` takes rows,
-winding and hysteresis from the scan the pixels find where that fills the index's
-positions, and leaves the index's scan alone where it does not."""
+"""Header scans completed by the pixels where the headers cannot tell. A rotator index
+counts the scan's positions (RosettaSciIO's rule: its start and size) but tells neither
+its winding nor, where it only counts, its rows (the square is assumed);
+``detect_scan(pixels=True)`` takes rows, winding and hysteresis from the scan the pixels
+find where that fills the index's positions, and leaves the index's scan alone where it
+does not. ``Scan_x`` alone cannot tell winding y from none: the image tells."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import scan_textures as st
+from test_headers_detect import with_fields
 from tvips_factory import tvips_bytes, write_parts
 
 import intake_tvips
@@ -93,3 +95,30 @@ def test_pixels_that_confirm_the_index_keep_the_greater_confidence():
     undecided = replace(_pixels((6, 6)), method="none", reason="pixels: undecided: flat")
     kept = rotator_with_pixels(_index((6, 6)), undecided)
     assert kept.winding_assumed and kept.reason.endswith("; pixels: undecided: flat")
+
+
+def _x_alone(tmp_path, shape, winding, h):
+    """A textured scan after 3 blanked frames with Scan_x written, Scan_y 0."""
+    frames = st.recording(
+        shape, texture_name="particles", winding=winding, hysteresis=h, dose=20.0, seed=1,
+        junk="blank", junk_before=3, junk_after=2,
+    )[0]  # fmt: skip
+    n, (ny, nx) = frames.shape[0], shape
+    sx = np.full(n, nx - 1, np.float32)
+    sx[:3] = 0
+    sx[3 : 3 + ny * nx] = np.tile(np.arange(nx), ny)
+    blobs = tvips_bytes(frames, frameheaderbytes=76, rotidx=np.zeros(n, np.uint32))
+    blobs = with_fields(blobs, 76, frames.shape[1:], frames.dtype, Scan_x=sx, Scan_y=0 * sx)
+    return write_parts(tmp_path / "x", blobs)
+
+
+@pytest.mark.parametrize(("shape", "winding", "h"), [((32, 48), "y", 3), ((32, 48), None, 0)])
+def test_the_image_tells_the_winding_scan_x_alone_cannot(tmp_path, shape, winding, h):
+    first = _x_alone(tmp_path, shape, winding, h)
+    headers = intake_tvips.detect_scan(first)
+    assert (headers.method, headers.scan_shape, headers.scan_start_frame) == ("scan_xy", shape, 3)
+    assert headers.winding_assumed and headers.winding_scan_axis is None
+    found = intake_tvips.detect_scan(first, pixels=True)
+    assert (found.scan_shape, found.winding_scan_axis, found.hysteresis) == (shape, winding, h)
+    assert not found.winding_assumed and found.confidence <= headers.confidence
+    assert f"winding {winding} from the image" in found.reason
