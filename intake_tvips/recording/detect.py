@@ -144,7 +144,11 @@ def detect_scan(
     ``hysteresis_confidence`` how sure); and where the headers carry no positions, the
     whole scan (``method="pixels"``: row length, winding, start, rows, hysteresis; see
     :mod:`intake_tvips.recording.scan_pixels`), still ``method="none"`` where the pixels
-    cannot tell.
+    cannot tell; where a rotator index counts the scan's positions (its winding never
+    told, its rows the square assumed: ``rows_assumed``), the rows, winding and
+    hysteresis of the scan the pixels find where it fills those positions from the same
+    frame (:mod:`intake_tvips.recording.rotator_pixels`); where ``Scan_x`` alone cannot
+    tell winding y from none, the winding the image clearly favours.
 
     By default from a sample of the headers (a few hundred of them, see the module
     docstring); when the sample cannot decide, and with ``exhaustive=True``, from every
