@@ -1,0 +1,88 @@
+"""How often the pixels complete a rotator-index scan right: its rows and winding.
+
+    python benchmarks/rotator_pixels_accuracy.py --seed 1 --cases 108
+
+Each case is a recording of ``tests/scan_textures.py`` (the 6 contrast textures x 3
+doses x windings None/"x"/"y" x junk "blank"/"parked"/"parked_off" in turn, as
+``scan_pixels_accuracy.py``), of a shape whose positions make a square (``n x n`` for n
+in 24..96, or 24 x 96 and 96 x 24), written with 60-byte frame headers (no
+Scan_x/Scan_y) and a rotator index counting the scan's positions 1 .. ny nx from its
+first frame (0 on the junk frames): RosettaSciIO's rule finds the start and the count
+and assumes the square, with no winding. Then ``detect_scan(path, pixels=True)``.
+Verdicts: "completed right" (rows, winding and start the truth, the hysteresis right or
+undecided), "left to the index" (the pixels did not complete it: the square kept at
+confidence 0.5 at most, winding assumed), "completed wrong" (anything else from the
+pixels, printed to stderr). Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import scan_textures as st  # noqa: E402
+from scan_pixels_accuracy import JUNK, WINDINGS, _hysteresis_verdict  # noqa: E402
+from tvips_factory import tvips_bytes, write_parts  # noqa: E402
+
+import intake_tvips  # noqa: E402
+
+SHAPES = [(24, 24), (32, 32), (48, 48), (64, 64), (96, 96), (24, 96), (96, 24)]
+
+
+def one_case(i: int, rng, work: Path) -> tuple[str, str]:
+    """``(label, verdict)`` of case ``i`` of the cycle."""
+    tex, dose = st.TEXTURES[i % 6], st.DOSES[(i // 6) % 3]
+    winding, junk = WINDINGS[(i // 18) % 3], JUNK[(i // 54) % 3]
+    h = int(rng.integers(0, 9)) if winding else 0
+    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    before, after = int(rng.integers(1, 8)), int(rng.integers(0, 5))
+    frames = st.recording(
+        shape, texture_name=tex, winding=winding, hysteresis=h, dose=dose,
+        seed=int(rng.integers(2**31)), junk=junk, junk_before=before, junk_after=after,
+    )[0]  # fmt: skip
+    total = shape[0] * shape[1]
+    rot = np.zeros(frames.shape[0], np.uint32)
+    rot[before : before + total] = np.arange(1, total + 1)
+    path = write_parts(work / f"case{i}", tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
+    found = intake_tvips.detect_scan(path, pixels=True)
+    for p in work.glob(f"case{i}_*"):
+        p.unlink()
+    label = f"{tex} dose {dose} winding {winding} junk {junk} h={h} {shape} {before}+{after}"
+    if found.method == "rotidx" and found.winding_assumed:
+        return label, "left to the index"
+    got = (found.method, found.scan_shape, found.scan_start_frame, found.winding_scan_axis)
+    hv = _hysteresis_verdict(found, shape, winding, h)
+    if got == ("rotidx", shape, before, winding) and hv != "wrong":
+        return label, "completed right"
+    print(f"  wrong: {label}: got {got}, h={found.hysteresis} ({hv})", file=sys.stderr)
+    return label, "completed wrong"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=108)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.cases):
+            label, verdict = one_case(i, rng, Path(tmp))
+            junk = label.split(" junk ")[1].split()[0]
+            rows[junk][verdict] += 1
+            rows["**all**"][verdict] += 1
+    kinds = ("completed right", "left to the index", "completed wrong")
+    print("| junk | " + " | ".join(kinds) + " |\n|---|---|---|---|")
+    for junk, c in sorted(rows.items()):
+        print(f"| {junk} | " + " | ".join(str(c[k]) for k in kinds) + " |")
+
+
+if __name__ == "__main__":
+    main()
