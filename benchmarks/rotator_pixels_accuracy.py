@@ -11,8 +11,10 @@ first frame (0 on the junk frames): RosettaSciIO's rule finds the start and the 
 and assumes the square, with no winding. Then ``detect_scan(path, pixels=True)``.
 Verdicts: "completed right" (rows, winding and start the truth, the hysteresis right or
 undecided), "left to the index" (the pixels did not complete it: the square kept at
-confidence 0.5 at most, winding assumed), "completed wrong" (anything else from the
-pixels, printed to stderr). Prints a Markdown table.
+confidence 0.5 at most, winding assumed), "no index scan" (a count from frame 0 with no
+frame after it is a frame counter to the headers: the whole scan from the pixels, right,
+or undecided), "completed wrong" (anything else, printed to stderr). Prints a Markdown
+table.
 """
 
 from __future__ import annotations
@@ -57,10 +59,14 @@ def one_case(i: int, rng, work: Path) -> tuple[str, str]:
     label = f"{tex} dose {dose} winding {winding} junk {junk} h={h} {shape} {before}+{after}"
     if found.method == "rotidx" and found.winding_assumed:
         return label, "left to the index"
+    if found.method == "none":
+        return label, "no index scan"
     got = (found.method, found.scan_shape, found.scan_start_frame, found.winding_scan_axis)
     hv = _hysteresis_verdict(found, shape, winding, h)
-    if got == ("rotidx", shape, before, winding) and hv != "wrong":
-        return label, "completed right"
+    if got[1:] == (shape, before, winding) and hv != "wrong":
+        # a count from frame 0 with no frame after it is a frame counter to the headers:
+        # the whole scan from the pixels then
+        return label, "completed right" if found.method == "rotidx" else "no index scan"
     print(f"  wrong: {label}: got {got}, h={found.hysteresis} ({hv})", file=sys.stderr)
     return label, "completed wrong"
 
@@ -78,8 +84,8 @@ def main(argv=None) -> None:
             junk = label.split(" junk ")[1].split()[0]
             rows[junk][verdict] += 1
             rows["**all**"][verdict] += 1
-    kinds = ("completed right", "left to the index", "completed wrong")
-    print("| junk | " + " | ".join(kinds) + " |\n|---|---|---|---|")
+    kinds = ("completed right", "left to the index", "no index scan", "completed wrong")
+    print("| junk | " + " | ".join(kinds) + " |\n|---|---|---|---|---|")
     for junk, c in sorted(rows.items()):
         print(f"| {junk} | " + " | ".join(str(c[k]) for k in kinds) + " |")
 
