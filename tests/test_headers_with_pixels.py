@@ -21,27 +21,33 @@ from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.rotator_pixels import rotator_with_pixels
 
 
-def _recording(tmp_path, shape, winding, h, *, counted_from=None, seed=1):
-    """A textured scan after 3 blanked frames (2 after it), the rotator index counting
-    its positions from frame ``counted_from`` (3, the scan's start, by default); 60-byte
-    frame headers: no Scan_x/Scan_y."""
+def _recording(tmp_path, shape, winding, h, *, texture="particles", junk="blank"):
+    """A scan after 3 junk frames (2 after it), the rotator index counting its positions
+    from its first frame (0 elsewhere); 60-byte frame headers: no Scan_x/Scan_y."""
     frames = st.recording(
-        shape, texture_name="particles", winding=winding, hysteresis=h, dose=20.0,
-        seed=seed, junk="blank", junk_before=3, junk_after=2,
+        shape, texture_name=texture, winding=winding, hysteresis=h, dose=20.0, seed=1,
+        junk=junk, junk_before=3, junk_after=2,
     )[0]  # fmt: skip
-    first = 3 if counted_from is None else counted_from
     total = shape[0] * shape[1]
     rot = np.zeros(frames.shape[0], np.uint32)
-    rot[first : first + total] = np.arange(1, total + 1)
+    rot[3 : 3 + total] = np.arange(1, total + 1)
     return write_parts(tmp_path / "r", tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
 
 
 @pytest.mark.parametrize(
-    ("shape", "winding", "h"),
-    [((24, 96), "x", 3), ((36, 64), "x", 5), ((48, 48), "y", 2), ((48, 48), None, 0)],
+    ("shape", "winding", "h", "junk"),
+    [
+        ((24, 96), "x", 3, "blank"),
+        ((36, 64), "x", 5, "blank"),
+        ((48, 48), "y", 2, "blank"),
+        ((48, 48), None, 0, "blank"),
+        # a probe parked on the scan: the pixels alone seldom find such a start
+        ((24, 96), "x", 4, "parked"),
+        ((96, 24), "y", 6, "parked"),
+    ],
 )
-def test_the_pixels_tell_a_rotator_scans_rows_and_winding(tmp_path, shape, winding, h):
-    first = _recording(tmp_path, shape, winding, h)
+def test_the_pixels_tell_a_rotator_scans_rows_and_winding(tmp_path, shape, winding, h, junk):
+    first = _recording(tmp_path, shape, winding, h, junk=junk)
     headers = intake_tvips.detect_scan(first)
     side = int(np.sqrt(shape[0] * shape[1]))
     assert (headers.method, headers.scan_shape, headers.scan_start_frame) == (
@@ -57,14 +63,14 @@ def test_the_pixels_tell_a_rotator_scans_rows_and_winding(tmp_path, shape, windi
     assert data.shape[:2] == shape
 
 
-def test_a_pixels_scan_of_other_frames_leaves_the_index_alone(tmp_path):
-    """The index counts from frame 1 (two blanked frames inside its count): the pixels'
-    scan starts at frame 3, so it does not fill the index's positions."""
-    first = _recording(tmp_path, (24, 96), "x", 3, counted_from=1)
+def test_a_flat_sample_leaves_the_index_alone(tmp_path):
+    """No contrast: the pixels cannot tell rows nor winding, and the index's square stays
+    as it was, assumed, the pixels' answer in its reason."""
+    first = _recording(tmp_path, (24, 96), "x", 3, texture="flat")
     found = intake_tvips.detect_scan(first, pixels=True)
-    assert (found.method, found.scan_shape, found.scan_start_frame) == ("rotidx", (48, 48), 1)
+    assert (found.method, found.scan_shape, found.scan_start_frame) == ("rotidx", (48, 48), 3)
     assert found.winding_assumed and found.confidence == SQUARE_ASSUMED_CONFIDENCE
-    assert "is not the rotator index's 2304 positions from frame 1" in found.reason
+    assert "; pixels: undecided: no contrast" in found.reason
 
 
 def _index(shape, rows_assumed=True, confidence=SQUARE_ASSUMED_CONFIDENCE) -> ScanDetection:

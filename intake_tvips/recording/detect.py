@@ -146,8 +146,8 @@ def detect_scan(
     :mod:`intake_tvips.recording.scan_pixels`), still ``method="none"`` where the pixels
     cannot tell; where a rotator index counts the scan's positions (its winding never
     told, its rows the square assumed: ``rows_assumed``), the rows, winding and
-    hysteresis of the scan the pixels find where it fills those positions from the same
-    frame (:mod:`intake_tvips.recording.rotator_pixels`); where ``Scan_x`` alone cannot
+    hysteresis the pixels of those frames tell, where the rows fill them
+    (:mod:`intake_tvips.recording.rotator_pixels`); where ``Scan_x`` alone cannot
     tell winding y from none, the winding the image clearly favours.
 
     By default from a sample of the headers (a few hundred of them, see the module

@@ -3,13 +3,13 @@
 A rotator index that counts the scan's positions (RosettaSciIO's ``scan_shape="auto"``
 rule) tells where the scan starts and how many positions it has, never its winding, and
 its rows only where it restarts every row or ``Scan_x``/``Scan_y`` wrap (else the square
-is assumed). The whole scan found from the pixels alone
-(:func:`~intake_tvips.recording.scan_pixels.scan_from_pixels`) tells rows and winding.
-Where both agree on the start and the number of positions (and on the rows, where the
-headers told them), the pixels' scan is taken: its rows, winding and hysteresis, with
-the pixels' confidence (where they confirm the index's own rows, the greater of the
-two). Where they do not agree, or the pixels cannot tell, the index's scan stays as it
-was (rows assumed, winding none), with the pixels' answer in its reason.
+is assumed). The pixels of the frames it counts tell rows and winding
+(:func:`~intake_tvips.recording.scan_pixels.scan_from_pixels` given the start and the
+count). Where they fill the index's positions from its start (and agree on the rows,
+where the headers told them), the pixels' scan is taken: its rows, winding and
+hysteresis, with the pixels' confidence (where they confirm the index's own rows, the
+greater of the two). Where they do not, or the pixels cannot tell, the index's scan
+stays as it was (rows assumed, winding none), with the pixels' answer in its reason.
 """
 
 from __future__ import annotations

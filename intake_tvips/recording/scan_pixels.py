@@ -16,6 +16,7 @@ rows or rows shorter than ``MIN_DECIDED_COLUMNS`` frames.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -107,7 +108,8 @@ def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
     hysteresis of a winding scan (:func:`~.pixels.with_pixels`), the winding of one
     ``Scan_x`` alone cannot tell (:func:`_winding_by_image`) told by the image first."""
     if found.method == "rotidx" and found.winding_assumed and not found.use_auto:
-        return rotator_with_pixels(found, scan_from_pixels(rec))
+        told = (found.scan_start_frame, math.prod(found.scan_shape))
+        return rotator_with_pixels(found, scan_from_pixels(rec, known=told))
     if found.method == "scan_xy" and found.winding_assumed:
         found = _winding_by_image(found, rec)
     if found.method != "none":
@@ -131,13 +133,17 @@ def _winding_by_image(found: ScanDetection, rec: Recording) -> ScanDetection:
     )  # fmt: skip
 
 
-def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetection:
+def scan_from_pixels(
+    rec: Recording, max_bytes: int | None = None, known: tuple[int, int] | None = None
+) -> ScanDetection:
     """The scan of ``rec`` found from a bounded sample of its pixels (module doc).
 
     ``max_bytes``: the first read's budget (default ``max(3 %, 64 MiB)``); while the
     rows cannot be told from the frames read (rows longer than a few of those frames
     hold), the run read from the start doubles, up to ``GROWTH`` times that budget and
-    ``MAX_FRAMES`` frames."""
+    ``MAX_FRAMES`` frames. ``known``: ``(start, positions)`` where the headers tell
+    them (a rotator index counting the scan's positions): only rows and winding are
+    looked for, in those frames."""
     n, record = rec.n_frames, rec.layout.record_bytes
     budget = max_bytes or default_budget(rec)
     head = int(min(n, MAX_FRAMES, max(MIN_HEAD_FRAMES, budget // record)))
@@ -145,8 +151,8 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     sample = _Sample(rec)
     while True:
         sample.read(head)
-        raster = _raster(sample, n)
-        found = _fit(sample, n, raster)
+        raster = _raster(sample, n, known)
+        found = _fit(sample, n, raster, known)
         if not isinstance(found, str) or head >= largest:
             break
         head = min(2 * head, largest)
@@ -165,7 +171,7 @@ def scan_from_pixels(rec: Recording, max_bytes: int | None = None) -> ScanDetect
     if not fit.winding:
         return det
     det, est = with_estimate(det, rec)
-    if fit.winding == "x" and est.beyond:
+    if fit.winding == "x" and est.beyond and known is None:
         return _none(f"{notes[0]}; but {ROLLED_SNAKE}", sample.cost, _guess(n, found, raster))
     return det
 
@@ -335,22 +341,30 @@ class _Sample:
         self.cost = {k: self.cost[k] + cost[k] for k in self.cost}
 
 
-def _fit(sample: _Sample, n: int, raster):
+def _fit(sample: _Sample, n: int, raster, known: tuple[int, int] | None = None):
     """``(fit, start, frames after the scan, why the start, the raster)`` or why not (a
     string), of the raster :func:`_raster` found in ``sample`` (kept, to find the start
-    again for another winding)."""
+    again for another winding); the start the headers tell where ``known``."""
     if isinstance(raster, str):
         return raster
+    if known is not None:
+        start, positions = known
+        return raster[0], start, n - start - positions, "the start the headers tell", raster
     found = started(sample, n, *raster)
     return found if isinstance(found, str) else (*found, raster)
 
 
-def _raster(sample: _Sample, n: int):
+def _raster(sample: _Sample, n: int, known: tuple[int, int] | None = None):
     """``(fit, feature basis, junk frames before, after, the blanked ones among them)``
     or why not (a string). Plain rows found in features a principal component did not
     carry (a sample seen by a few detector cells) are not sure of their winding: the
-    image decides."""
+    image decides. ``known``: ``(start, positions)`` the headers tell, the frames
+    around them taken for junk."""
     head = sample.cells.shape[0]
+    if known is not None:
+        start, positions = known
+        lit = sample.cells[start : start + positions]
+        return _fitted(_features(lit, (0, 0)), (0, 0), n, (start, n - start - positions))
     blank = junk_ends(np.concatenate([sample.cells.sum(axis=1), sample.tail.sum(axis=1)]))
     whole = head == n  # the end of the scan is among the frames read
     lit = sample.cells[blank[0] : head - (blank[1] if whole else 0)]
