@@ -1,6 +1,7 @@
 """How often the pixels complete a rotator-index scan right: its rows and winding.
 
-    python benchmarks/rotator_pixels_accuracy.py --seed 1 --cases 108
+    python benchmarks/rotator_pixels_accuracy.py --seed 1 --cases 162
+    python benchmarks/rotator_pixels_accuracy.py --camera --seed 1 --cases 150
 
 Each case is a recording of ``tests/scan_textures.py`` (the 6 contrast textures x 3
 doses x windings None/"x"/"y" x junk "blank"/"parked"/"parked_off" in turn, as
@@ -8,7 +9,9 @@ doses x windings None/"x"/"y" x junk "blank"/"parked"/"parked_off" in turn, as
 in 24..96, or 24 x 96 and 96 x 24), written with 60-byte frame headers (no
 Scan_x/Scan_y) and a rotator index counting the scan's positions 1 .. ny nx from its
 first frame (0 on the junk frames): RosettaSciIO's rule finds the start and the count
-and assumes the square, with no winding. Then ``detect_scan(path, pixels=True)``.
+and assumes the square, with no winding. ``--camera``: the recordings of
+``scan_pixels_camera.py`` (what a camera adds) of those shapes instead. Then
+``detect_scan(path, pixels=True)``.
 Verdicts: "completed right" (rows, winding and start the truth, the hysteresis right or
 undecided), "left to the index" (the pixels did not complete it: the square kept at
 confidence 0.5 at most, winding assumed), "no index scan" (a count from frame 0 with no
@@ -28,7 +31,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import scan_pixels_camera as cam  # noqa: E402
 import scan_textures as st  # noqa: E402
 from scan_pixels_accuracy import JUNK, WINDINGS, _hysteresis_verdict  # noqa: E402
 from tvips_factory import tvips_bytes, write_parts  # noqa: E402
@@ -38,8 +43,8 @@ import intake_tvips  # noqa: E402
 SHAPES = [(24, 24), (32, 32), (48, 48), (64, 64), (96, 96), (24, 96), (96, 24)]
 
 
-def one_case(i: int, rng, work: Path) -> tuple[str, str]:
-    """``(label, verdict)`` of case ``i`` of the cycle."""
+def _textures_case(i: int, rng):
+    """``(frames, label, shape, winding, h, before, junk)`` of case ``i`` of the cycle."""
     tex, dose = st.TEXTURES[i % 6], st.DOSES[(i // 6) % 3]
     winding, junk = WINDINGS[(i // 18) % 3], JUNK[(i // 54) % 3]
     h = int(rng.integers(0, 9)) if winding else 0
@@ -49,6 +54,24 @@ def one_case(i: int, rng, work: Path) -> tuple[str, str]:
         shape, texture_name=tex, winding=winding, hysteresis=h, dose=dose,
         seed=int(rng.integers(2**31)), junk=junk, junk_before=before, junk_after=after,
     )[0]  # fmt: skip
+    label = f"{tex} dose {dose} winding {winding} junk {junk} h={h} {shape} {before}+{after}"
+    return frames, label, shape, winding, h, before, junk
+
+
+def _camera_case(rng):
+    """As :func:`_textures_case`, a case of ``scan_pixels_camera.draw`` of a square
+    count."""
+    case = dict(cam.draw(rng), shape=SHAPES[int(rng.integers(len(SHAPES)))])
+    args = {k: v for k, v in case.items() if k not in ("shape", "camera")}
+    frames = cam.sp.recording(case["shape"], case["camera"], **args)
+    winding, h, before = case["winding"], case["hysteresis"], case["junk_before"]
+    return frames, cam.label(case), case["shape"], winding, h, before, case["junk"]
+
+
+def one_case(i: int, rng, work: Path, camera: bool = False) -> tuple[str, str, str]:
+    """``(junk, label, verdict)`` of case ``i``."""
+    made = _camera_case(rng) if camera else _textures_case(i, rng)
+    frames, label, shape, winding, h, before, junk = made
     total = shape[0] * shape[1]
     rot = np.zeros(frames.shape[0], np.uint32)
     rot[before : before + total] = np.arange(1, total + 1)
@@ -56,32 +79,31 @@ def one_case(i: int, rng, work: Path) -> tuple[str, str]:
     found = intake_tvips.detect_scan(path, pixels=True)
     for p in work.glob(f"case{i}_*"):
         p.unlink()
-    label = f"{tex} dose {dose} winding {winding} junk {junk} h={h} {shape} {before}+{after}"
     if found.method == "rotidx" and found.winding_assumed:
-        return label, "left to the index"
+        return junk, label, "left to the index"
     if found.method == "none":
-        return label, "no index scan"
+        return junk, label, "no index scan"
     got = (found.method, found.scan_shape, found.scan_start_frame, found.winding_scan_axis)
     hv = _hysteresis_verdict(found, shape, winding, h)
     if got[1:] == (shape, before, winding) and hv != "wrong":
         # a count from frame 0 with no frame after it is a frame counter to the headers:
         # the whole scan from the pixels then
-        return label, "completed right" if found.method == "rotidx" else "no index scan"
+        return junk, label, "completed right" if found.method == "rotidx" else "no index scan"
     print(f"  wrong: {label}: got {got}, h={found.hysteresis} ({hv})", file=sys.stderr)
-    return label, "completed wrong"
+    return junk, label, "completed wrong"
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=108)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--camera", action="store_true", help="scan_pixels_camera's recordings")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            label, verdict = one_case(i, rng, Path(tmp))
-            junk = label.split(" junk ")[1].split()[0]
+            junk, _, verdict = one_case(i, rng, Path(tmp), args.camera)
             rows[junk][verdict] += 1
             rows["**all**"][verdict] += 1
     kinds = ("completed right", "left to the index", "no index scan", "completed wrong")
