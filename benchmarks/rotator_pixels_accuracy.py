@@ -10,7 +10,9 @@ in 24..96, or 24 x 96 and 96 x 24), written with 60-byte frame headers (no
 Scan_x/Scan_y) and a rotator index counting the scan's positions 1 .. ny nx from its
 first frame (0 on the junk frames): RosettaSciIO's rule finds the start and the count
 and assumes the square, with no winding. ``--camera``: the recordings of
-``scan_pixels_camera.py`` (what a camera adds) of those shapes instead. Then
+``scan_pixels_camera.py`` (what a camera adds) of those shapes instead.
+``--non-square``: shapes whose count is no square (the headers' rule finds no scan; the
+count and its first frame are still told, ``ScanDetection.counted``). Then
 ``detect_scan(path, pixels=True)``.
 Verdicts: "completed right" (rows, winding and start the truth, the hysteresis right or
 undecided), "left to the index" (the pixels did not complete it: the square kept at
@@ -41,14 +43,16 @@ from tvips_factory import tvips_bytes, write_parts  # noqa: E402
 import intake_tvips  # noqa: E402
 
 SHAPES = [(24, 24), (32, 32), (48, 48), (64, 64), (96, 96), (24, 96), (96, 24)]
+#: ``--non-square``: counts that are no square (no scan to the headers' rule)
+NON_SQUARE = [(24, 32), (32, 48), (48, 96), (96, 64), (64, 24), (48, 32)]
 
 
-def _textures_case(i: int, rng):
+def _textures_case(i: int, rng, shapes=SHAPES):
     """``(frames, label, shape, winding, h, before, junk)`` of case ``i`` of the cycle."""
     tex, dose = st.TEXTURES[i % 6], st.DOSES[(i // 6) % 3]
     winding, junk = WINDINGS[(i // 18) % 3], JUNK[(i // 54) % 3]
     h = int(rng.integers(0, 9)) if winding else 0
-    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    shape = shapes[int(rng.integers(len(shapes)))]
     before, after = int(rng.integers(1, 8)), int(rng.integers(0, 5))
     frames = st.recording(
         shape, texture_name=tex, winding=winding, hysteresis=h, dose=dose,
@@ -58,19 +62,19 @@ def _textures_case(i: int, rng):
     return frames, label, shape, winding, h, before, junk
 
 
-def _camera_case(rng):
-    """As :func:`_textures_case`, a case of ``scan_pixels_camera.draw`` of a square
-    count."""
-    case = dict(cam.draw(rng), shape=SHAPES[int(rng.integers(len(SHAPES)))])
+def _camera_case(rng, shapes=SHAPES):
+    """As :func:`_textures_case`, a case of ``scan_pixels_camera.draw`` of one of
+    ``shapes``."""
+    case = dict(cam.draw(rng), shape=shapes[int(rng.integers(len(shapes)))])
     args = {k: v for k, v in case.items() if k not in ("shape", "camera")}
     frames = cam.sp.recording(case["shape"], case["camera"], **args)
     winding, h, before = case["winding"], case["hysteresis"], case["junk_before"]
     return frames, cam.label(case), case["shape"], winding, h, before, case["junk"]
 
 
-def one_case(i: int, rng, work: Path, camera: bool = False) -> tuple[str, str, str]:
+def one_case(i: int, rng, work: Path, camera: bool = False, shapes=SHAPES):
     """``(junk, label, verdict)`` of case ``i``."""
-    made = _camera_case(rng) if camera else _textures_case(i, rng)
+    made = _camera_case(rng, shapes) if camera else _textures_case(i, rng, shapes)
     frames, label, shape, winding, h, before, junk = made
     total = shape[0] * shape[1]
     rot = np.zeros(frames.shape[0], np.uint32)
@@ -98,12 +102,14 @@ def main(argv=None) -> None:
     ap.add_argument("--cases", type=int, default=108)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--camera", action="store_true", help="scan_pixels_camera's recordings")
+    ap.add_argument("--non-square", action="store_true", help="counts that are no square")
     args = ap.parse_args(argv)
+    shapes = NON_SQUARE if args.non_square else SHAPES
     rng = np.random.default_rng(args.seed)
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            junk, _, verdict = one_case(i, rng, Path(tmp), args.camera)
+            junk, _, verdict = one_case(i, rng, Path(tmp), args.camera, shapes)
             rows[junk][verdict] += 1
             rows["**all**"][verdict] += 1
     kinds = ("completed right", "left to the index", "no index scan", "completed wrong")

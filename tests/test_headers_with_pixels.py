@@ -63,6 +63,24 @@ def test_the_pixels_tell_a_rotator_scans_rows_and_winding(tmp_path, shape, windi
     assert data.shape[:2] == shape
 
 
+@pytest.mark.parametrize(
+    ("shape", "winding", "h", "junk"),
+    [((32, 48), "y", 5, "parked"), ((48, 96), "x", 2, "parked"), ((24, 64), "x", 2, "parked_off")],
+)
+def test_a_count_that_is_no_square_gets_its_rows_from_the_pixels(tmp_path, shape, winding, h, junk):
+    """RosettaSciIO's rule finds no scan in a count that is no square (1536 positions);
+    the count and its first frame still tell where the scan is, and the pixels of those
+    frames its rows and winding (the pixels alone seldom find a start after a probe
+    parked on the scan)."""
+    first = _recording(tmp_path, shape, winding, h, junk=junk)
+    headers = intake_tvips.detect_scan(first)
+    assert headers.method == "none" and headers.counted == (3, shape[0] * shape[1])
+    found = intake_tvips.detect_scan(first, pixels=True)
+    assert (found.method, found.scan_shape, found.scan_start_frame) == ("rotidx", shape, 3)
+    assert (found.winding_scan_axis, found.hysteresis) == (winding, h)
+    assert "the start and the count the rotator index tells" in found.reason
+
+
 def test_a_flat_sample_leaves_the_index_alone(tmp_path):
     """No contrast: the pixels cannot tell rows nor winding, and the index's square stays
     as it was, assumed, the pixels' answer in its reason."""

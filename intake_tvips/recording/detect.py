@@ -147,7 +147,8 @@ def detect_scan(
     cannot tell; where a rotator index counts the scan's positions (its winding never
     told, its rows the square assumed: ``rows_assumed``), the rows, winding and
     hysteresis the pixels of those frames tell, where the rows fill them
-    (:mod:`intake_tvips.recording.rotator_pixels`); where ``Scan_x`` alone cannot
+    (:mod:`intake_tvips.recording.rotator_pixels`; a count that is no square, which
+    the headers' rule refuses, likewise: ``counted``); where ``Scan_x`` alone cannot
     tell winding y from none, the winding the image clearly favours.
 
     By default from a sample of the headers (a few hundred of them, see the module
@@ -310,4 +311,10 @@ def _detection(values: HeaderValues, notes, found) -> ScanDetection:
         )  # fmt: skip
     # a sample that found the rotator index counting to a non-square says so
     sampled = sampled and notes[-1][0] in ("rotator_not_square", "rotator_counter")
-    return ScanDetection(None, 0, None, 0, "none", 0.0, none_reason(notes), sampled=sampled)
+    counted = None
+    if notes and notes[-1][0] == "rotator_not_square":
+        total, stop = notes[-1][1:]
+        counted = (stop - total + 1, total)
+    return ScanDetection(
+        None, 0, None, 0, "none", 0.0, none_reason(notes), sampled=sampled, counted=counted
+    )

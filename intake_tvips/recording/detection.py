@@ -54,6 +54,10 @@ class ScanDetection:
     #: ``detect_rotidx.SQUARE_ASSUMED_CONFIDENCE``; ``detect_scan(pixels=True)`` asks
     #: the pixels)
     rows_assumed: bool = False
+    #: where no scan was found but a rotator index counts positions to a number that is
+    #: no square: ``(first frame, positions)``; ``detect_scan(pixels=True)`` takes rows
+    #: and winding from the pixels of those frames
+    counted: tuple[int, int] | None = None
     #: where the pixels found no scan they trust (``method="none"``) but rows fit: the
     #: scan they lean to, ``{"scan_shape", "scan_start_frame", "winding_scan_axis"}``, a
     #: first view to tune by eye (``intake-tvips view`` opens on it), never an answer:

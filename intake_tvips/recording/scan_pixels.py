@@ -106,7 +106,9 @@ def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
     and winding of a rotator-index scan that cannot tell its winding where the pixels'
     scan agrees with it (:func:`~.rotator_pixels.rotator_with_pixels`); else the
     hysteresis of a winding scan (:func:`~.pixels.with_pixels`), the winding of one
-    ``Scan_x`` alone cannot tell (:func:`_winding_by_image`) told by the image first."""
+    ``Scan_x`` alone cannot tell (:func:`_winding_by_image`) told by the image first.
+    Where a rotator index counts to a number that is no square (no scan to the
+    headers: ``counted``), rows and winding are fitted to the frames it counts."""
     if found.method == "rotidx" and found.winding_assumed and not found.use_auto:
         told = (found.scan_start_frame, math.prod(found.scan_shape))
         return rotator_with_pixels(found, scan_from_pixels(rec, known=told))
@@ -114,7 +116,9 @@ def detect_with_pixels(found: ScanDetection, rec: Recording) -> ScanDetection:
         found = _winding_by_image(found, rec)
     if found.method != "none":
         return with_pixels(found, rec)
-    from_pixels = scan_from_pixels(rec)
+    from_pixels = scan_from_pixels(rec, known=found.counted)
+    if found.counted is not None and from_pixels.method == "pixels":
+        from_pixels = replace(from_pixels, method="rotidx")  # its start and count
     return replace(from_pixels, reason=f"headers: {found.reason}; {from_pixels.reason}")
 
 
@@ -349,7 +353,8 @@ def _fit(sample: _Sample, n: int, raster, known: tuple[int, int] | None = None):
         return raster
     if known is not None:
         start, positions = known
-        return raster[0], start, n - start - positions, "the start the headers tell", raster
+        why = f"the start and the count the rotator index tells ({positions} from frame {start})"
+        return raster[0], start, n - start - positions, why, raster
     found = started(sample, n, *raster)
     return found if isinstance(found, str) else (*found, raster)
 
