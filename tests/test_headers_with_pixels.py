@@ -146,3 +146,16 @@ def test_the_image_tells_the_winding_scan_x_alone_cannot(tmp_path, shape, windin
     assert (found.scan_shape, found.winding_scan_axis, found.hysteresis) == (shape, winding, h)
     assert not found.winding_assumed and found.confidence <= headers.confidence
     assert f"winding {winding} from the image" in found.reason
+
+
+def test_hysteresis_auto_on_a_rotator_index_scan(tmp_path):
+    """``scan_shape="auto"`` with the winding given: the rotator index places one frame
+    per position in order, a raster, so ``hysteresis="auto"`` estimates it (it used 0
+    with a warning) and reads what the value found reads."""
+    first = _recording(tmp_path, (48, 48), "x", 3)
+    kw = dict(scan_shape="auto", winding_scan_axis="x")
+    auto = intake_tvips.file_reader(first, hysteresis="auto", **kw)[0]
+    assert auto["original_metadata"]["hysteresis_estimate"]["hysteresis"] == 3
+    given = intake_tvips.file_reader(first, hysteresis=3, **kw)[0]["data"]
+    np.testing.assert_array_equal(auto["data"], given)
+    assert not np.array_equal(given, intake_tvips.file_reader(first, **kw)[0]["data"])

@@ -25,7 +25,15 @@ from intake_tvips.graph import blockread
 from intake_tvips.graph.build import BlockFrames, iter_blocks
 from intake_tvips.graph.chunking import per_part_chunks, plan_chunks
 from intake_tvips.maths.frame_index import FrameIndex, plan_reads
-from intake_tvips.maths.scan import IndexMap, ScanMap, block_positions, make_scan_map
+from intake_tvips.maths.scan import (
+    IndexMap,
+    ScanMap,
+    StackMap,
+    as_scan_map,
+    block_positions,
+    frame_grid,
+    make_scan_map,
+)
 from intake_tvips.storage import localio
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -474,3 +482,19 @@ def test_mirrored_rows_and_dropped_records_are_copied_once():
     peak = min(peaks)
     assert frames.all()
     assert peak < pix.nbytes / 20, f"placing allocated {peak} bytes for a {pix.nbytes}-byte piece"
+
+
+@pytest.mark.parametrize("winding", [None, "x", "y"])
+def test_an_index_map_in_raster_order_is_that_raster(winding):
+    """``as_scan_map``: the frames of a raster as an IndexMap (a rotator index counting
+    one frame per position, wound as given) are that raster; one position's frame
+    repeated, or a hysteresis, is no raster of hysteresis 0: unchanged."""
+    raster = ScanMap((5, 7), 4, winding, 0)
+    assert as_scan_map(IndexMap(frame_grid(raster))) == raster
+    repeated = frame_grid(raster).copy()
+    repeated[2, 3] = repeated[2, 2]
+    assert isinstance(as_scan_map(IndexMap(repeated)), IndexMap)
+    if winding is not None:
+        rolled = frame_grid(ScanMap((5, 7), 4, winding, 2))
+        assert isinstance(as_scan_map(IndexMap(rolled)), IndexMap)
+    assert as_scan_map(StackMap(9)) == StackMap(9)

@@ -165,6 +165,20 @@ class IndexMap:
         return self.indices.reshape(-1, self.indices.shape[-1]).min(axis=1)
 
 
+def as_scan_map(fmap):
+    """``fmap`` as the :class:`ScanMap` it is, where an :class:`IndexMap` of two axes
+    holds exactly that raster's frames (a rotator index counting one frame per position
+    in order, wound as a scan map winds, hysteresis 0); else ``fmap`` unchanged."""
+    if not isinstance(fmap, IndexMap) or len(fmap.shape) != 2 or fmap.indices.size == 0:
+        return fmap
+    start = int(fmap.indices.min())
+    for winding in (None, "x", "y"):
+        candidate = ScanMap(tuple(fmap.shape), start, winding, 0)
+        if np.array_equal(frame_grid(candidate), fmap.indices):
+            return candidate
+    return fmap
+
+
 def frame_grid(fmap) -> np.ndarray:
     """The frame at every position of ``fmap``, shaped like it (int64; ``-1``: none).
 

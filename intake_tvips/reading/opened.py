@@ -13,7 +13,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from intake_tvips.maths.scan import IndexMap, ScanMap, StackMap, frame_grid, make_scan_map
+from intake_tvips.maths.scan import (
+    IndexMap,
+    ScanMap,
+    StackMap,
+    as_scan_map,
+    frame_grid,
+    make_scan_map,
+)
 from intake_tvips.maths.scan_parameters import ScanParameters
 from intake_tvips.reading.metadata import build_metadata, original_metadata, scan_axes, stack_axes
 from intake_tvips.recording.core import Recording, open_recording, time_axis_headers
@@ -74,7 +81,8 @@ def open_signal(
     params = ScanParameters() if params is None else params
     auto = params.auto_hysteresis
     fmap = frame_map(rec, replace(params, hysteresis=0) if auto else params)
-    if auto:
+    if auto:  # a rotator index's map in order is a raster whose hysteresis can be found
+        fmap = as_scan_map(fmap)
         estimate = auto_hysteresis(rec, fmap)
         used = estimate.hysteresis if estimate is not None and estimate.decided else 0
         if isinstance(fmap, ScanMap):
@@ -116,9 +124,10 @@ def auto_hysteresis(rec: Recording, fmap):
     if not isinstance(fmap, ScanMap) or fmap.winding is None or len(fmap.shape) != 2:
         if isinstance(fmap, IndexMap):
             warnings.warn(
-                f"{rec.name}: hysteresis='auto' is estimated for a raster of Scan_x/Scan_y "
-                "or given parameters; this scan comes from the rotator index: 0 used "
-                "(give hysteresis=N, or scan_shape, scan_start_frame and winding_scan_axis)",
+                f"{rec.name}: hysteresis='auto' is estimated for a raster; the rotator "
+                "index places these frames otherwise (positions skipped or repeated): 0 "
+                "used (give hysteresis=N, or scan_shape, scan_start_frame and "
+                "winding_scan_axis)",
                 HysteresisUndecidedWarning,
                 stacklevel=3,
             )
