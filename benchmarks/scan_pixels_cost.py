@@ -5,6 +5,7 @@ server on 127.0.0.1), against plain reads of the same byte ranges.
     python benchmarks/scan_pixels_cost.py                  # 1 GiB, 5 rounds
     python benchmarks/scan_pixels_cost.py --rows 64 --repeat 3 --keep
     python benchmarks/scan_pixels_cost.py --winding plain --budgets 0   # the image decides
+    python benchmarks/scan_pixels_cost.py --known --repeat 3 --budgets 0  # a rotator index
 
 The recording: a 128 x 256 winding-x scan (``--winding``: ``y`` or ``plain`` rows;
 hysteresis 3 where it winds; particles, 50 counts per bright-field pixel) of 128 x 128
@@ -91,12 +92,17 @@ class Recorder:
         pixel_winding._read_features = self.original
 
 
+#: ``--known``: the start and the positions, as a rotator index counting them tells
+KNOWN: list = []
+
+
 def run_once(url, opts, max_bytes):
     """``(seconds, detection, recording, runs)`` of one scan_from_pixels."""
     with Recorder() as rec_runs:
         t0 = time.perf_counter()
         rec = intake_tvips.open_recording(url, opts)
-        found = scan_pixels.scan_from_pixels(rec, max_bytes)
+        known = tuple(KNOWN) if KNOWN else None
+        found = scan_pixels.scan_from_pixels(rec, max_bytes, known=known)
         seconds = time.perf_counter() - t0
     return seconds, found, rec, rec_runs.runs
 
@@ -181,8 +187,16 @@ def main() -> None:
     )
     ap.add_argument("--winding", choices=("x", "y", "plain"), default="x")
     ap.add_argument("--keep", action="store_true", help="keep the recording in --work")
+    ap.add_argument(
+        "--known",
+        action="store_true",
+        help="the start and the positions given, as a rotator index counting them tells "
+        "(detect_scan(pixels=True) on such a recording: rows and winding only)",
+    )
     args = ap.parse_args()
     shape = (args.rows, WIDTH)
+    if args.known:
+        KNOWN[:] = [START, args.rows * WIDTH]
     winding = None if args.winding == "plain" else args.winding
     work = Path(args.work) / f"rows{args.rows}-{args.winding}"
     work.mkdir(parents=True, exist_ok=True)
