@@ -7,6 +7,7 @@ does not. ``Scan_x`` alone cannot tell winding y from none: the image tells."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -159,3 +160,18 @@ def test_hysteresis_auto_on_a_rotator_index_scan(tmp_path):
     given = intake_tvips.file_reader(first, hysteresis=3, **kw)[0]["data"]
     np.testing.assert_array_equal(auto["data"], given)
     assert not np.array_equal(given, intake_tvips.file_reader(first, **kw)[0]["data"])
+
+
+def test_info_says_the_square_is_assumed(tmp_path, capsys):
+    from intake_tvips.cli import main
+
+    first = _recording(tmp_path, (24, 96), "x", 3)
+    assert main(["info", "--json", first]) == 0
+    scan = json.loads(capsys.readouterr().out)["scan"]
+    assert scan["rows_assumed"] and scan["scan_shape"] == [48, 48] and scan["confidence"] == 0.5
+    assert main(["info", "--pixels", "--json", first]) == 0
+    scan = json.loads(capsys.readouterr().out)["scan"]
+    assert not scan["rows_assumed"] and scan["scan_shape"] == [24, 96]
+    assert (scan["winding_scan_axis"], scan["hysteresis"]) == ("x", 3)
+    assert main(["info", first]) == 0
+    assert "48 x 48 (the square assumed" in capsys.readouterr().out

@@ -125,7 +125,12 @@ def render_info(info: dict) -> str:
         _scan_title(scan),
         [
             ("method", scan["method"]),
-            ("shape", shape),
+            (
+                "shape",
+                f"{shape} (the square assumed: the count cannot tell rows)"
+                if scan.get("rows_assumed")
+                else shape,
+            ),
             ("start frame", scan["scan_start_frame"]),
             ("winding", _winding(scan)),
             ("hysteresis", _hysteresis(scan)),

@@ -122,6 +122,7 @@ def recording_info(
                 "scan_start_frame": found.scan_start_frame,
                 "winding_scan_axis": found.winding_scan_axis,
                 "winding_assumed": found.winding_assumed,
+                "rows_assumed": found.rows_assumed,
                 "hysteresis": found.hysteresis,
                 "hysteresis_source": found.hysteresis_source,
                 "hysteresis_confidence": found.hysteresis_confidence,
