@@ -12,11 +12,14 @@ first frame (0 on the junk frames): RosettaSciIO's rule finds the start and the 
 and assumes the square, with no winding. ``--camera``: the recordings of
 ``scan_pixels_camera.py`` (what a camera adds) of those shapes instead.
 ``--non-square``: shapes whose count is no square (the headers' rule finds no scan; the
-count and its first frame are still told, ``ScanDetection.counted``). Then
+count and its first frame are still told, ``ScanDetection.counted``). ``--scan-x``:
+no rotator index but ``Scan_x`` (``Scan_y`` 0), which cannot tell winding y from none
+(the image of the scan tells), shapes of both lists. Then
 ``detect_scan(path, pixels=True)``.
 Verdicts: "completed right" (rows, winding and start the truth, the hysteresis right or
-undecided), "left to the index" (the pixels did not complete it: the square kept at
-confidence 0.5 at most, winding assumed), "no index scan" (a count from frame 0 with no
+undecided), "left to the headers" (the pixels did not complete it: the square kept at
+confidence 0.5 at most, winding assumed; with ``--scan-x`` the winding assumed), "no
+index scan" (a count from frame 0 with no
 frame after it is a frame counter to the headers: the whole scan from the pixels, right,
 or undecided), "completed wrong" (anything else, printed to stderr). Prints a Markdown
 table.
@@ -38,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scan_pixels_camera as cam  # noqa: E402
 import scan_textures as st  # noqa: E402
 from scan_pixels_accuracy import JUNK, WINDINGS, _hysteresis_verdict  # noqa: E402
-from tvips_factory import tvips_bytes, write_parts  # noqa: E402
+from test_headers_detect import with_fields  # noqa: E402
+from tvips_factory import reference_grid, tvips_bytes, write_parts  # noqa: E402
 
 import intake_tvips  # noqa: E402
 
@@ -72,19 +76,37 @@ def _camera_case(rng, shapes=SHAPES):
     return frames, cam.label(case), case["shape"], winding, h, before, case["junk"]
 
 
-def one_case(i: int, rng, work: Path, camera: bool = False, shapes=SHAPES):
+def _written(path: Path, frames, scan: tuple, scan_x: bool) -> str:
+    """``frames`` of the ``scan`` (shape, start, winding, hysteresis) written with 60-byte
+    headers and a rotator index counting the scan's positions; or (``scan_x``) with
+    Scan_x (each frame's commanded column, from ``reference_grid`` without the
+    hysteresis; 0 before the scan, the last column after it), Scan_y 0 and a rotator
+    index of zeros."""
+    shape, before = scan[:2]
+    n, total = frames.shape[0], shape[0] * shape[1]
+    if not scan_x:
+        rot = np.zeros(n, np.uint32)
+        rot[before : before + total] = np.arange(1, total + 1)
+        return write_parts(path, tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
+    sx = np.full(n, shape[1] - 1, np.float32)
+    sx[:before] = 0
+    grid = reference_grid(*scan[:3])  # commanded positions: no hysteresis
+    sx[grid.reshape(-1)] = np.broadcast_to(np.arange(shape[1]), shape).reshape(-1)
+    blobs = tvips_bytes(frames, frameheaderbytes=76, rotidx=np.zeros(n, np.uint32))
+    blobs = with_fields(blobs, 76, frames.shape[1:], frames.dtype, Scan_x=sx, Scan_y=0 * sx)
+    return write_parts(path, blobs)
+
+
+def one_case(i: int, rng, work: Path, camera: bool = False, shapes=SHAPES, scan_x=False):
     """``(junk, label, verdict)`` of case ``i``."""
     made = _camera_case(rng, shapes) if camera else _textures_case(i, rng, shapes)
     frames, label, shape, winding, h, before, junk = made
-    total = shape[0] * shape[1]
-    rot = np.zeros(frames.shape[0], np.uint32)
-    rot[before : before + total] = np.arange(1, total + 1)
-    path = write_parts(work / f"case{i}", tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
+    path = _written(work / f"case{i}", frames, (shape, before, winding, h), scan_x)
     found = intake_tvips.detect_scan(path, pixels=True)
     for p in work.glob(f"case{i}_*"):
         p.unlink()
-    if found.method == "rotidx" and found.winding_assumed:
-        return junk, label, "left to the index"
+    if found.method in ("rotidx", "scan_xy") and found.winding_assumed:
+        return junk, label, "left to the headers"
     if found.method == "none":
         return junk, label, "no index scan"
     got = (found.method, found.scan_shape, found.scan_start_frame, found.winding_scan_axis)
@@ -92,7 +114,8 @@ def one_case(i: int, rng, work: Path, camera: bool = False, shapes=SHAPES):
     if got[1:] == (shape, before, winding) and hv != "wrong":
         # a count from frame 0 with no frame after it is a frame counter to the headers:
         # the whole scan from the pixels then
-        return junk, label, "completed right" if found.method == "rotidx" else "no index scan"
+        told = found.method in ("rotidx", "scan_xy")
+        return junk, label, "completed right" if told else "no index scan"
     print(f"  wrong: {label}: got {got}, h={found.hysteresis} ({hv})", file=sys.stderr)
     return junk, label, "completed wrong"
 
@@ -103,16 +126,19 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--camera", action="store_true", help="scan_pixels_camera's recordings")
     ap.add_argument("--non-square", action="store_true", help="counts that are no square")
+    ap.add_argument(
+        "--scan-x", action="store_true", help="Scan_x alone (Scan_y 0), no rotator index"
+    )
     args = ap.parse_args(argv)
-    shapes = NON_SQUARE if args.non_square else SHAPES
+    shapes = NON_SQUARE + SHAPES if args.scan_x else NON_SQUARE if args.non_square else SHAPES
     rng = np.random.default_rng(args.seed)
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            junk, _, verdict = one_case(i, rng, Path(tmp), args.camera, shapes)
+            junk, _, verdict = one_case(i, rng, Path(tmp), args.camera, shapes, args.scan_x)
             rows[junk][verdict] += 1
             rows["**all**"][verdict] += 1
-    kinds = ("completed right", "left to the index", "no index scan", "completed wrong")
+    kinds = ("completed right", "left to the headers", "no index scan", "completed wrong")
     print("| junk | " + " | ".join(kinds) + " |\n|---|---|---|---|---|")
     for junk, c in sorted(rows.items()):
         print(f"| {junk} | " + " | ".join(str(c[k]) for k in kinds) + " |")
