@@ -13,6 +13,7 @@ import itertools
 import math
 import os
 import pickle
+import sys
 
 import dask
 import numpy as np
@@ -454,34 +455,45 @@ def test_place_puts_every_record_where_its_slot_says(case):
     np.testing.assert_array_equal(got, want)
 
 
+_PLACE_PEAK = """
+import tracemalloc
+import numpy as np
+from intake_tvips.graph import blockread
+
+row, rows, frame = 50, 8, (64, 64)
+d = []
+for r in range(rows):
+    slots = list(range(r * row, (r + 1) * row))
+    d += [-1, -1] + (slots[::-1] if r % 2 else slots)
+d = np.array(d, dtype=np.int64)
+pix = np.ones((d.size,) + frame, np.uint16)
+frames = np.zeros((rows * row,) + frame, np.uint16)
+peaks = []
+tracemalloc.start()
+for _ in range(3):
+    tracemalloc.reset_peak()
+    base, _ = tracemalloc.get_traced_memory()
+    blockread.place(frames, d, pix)
+    peaks.append(tracemalloc.get_traced_memory()[1] - base)
+tracemalloc.stop()
+print(int(frames.all()), min(peaks), pix.nbytes)
+"""
+
+
 def test_mirrored_rows_and_dropped_records_are_copied_once():
     """Winding x with hysteresis: a range's records land as rows, forwards and mirrored,
-    with dropped records between; placing them makes no copy of the whole piece."""
-    import tracemalloc
+    with dropped records between; placing them makes no copy of the whole piece.
+    Measured in a fresh interpreter: tracemalloc sees every thread, and threads left
+    by earlier tests (a cluster's, a server's) added 264 kB to every repetition."""
+    import subprocess
 
-    row, rows, frame = 50, 8, (64, 64)
-    d = []
-    for r in range(rows):
-        slots = list(range(r * row, (r + 1) * row))
-        d += [-1, -1] + (slots[::-1] if r % 2 else slots)
-    d = np.array(d, dtype=np.int64)
-    pix = np.ones((d.size,) + frame, np.uint16)
-    frames = np.zeros((rows * row,) + frame, np.uint16)
-    # tracemalloc sees every thread: threads left by earlier tests (a cluster's, a
-    # server's) once added 264 kB; a copy of the piece would show in every repetition
-    peaks = []
-    tracemalloc.start()
-    try:
-        for _ in range(3):
-            tracemalloc.reset_peak()
-            base, _ = tracemalloc.get_traced_memory()
-            blockread.place(frames, d, pix)
-            peaks.append(tracemalloc.get_traced_memory()[1] - base)
-    finally:
-        tracemalloc.stop()
-    peak = min(peaks)
-    assert frames.all()
-    assert peak < pix.nbytes / 20, f"placing allocated {peak} bytes for a {pix.nbytes}-byte piece"
+    out = subprocess.run(
+        [sys.executable, "-c", _PLACE_PEAK], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    filled, peak, nbytes = map(int, out.stdout.split())
+    assert filled
+    assert peak < nbytes / 20, f"placing allocated {peak} bytes for a {nbytes}-byte piece"
 
 
 @pytest.mark.parametrize("winding", [None, "x", "y"])
