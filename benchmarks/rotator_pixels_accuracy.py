@@ -41,8 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scan_pixels_camera as cam  # noqa: E402
 import scan_textures as st  # noqa: E402
 from scan_pixels_accuracy import JUNK, WINDINGS, _hysteresis_verdict  # noqa: E402
-from test_headers_detect import with_fields  # noqa: E402
-from tvips_factory import reference_grid, tvips_bytes, write_parts  # noqa: E402
+from test_headers_with_pixels import write_counted, write_scan_x  # noqa: E402
 
 import intake_tvips  # noqa: E402
 
@@ -76,32 +75,14 @@ def _camera_case(rng, shapes=SHAPES):
     return frames, cam.label(case), case["shape"], winding, h, before, case["junk"]
 
 
-def _written(path: Path, frames, scan: tuple, scan_x: bool) -> str:
-    """``frames`` of the ``scan`` (shape, start, winding, hysteresis) written with 60-byte
-    headers and a rotator index counting the scan's positions; or (``scan_x``) with
-    Scan_x (each frame's commanded column, from ``reference_grid`` without the
-    hysteresis; 0 before the scan, the last column after it), Scan_y 0 and a rotator
-    index of zeros."""
-    shape, before = scan[:2]
-    n, total = frames.shape[0], shape[0] * shape[1]
-    if not scan_x:
-        rot = np.zeros(n, np.uint32)
-        rot[before : before + total] = np.arange(1, total + 1)
-        return write_parts(path, tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
-    sx = np.full(n, shape[1] - 1, np.float32)
-    sx[:before] = 0
-    grid = reference_grid(*scan[:3])  # commanded positions: no hysteresis
-    sx[grid.reshape(-1)] = np.broadcast_to(np.arange(shape[1]), shape).reshape(-1)
-    blobs = tvips_bytes(frames, frameheaderbytes=76, rotidx=np.zeros(n, np.uint32))
-    blobs = with_fields(blobs, 76, frames.shape[1:], frames.dtype, Scan_x=sx, Scan_y=0 * sx)
-    return write_parts(path, blobs)
-
-
 def one_case(i: int, rng, work: Path, camera: bool = False, shapes=SHAPES, scan_x=False):
     """``(junk, label, verdict)`` of case ``i``."""
     made = _camera_case(rng, shapes) if camera else _textures_case(i, rng, shapes)
     frames, label, shape, winding, h, before, junk = made
-    path = _written(work / f"case{i}", frames, (shape, before, winding, h), scan_x)
+    if scan_x:
+        path = write_scan_x(work / f"case{i}", frames, shape, before, winding)
+    else:
+        path = write_counted(work / f"case{i}", frames, before, shape[0] * shape[1])
     found = intake_tvips.detect_scan(path, pixels=True)
     for p in work.glob(f"case{i}_*"):
         p.unlink()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scan_textures as st
 from test_headers_detect import with_fields
-from tvips_factory import tvips_bytes, write_parts
+from tvips_factory import reference_grid, tvips_bytes, write_parts
 
 import intake_tvips
 from intake_tvips.recording.detect_rotidx import SQUARE_ASSUMED_CONFIDENCE
@@ -22,17 +22,37 @@ from intake_tvips.recording.detection import ScanDetection
 from intake_tvips.recording.rotator_pixels import rotator_with_pixels
 
 
+def write_counted(path, frames: np.ndarray, start: int, total: int) -> str:
+    """``frames`` written with 60-byte frame headers (no Scan_x/Scan_y) and a rotator
+    index counting ``total`` positions from frame ``start`` (0 elsewhere); the first
+    part's path (``benchmarks/rotator_pixels_accuracy.py`` writes its cases so too)."""
+    rot = np.zeros(frames.shape[0], np.uint32)
+    rot[start : start + total] = np.arange(1, total + 1)
+    return write_parts(path, tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
+
+
+def write_scan_x(path, frames: np.ndarray, shape, start: int, winding) -> str:
+    """``frames`` written with Scan_x alone (each frame's commanded column, from
+    ``reference_grid`` without the hysteresis; 0 before the scan, the last column after
+    it), Scan_y 0 and a rotator index of zeros; the first part's path."""
+    n = frames.shape[0]
+    sx = np.full(n, shape[1] - 1, np.float32)
+    sx[:start] = 0
+    grid = reference_grid(shape, start, winding)  # commanded positions: no hysteresis
+    sx[grid.reshape(-1)] = np.broadcast_to(np.arange(shape[1]), shape).reshape(-1)
+    blobs = tvips_bytes(frames, frameheaderbytes=76, rotidx=np.zeros(n, np.uint32))
+    blobs = with_fields(blobs, 76, frames.shape[1:], frames.dtype, Scan_x=sx, Scan_y=0 * sx)
+    return write_parts(path, blobs)
+
+
 def _recording(tmp_path, shape, winding, h, *, texture="particles", junk="blank"):
     """A scan after 3 junk frames (2 after it), the rotator index counting its positions
-    from its first frame (0 elsewhere); 60-byte frame headers: no Scan_x/Scan_y."""
+    (:func:`write_counted`)."""
     frames = st.recording(
         shape, texture_name=texture, winding=winding, hysteresis=h, dose=20.0, seed=1,
         junk=junk, junk_before=3, junk_after=2,
     )[0]  # fmt: skip
-    total = shape[0] * shape[1]
-    rot = np.zeros(frames.shape[0], np.uint32)
-    rot[3 : 3 + total] = np.arange(1, total + 1)
-    return write_parts(tmp_path / "r", tvips_bytes(frames, frameheaderbytes=60, rotidx=rot))
+    return write_counted(tmp_path / "r", frames, 3, shape[0] * shape[1])
 
 
 @pytest.mark.parametrize(
@@ -123,18 +143,13 @@ def test_pixels_that_confirm_the_index_keep_the_greater_confidence():
 
 
 def _x_alone(tmp_path, shape, winding, h):
-    """A textured scan after 3 blanked frames with Scan_x written, Scan_y 0."""
+    """A textured scan after 3 blanked frames with Scan_x written, Scan_y 0
+    (:func:`write_scan_x`)."""
     frames = st.recording(
         shape, texture_name="particles", winding=winding, hysteresis=h, dose=20.0, seed=1,
         junk="blank", junk_before=3, junk_after=2,
     )[0]  # fmt: skip
-    n, (ny, nx) = frames.shape[0], shape
-    sx = np.full(n, nx - 1, np.float32)
-    sx[:3] = 0
-    sx[3 : 3 + ny * nx] = np.tile(np.arange(nx), ny)
-    blobs = tvips_bytes(frames, frameheaderbytes=76, rotidx=np.zeros(n, np.uint32))
-    blobs = with_fields(blobs, 76, frames.shape[1:], frames.dtype, Scan_x=sx, Scan_y=0 * sx)
-    return write_parts(tmp_path / "x", blobs)
+    return write_scan_x(tmp_path / "x", frames, shape, 3, winding)
 
 
 @pytest.mark.parametrize(("shape", "winding", "h"), [((32, 48), "y", 3), ((32, 48), None, 0)])
