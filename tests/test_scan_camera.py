@@ -138,6 +138,23 @@ def test_a_scan_whose_first_frames_keep_still_is_not_trusted(tmp_path):
     assert "first frames keep as still as a parked probe" in found.reason
 
 
+def test_a_parked_run_that_took_the_scan_s_first_frame_along_is_not_trusted(tmp_path):
+    """Noise-free grains, the probe parked on the first position for 2 frames before the
+    scan and on the last one for 1 after it: the parked run takes the scan's first
+    frame along (3 alike frames), the lone parked frame after passes for the scan's
+    last, and 3 + 0 made whole rows: the start was read a frame late at 0.94 (camera
+    seed 324, case 98). The scan so read ends on a frame repeating its neighbour, one
+    step as still as a parked probe: with parked junk at the other end, enough to
+    doubt."""
+    camera = sc.Camera(64, None, drift=0.3, read_noise=2.0, hot_pixels=1, descan=1.5)
+    found = _recorded(
+        tmp_path, (24, 32), camera, texture_name="particles", winding="y", hysteresis=7,
+        junk="parked_first", junk_before=2, junk_after=1, seed=1435381511,
+    )  # fmt: skip
+    assert found.method == "none", found.reason
+    assert "last frames keep as still as a parked probe" in found.reason
+
+
 @pytest.mark.parametrize(
     ("shape", "camera", "texture", "winding", "hysteresis", "junk", "seed"),
     [

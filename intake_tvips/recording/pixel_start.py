@@ -119,32 +119,37 @@ def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[in
         other = _parked_runs_unlike_rows(sample, fit, basis, (before, after), blank, start)
         if other:
             return f"{fit.notes[0]}; {why}; but {other}"
-    still = _still_scan_end(sample, fit, basis, start, after)
+    parked = (before > blank[0], after > blank[1])
+    still = _still_scan_end(sample, fit, start, after, parked)
     if still:
         return Leaning(f"{fit.notes[0]}; {why}; but {still}", start)
     return fit, start, after, why
 
 
-def _still_scan_end(sample, fit, basis, start: int, after: int) -> str:
+def _still_scan_end(sample, fit, start: int, after: int, parked=(False, False)) -> str:
     """Why the scan from ``start`` (``after`` frames after it) is not trusted, or ``""``:
     its first or last frames keep as still as a parked probe where the rows after
     (before) them move at the same place (:func:`~intake_tvips.maths.scan_ends.still_lead`,
     in the standardized sums of all cells: in the few features of a fit, noise alone
-    keeps two steps that still a few times in a hundred):
-    a probe parked on the scan's first (last) position, the junk at the other end taken
-    for the frames beyond whole rows. Noise-free grains under a descan, the probe parked
-    on the first position and the scan ending on a grain of its own three frames (read
-    as parked off the scan), were read three frames early at 1.0. The end is looked at
-    only where it was read already (no request for it)."""
+    keeps two steps that still a few times in a hundred): a probe parked on the scan's
+    first (last) position, the junk at the other end taken for the frames beyond whole
+    rows. Two still steps are needed, one where the junk at the other end holds parked
+    frames (``parked``: before, after): a run parked on the scan's first position
+    takes its first frame along, and the scan read a frame late ends on a lone frame
+    parked on its last position (noise-free grains, read a frame late at 0.94).
+    Noise-free grains under a descan, the probe parked on the first position and the
+    scan ending on a grain of its own three frames (read as parked off the scan), were
+    read three frames early at 1.0. The end is looked at only where it was read already
+    (no request for it)."""
     n, head, want = sample.rec.n_frames, sample.cells.shape[0], (STILL_ROWS + 1) * fit.nx
     z, mean, std = sample.standardized()  # all cells: noise alone seldom keeps still
     scan = step_distances(z[start : min(head, n - after)], 1)
-    if still_lead(scan[:want], fit.nx, scan) >= 2:
+    if still_lead(scan[:want], fit.nx, scan) >= 2 - parked[1]:
         return "its first frames keep as still as a parked probe (parked on the scan?)"
     last = sample.held(want + 1 + after)
     if last is not None:
         end = ((last[: last.shape[0] - after] - mean) / std)[::-1]
-        if still_lead(step_distances(end, 1), fit.nx, scan) >= 2:
+        if still_lead(step_distances(end, 1), fit.nx, scan) >= 2 - parked[0]:
             return "its last frames keep as still as a parked probe (parked on the scan?)"
     return ""
 
