@@ -14,6 +14,7 @@ import scan_textures as st
 
 import intake_tvips
 from intake_tvips.cli import main
+from intake_tvips.maths.pixel_raster import snake_lean
 from intake_tvips.recording.pixel_start import ONE_WAY_START_CONFIDENCE
 from intake_tvips.viewer.session import initial_scan
 
@@ -82,6 +83,29 @@ def test_one_way_breaks_of_rows_one_frame_short_are_not_taken(tmp_path, shape, b
     found = intake_tvips.detect_scan(st.write(tmp_path / "d.tvips", frames), pixels=True)
     assert found.method == "none", found
     assert "point one way" in found.reason
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_snake_tied_with_rows_of_its_row_pairs_is_the_guess(tmp_path, seed):
+    """A gradient snake of 24 x 64 at 200 counts: rows of 128 (its row pairs) fit as
+    well, undecided; a smooth sample makes every snake do so, where rows of 128 fit a
+    snake only over a sample mirrored about their middle: the guess is the snake."""
+    frames, _ = st.recording(
+        (24, 64), texture_name="gradient", winding="x", hysteresis=3, dose=200.0, seed=seed,
+        junk_before=2, junk_after=3,
+    )  # fmt: skip
+    found = intake_tvips.detect_scan(st.write(tmp_path / "g.tvips", frames), pixels=True)
+    assert found.method == "none" and found.reader_kwargs() == {"scan_shape": None}
+    assert "snake rows of 64 and rows of 128 frames fit about as well" in found.reason
+    assert found.guess == {"scan_shape": (24, 64), "scan_start_frame": 2, "winding_scan_axis": "x"}
+
+
+def test_only_a_snake_against_rows_of_twice_its_length_leans():
+    assert snake_lean((0.1, "x", 64, 3, 20), (0.1, None, 128)) == (64, "x")
+    assert snake_lean((0.1, None, 129), (0.1, "x", 64, 0, 20)) == (64, "x")
+    assert snake_lean((0.1, "x", 64, 3, 20), (0.1, "y", 128)) is None
+    assert snake_lean((0.1, None, 92), (0.1, "x", 23, 0, 20)) is None  # a diagonal's
+    assert snake_lean((0.1, None, 64), (0.1, None, 128)) is None
 
 
 def test_no_guess_where_the_scan_is_decided_or_no_rows_fit(tmp_path):

@@ -141,7 +141,9 @@ class RasterFit:
     winding along y (a texture changing fast along the rows imitates their
     alternation). ``winding_open``: winding ``"y"`` of these rows fits exactly as well
     (the steps alternate neither way clearly): only an image that clearly tells decides,
-    undecided otherwise."""
+    undecided otherwise. ``lean``: where undecided between a snake of ``nx`` frames and
+    plain rows of about twice that (:func:`snake_lean`), ``(nx, "x")``: a first view to
+    tune by eye, never an answer."""
 
     nx: int | None
     winding: str | None = None
@@ -151,6 +153,7 @@ class RasterFit:
     why: str = ""
     winding_sure: bool = True
     winding_open: bool = False
+    lean: tuple[int, str] | None = None
 
 
 def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
@@ -342,6 +345,17 @@ def _tie(a, b) -> str:
     )
 
 
+def snake_lean(a, b) -> tuple[int, str] | None:
+    """``(nx, "x")`` where the tied rivals ``a`` and ``b`` are a snake of ``nx`` frames
+    and plain rows of ``2 nx`` (one frame either way): the snake, which a smooth sample
+    makes fit as well as rows of its row pairs, where plain rows of ``2 nx`` fit a
+    snake only over a sample mirrored about their middle; ``None`` otherwise."""
+    for snake, rows in ((a, b), (b, a)):
+        if snake[1] == "x" and rows[1] is None and abs(rows[2] - 2 * snake[2]) <= 1:
+            return snake[2], "x"
+    return None
+
+
 def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> RasterFit:
     """The row length settled among the rivals of its winding that fit nearly as well
     (:func:`_settle`); for a snake also the roll its turns fit best. ``overall``: the
@@ -437,7 +451,7 @@ def _tie_by_breaks(z, best, second, rivals, scan_frames: int | None) -> RasterFi
     at no other length more regularly (a divisor: the true rows); undecided otherwise
     (``RasterFit.why`` names the tie)."""
     winding, tied = best[1], _tied(rivals)
-    undecided = RasterFit(None, why=_tie(best, second))
+    undecided = RasterFit(None, why=_tie(best, second), lean=snake_lean(best, second))
     if not tied:
         return undecided
     steps = breaks(z, winding)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from operator import itemgetter
 
 import numpy as np
 
@@ -427,7 +428,7 @@ def _fitted(features, parked: tuple[int, int], n: int, blank: tuple[int, int]):
     before, after = blank[0] + parked[0], blank[1] + parked[1]
     fit = fit_raster(z, n - before - after if before or after else None)
     if fit.nx is None:
-        return fit.why
+        return RowsLeaning(fit.why, (*fit.lean, before, after)) if fit.lean else fit.why
     if basis.autocorrelated:  # the steps' alternation is calibrated on principal components
         fit = replace(fit, winding_sure=False)
     return fit, basis, before, after, blank
@@ -452,24 +453,42 @@ def _recounted(lit: np.ndarray, parked: tuple[int, int], fit, extra: int, n: int
     return (replace(found[0], confidence=conf, notes=(*found[0].notes, note)), *found[1:])
 
 
+class RowsLeaning(str):
+    """Why no rows were decided (words), carrying those the pixels lean to all the same
+    (``lean``: frames a row, winding, junk frames seen before and after the scan;
+    :attr:`~intake_tvips.maths.pixel_raster.RasterFit.lean`): a first view to tune
+    by eye, never an answer."""
+
+    lean: tuple[int, str, int, int]
+
+    def __new__(cls, why: str, lean: tuple[int, str, int, int]) -> RowsLeaning:
+        text = super().__new__(cls, why)
+        text.lean = lean
+        return text
+
+
 def _guess(n: int, fitted, raster) -> dict | None:
     """Where the pixels do not decide: the scan they lean to, a first view to tune by
     eye (``ScanDetection.guess``), never an answer. The rows, winding and start found
     before a later check refused them (``fitted``, :func:`_fit`'s), else the rows and
     winding of ``raster`` (:func:`_raster`'s, that ``fitted`` came from), from the
-    first frame after the junk seen at the start; ``None`` where no rows fit."""
-    if not isinstance(fitted, str):
-        fit, start, after = fitted[:3]
+    first frame after the junk seen at the start; a snake where it tied with rows of
+    its row pairs (:class:`RowsLeaning`); ``None`` where no rows fit."""
+    if isinstance(raster, RowsLeaning):  # a snake and rows of its row pairs tied
+        nx, winding, start, after = raster.lean
     elif isinstance(raster, str):
         return None
     else:
-        fit, _, start, after, _ = raster
+        fit, start, after = (
+            fitted[:3] if not isinstance(fitted, str) else itemgetter(0, 2, 3)(raster)
+        )
+        nx, winding = fit.nx, fit.winding
         if isinstance(fitted, Leaning):  # the breaks or the image told a start, refused
             start = fitted.start
-    ny = (n - start - after) // fit.nx
+    ny = (n - start - after) // nx
     if ny < 1:
         return None
-    return {"scan_shape": (ny, fit.nx), "scan_start_frame": start, "winding_scan_axis": fit.winding}
+    return {"scan_shape": (ny, nx), "scan_start_frame": start, "winding_scan_axis": winding}
 
 
 def _none(why: str, cost: dict, guess: dict | None = None) -> ScanDetection:
