@@ -108,6 +108,20 @@ def test_only_a_snake_against_rows_of_twice_its_length_leans():
     assert snake_lean((0.1, None, 64), (0.1, None, 128)) is None
 
 
+def test_the_viewer_opens_on_a_snake_guess_with_its_hysteresis(tmp_path):
+    """The snake tied with rows of its row pairs (above), hysteresis 3: the page opens on
+    the snake with the hysteresis estimated on the guess, not 0 (a comb at the turns)."""
+    frames, _ = st.recording(
+        (24, 64), texture_name="gradient", winding="x", hysteresis=3, dose=200.0, seed=0,
+        junk_before=2, junk_after=3,
+    )  # fmt: skip
+    rec = intake_tvips.open_recording(str(st.write(tmp_path / "g.tvips", frames)))
+    choice, origin = initial_scan(rec, "auto", None, None, None)
+    assert (choice.shape, choice.start, choice.winding, choice.hysteresis) == ((24, 64), 2, "x", 3)
+    assert origin.startswith("guessed from the pixels (rows of 64 frames, not decided: tune it)")
+    assert "; hysteresis 3, from the pixels of" in origin
+
+
 def test_no_guess_where_the_scan_is_decided_or_no_rows_fit(tmp_path):
     frames, _ = st.recording((24, 32), texture_name="grains", winding="x", hysteresis=2)
     found = intake_tvips.detect_scan(st.write(tmp_path / "ok.tvips", frames), pixels=True)

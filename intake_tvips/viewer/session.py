@@ -71,12 +71,27 @@ def _detected(rec) -> tuple[tuple, str]:
         return (shape, start, found.winding_scan_axis, found.hysteresis), whence
     if found.guess is not None:
         g = found.guess
-        shape = tuple(g["scan_shape"])
+        shape, start = tuple(g["scan_shape"]), g["scan_start_frame"]
+        winding = g["winding_scan_axis"]
         whence = f"guessed from the pixels (rows of {shape[1]} frames, not decided: tune it)"
-        scan = (shape, g["scan_start_frame"], g["winding_scan_axis"], 0)
-        return scan, f"{whence}: {found.reason}"
+        hysteresis, how = _guessed_hysteresis(rec, shape, start, winding)
+        return (shape, start, winding, hysteresis), f"{whence}{how}: {found.reason}"
     scan = (_square(rec.n_frames), 0, None, 0)
     return scan, f"no scan detected ({found.reason}); a square guess shown"
+
+
+def _guessed_hysteresis(rec, shape, start: int, winding) -> tuple[int, str]:
+    """The hysteresis of a guessed winding scan, estimated from a bounded sample of its
+    rows as for a scan decided (:func:`~intake_tvips.estimate_hysteresis`): ``(value,
+    words)``, 0 where undecided or the scan does not wind."""
+    if winding is None:
+        return 0, ""
+    from intake_tvips.recording.pixels import estimate_hysteresis
+
+    est = estimate_hysteresis(rec, shape, start, winding)
+    if not est.decided:
+        return 0, "; hysteresis 0, undecided on it"
+    return est.hysteresis, f"; hysteresis {est.reason}"
 
 
 def _square(n: int) -> tuple[int, int]:
