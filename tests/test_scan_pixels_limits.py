@@ -389,6 +389,22 @@ def test_a_snake_rolled_beyond_the_range_at_its_start_is_undecided(tmp_path, mon
     assert "roll beyond the range" in found.reason
 
 
+def test_a_snake_whose_rows_predict_each_other_at_no_roll_is_undecided(tmp_path):
+    """A snake of 128 x 64 at 200 counts, the probe parked on the scan for 29 frames
+    before it and 39 after (a row and 4 frames together), its hysteresis 11 (beyond
+    the range answered): its image told start 0 and 129 rows at 0.67 (stress seed 8).
+    At that start no roll in the range makes the neighbouring rows predict each other:
+    the start is not trusted, as where the best roll lies beyond the range."""
+    found = st.detected(
+        tmp_path, (128, 64), texture_name="particles", winding="x", hysteresis=11,
+        dose=200.0, seed=1872634196, junk="parked", junk_before=29, junk_after=39,
+        detector=12,
+    )  # fmt: skip
+    assert found.method == "none", found.reason
+    assert "no roll in the range the hysteresis is answered in" in found.reason
+    assert found.guess is not None  # the viewer still opens on the rows found
+
+
 @pytest.mark.parametrize("junk", ["vacuum", "wander"])
 @pytest.mark.parametrize(
     ("texture", "winding", "dose"),

@@ -73,7 +73,10 @@ class HysteresisEstimate:
     ``frames_read``/``bytes_read``/``requests`` what it cost, ``lines`` the scan lines
     compared, ``candidates`` the range of values tried, ``runner_up`` the value hardest to
     tell from the answer, ``scores`` per candidate (lower fits better), ``beyond``
-    whether it is undecided because the best fit lies beyond the range answered.
+    whether it is undecided because the best fit lies beyond the range answered,
+    ``unpredicted`` because at no roll in it do the neighbouring lines predict each
+    other (a sample changing too fast across them, or lines misplaced: a scan found
+    from the pixels whose start is off rolls a snake's rows by twice that).
     """
 
     hysteresis: int | None
@@ -87,6 +90,7 @@ class HysteresisEstimate:
     runner_up: int | None = None
     beyond: bool = False
     scores: tuple[float, ...] = field(default=(), repr=False)
+    unpredicted: bool = False
 
     @property
     def decided(self) -> bool:
@@ -292,6 +296,7 @@ class _Estimator:
             runner_up=found.runner_up,
             beyond=found.beyond(self.max_shift),
             scores=tuple(float(s) for s in found.scores),
+            unpredicted=not found.decided and found.unpredicted,
             **cost,
         )
 
