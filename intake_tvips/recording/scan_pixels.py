@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from operator import itemgetter
 
 import numpy as np
 
 from intake_tvips.maths.frame_features import standardized
 from intake_tvips.maths.pixel_raster import (
     MAX_FRAMES,
+    RasterFit,
     feature_basis,
     fit_raster,
     project,
@@ -485,19 +485,19 @@ def _guess(n: int, fitted, raster) -> dict | None:
     its row pairs (:class:`RowsLeaning`); ``None`` where no rows fit."""
     if isinstance(raster, RowsLeaning):  # a snake and rows of its row pairs tied
         nx, winding, start, after = raster.lean
+        fit = RasterFit(nx, winding)
+    elif not isinstance(fitted, str):
+        fit, start, after = fitted[:3]
     elif isinstance(raster, str):
         return None
     else:
-        fit, start, after = (
-            fitted[:3] if not isinstance(fitted, str) else itemgetter(0, 2, 3)(raster)
-        )
-        nx, winding = fit.nx, fit.winding
+        fit, _, start, after, _ = raster
         if isinstance(fitted, Leaning):  # the breaks or the image told a start, refused
             start = fitted.start
-    ny = (n - start - after) // nx
+    ny = (n - start - after) // fit.nx
     if ny < 1:
         return None
-    return {"scan_shape": (ny, nx), "scan_start_frame": start, "winding_scan_axis": winding}
+    return {"scan_shape": (ny, fit.nx), "scan_start_frame": start, "winding_scan_axis": fit.winding}
 
 
 def _none(why: str, cost: dict, guess: dict | None = None) -> ScanDetection:
