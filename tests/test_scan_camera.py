@@ -139,7 +139,7 @@ def test_a_scan_whose_first_frames_keep_still_is_not_trusted(tmp_path):
 
 
 def test_a_parked_run_that_took_the_scan_s_first_frame_along_is_not_trusted(tmp_path):
-    """Noise-free grains, the probe parked on the first position for 2 frames before the
+    """Noise-free particles, the probe parked on the first position for 2 frames before the
     scan and on the last one for 1 after it: the parked run takes the scan's first
     frame along (3 alike frames), the lone parked frame after passes for the scan's
     last, and 3 + 0 made whole rows: the start was read a frame late at 0.94 (camera

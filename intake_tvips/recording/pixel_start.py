@@ -136,7 +136,7 @@ def _still_scan_end(sample, fit, start: int, after: int, parked=(False, False)) 
     rows. Two still steps are needed, one where the junk at the other end holds parked
     frames (``parked``: before, after): a run parked on the scan's first position
     takes its first frame along, and the scan read a frame late ends on a lone frame
-    parked on its last position (noise-free grains, read a frame late at 0.94).
+    parked on its last position (noise-free particles, read a frame late at 0.94).
     Noise-free grains under a descan, the probe parked on the first position and the
     scan ending on a grain of its own three frames (read as parked off the scan), were
     read three frames early at 1.0. The end is looked at only where it was read already
