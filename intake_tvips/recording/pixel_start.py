@@ -126,7 +126,7 @@ def started(sample, n: int, fit, basis, before: int, after: int, blank: tuple[in
     return fit, start, after, why
 
 
-def _still_scan_end(sample, fit, start: int, after: int, parked=(False, False)) -> str:
+def _still_scan_end(sample, fit, start: int, after: int, parked: tuple[bool, bool]) -> str:
     """Why the scan from ``start`` (``after`` frames after it) is not trusted, or ``""``:
     its first or last frames keep as still as a parked probe where the rows after
     (before) them move at the same place (:func:`~intake_tvips.maths.scan_ends.still_lead`,
