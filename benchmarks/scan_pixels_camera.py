@@ -13,6 +13,9 @@ case in five, a real image), winding, hysteresis 0-8, shape 24-96 per axis and t
 camera: detector 16/32/64, dose noise-free/200/30/8, beam current lost 0/10/30 %, gain
 1/3.5/10, offset 0/20/100, read noise 0/2/5, 0-3 hot pixels, descan 0/1.5/4 pixels,
 time drift of the disc 0 (two cases in three) or 0.5 pixels; junk of ``JUNK``.
+``--bits 8``: every case recorded as an 8-bit stream (``scan_camera.eight_bit``: the
+ADU shifted right until the brightest 0.5 % of the pixels fit in 8 bits, clipped at
+255), the cases drawn otherwise as for 16 bits.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import collections
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +115,9 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=101)
     ap.add_argument("--cases", type=int, default=150)
     ap.add_argument("--hysteresis", action="store_true")
+    ap.add_argument(
+        "--bits", type=int, choices=(8, 16), default=16, help="8: every case an 8-bit stream"
+    )
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -118,6 +125,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         while done < args.cases:
             case = draw(rng)
+            case["camera"] = replace(case["camera"], bits=args.bits)  # draws nothing
             if args.hysteresis and not case["winding"]:
                 continue
             done += 1

@@ -30,7 +30,10 @@ class Camera:
     electrons per bright-field pixel (``None``: noise-free), beam current lost over
     the recording (``drift``), ADU per electron (``gain``), dark ``offset`` and
     ``read_noise`` (ADU), ``hot_pixels`` (stuck bright), the disc's shift across the
-    scan (``descan``, pixels) and over the recording (``time_drift``, pixels)."""
+    scan (``descan``, pixels) and over the recording (``time_drift``, pixels).
+    ``bits``: 16, or 8 for an 8-bit stream: the ADU shifted right by as many bits as
+    bring the brightest 0.5 % of the recording's pixels to 128-255, clipped at 255
+    (hot pixels saturate)."""
 
     detector: int = 16
     dose: float | None = 200.0
@@ -41,6 +44,7 @@ class Camera:
     hot_pixels: int = 0
     descan: float = 0.0
     time_drift: float = 0.0
+    bits: int = 16
 
 
 def recording(
@@ -55,7 +59,8 @@ def recording(
     junk_after: int = 2,
     seed: int = 0,
 ) -> np.ndarray:
-    """``(frames, detector, detector)`` uint16: the recorded frames."""
+    """``(frames, detector, detector)``: the recorded frames, uint16 (uint8 where
+    ``camera.bits`` is 8)."""
     rng = np.random.default_rng(seed)
     ny, nx = shape
     t = st.texture(texture_name, shape, rng)
@@ -78,7 +83,16 @@ def recording(
     frames = _frames(spots, camera, hot, rng)
     if junk == "blank":
         frames[np.concatenate([head, tail])] = _dark(before + junk_after, camera, hot, rng)
-    return frames
+    return eight_bit(frames) if camera.bits == 8 else frames
+
+
+def eight_bit(frames: np.ndarray) -> np.ndarray:
+    """``frames`` (uint16 ADU) as an 8-bit stream records them: shifted right by the
+    fewest bits that bring the brightest 0.5 % of the pixels to 255 or below, clipped
+    at 255."""
+    top = float(np.quantile(frames, 0.995))
+    shift = max(0, int(np.ceil(np.log2(top / 255)))) if top > 255 else 0
+    return np.minimum(frames >> shift, 255).astype(np.uint8)
 
 
 def _orientations(shape: tuple[int, int], rng) -> np.ndarray:

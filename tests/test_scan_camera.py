@@ -4,6 +4,7 @@ pixels."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import scan_camera as sc
 import scan_textures as st
@@ -40,6 +41,26 @@ def test_dark_frames_on_an_offset_mark_the_scan(tmp_path, winding, hysteresis, t
     assert found.winding_scan_axis == winding
     if winding:
         assert found.hysteresis == hysteresis and found.hysteresis_source == "pixels"
+
+
+@pytest.mark.parametrize(("winding", "hysteresis"), [("x", 4), ("y", 2)])
+def test_an_eight_bit_stream_gives_the_scan_and_its_hysteresis(tmp_path, winding, hysteresis):
+    """An 8-bit stream (the ADU shifted right until the brightest pixels fit, hot pixels
+    saturated at 255) is read as its 16-bit twin: the scan and the hysteresis from the
+    pixels of uint8 frames."""
+    camera = sc.Camera(32, 200.0, drift=0.1, gain=3.5, offset=20.0, read_noise=2.0,
+                       hot_pixels=2, descan=1.5, bits=8)  # fmt: skip
+    frames = sc.recording(
+        (32, 48), camera, texture_name="grains", winding=winding, hysteresis=hysteresis,
+        junk="blank", junk_before=3, junk_after=2, seed=7,
+    )  # fmt: skip
+    assert frames.dtype == np.uint8 and frames.max() == 255
+    assert np.count_nonzero(frames == 255) < 0.01 * frames.size  # few saturate
+    found = _detect(tmp_path, frames)
+    assert found.method == "pixels"
+    assert (found.scan_shape, found.scan_start_frame) == ((32, 48), 3)
+    assert found.winding_scan_axis == winding
+    assert found.hysteresis == hysteresis and found.hysteresis_source == "pixels"
 
 
 @pytest.mark.parametrize(
