@@ -494,6 +494,41 @@ def test_auto_with_scan_shape_auto_from_positions(tmp_path):
     assert found.hysteresis_confidence >= 0.9 and found.reader_kwargs()["hysteresis"] == 2
 
 
+def test_scan_shape_auto_records_the_scan_it_found(tmp_path):
+    """``scan_shape="auto"`` is kept as given (it reads the file again), and the scan the
+    headers gave is recorded beside it (``scan_found``): the keywords that read the
+    same array, on every face."""
+    import intake
+    import xarray as xr
+
+    path = _demo_like(tmp_path)
+    found = intake_tvips.detect_scan(path)
+    sig = file_reader(path, lazy=True, scan_shape="auto", hysteresis="auto")[0]
+    got = sig["original_metadata"]["scan_found"]
+    assert got == {
+        "scan_shape": list(found.scan_shape),
+        "scan_start_frame": found.scan_start_frame,
+        "winding_scan_axis": "x",
+        "hysteresis": 2,
+    }
+    again = file_reader(path, lazy=True, **{**got, "scan_shape": tuple(got["scan_shape"])})[0]
+    np.testing.assert_array_equal(sig["data"].compute(), again["data"].compute())
+    ds = xr.open_dataset(path, engine="tvips", scan_shape="auto")
+    scan = json.loads(ds["data"].attrs["scan_parameters"])
+    assert scan["scan_shape"] == "auto" and scan["scan_found"] == {**got, "hysteresis": 0}
+    refs = intake_tvips.references(path, scan_shape="auto", hysteresis="auto")
+    scan = json.loads(json.loads(refs["refs"]["data/.zattrs"])["scan_parameters"])
+    assert scan["scan_found"] == got
+    cat = tmp_path / "cat.yaml"
+    entry = {"driver": "tvips", "args": {"urlpath": path, "scan_shape": "auto"}}
+    cat.write_text(yaml.safe_dump({"sources": {"scan": entry}}))
+    src = intake.open_catalog(str(cat)).scan
+    scan = json.loads(src.to_xarray().attrs["scan_parameters"])
+    assert scan["scan_found"]["scan_shape"] == got["scan_shape"]
+    given = file_reader(path, lazy=True, scan_shape=tuple(got["scan_shape"]))[0]
+    assert "scan_found" not in given["original_metadata"]  # nothing was resolved
+
+
 def test_xarray_and_intake_record_the_value_used(tmp_path):
     import intake
     import xarray as xr

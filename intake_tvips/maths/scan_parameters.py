@@ -34,7 +34,10 @@ class ScanParameters:
     ``scan_shape``: ``None`` (a stack), ``"auto"`` (from the frame headers) or a tuple of
     positive ints; ``hysteresis``: an int or ``"auto"``. ``hysteresis_estimate``: once
     ``"auto"`` was resolved, what the pixels said (a dict; see
-    :meth:`intake_tvips.HysteresisEstimate.as_dict`). Build with :meth:`parse`.
+    :meth:`intake_tvips.HysteresisEstimate.as_dict`). ``scan_found``: once
+    ``scan_shape="auto"`` was resolved, the scan the headers gave (a dict: the reader
+    keywords that read it, or for frames the rotator index places out of raster order
+    its shape). Build with :meth:`parse`.
     """
 
     scan_shape: tuple[int, ...] | str | None = None
@@ -42,6 +45,7 @@ class ScanParameters:
     winding_scan_axis: str | None = None
     hysteresis: int | str = 0
     hysteresis_estimate: dict | None = None
+    scan_found: dict | None = None
     #: calibrations the file lacks: the scan step (navigation axes' scale) and the
     #: detector's (signal axes' scale), with units; ``None``: the file's own
     scan_step: float | None = None
@@ -119,6 +123,10 @@ class ScanParameters:
         """``hysteresis="auto"`` resolved: the value used and what the pixels said."""
         return replace(self, hysteresis=int(hysteresis), hysteresis_estimate=dict(estimate))
 
+    def with_scan_found(self, found: dict) -> ScanParameters:
+        """``scan_shape="auto"`` resolved: the scan the headers gave (``scan_found``)."""
+        return replace(self, scan_found=dict(found))
+
     def reader_kwargs(self) -> dict:
         """Keyword arguments of :func:`intake_tvips.file_reader` that read this scan."""
         return {
@@ -129,13 +137,15 @@ class ScanParameters:
         }
 
     def attrs(self) -> dict:
-        """JSON-ready: the reader keywords (a shape as a list) and, when ``"auto"`` was
-        resolved, ``hysteresis_estimate``."""
+        """JSON-ready: the reader keywords (a shape as a list) and, where ``"auto"`` was
+        resolved, ``hysteresis_estimate`` and ``scan_found``."""
         out = self.reader_kwargs()
         if isinstance(self.scan_shape, tuple):
             out["scan_shape"] = list(self.scan_shape)
         if self.hysteresis_estimate is not None:
             out["hysteresis_estimate"] = dict(self.hysteresis_estimate)
+        if self.scan_found is not None:
+            out["scan_found"] = dict(self.scan_found)
         if self.scan_step is not None:
             out["scan_step"] = self.scan_step
             out["scan_step_units"] = self.scan_step_units

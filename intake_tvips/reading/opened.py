@@ -88,6 +88,8 @@ def open_signal(
         if isinstance(fmap, ScanMap):
             fmap = make_scan_map(fmap.shape, fmap.start, fmap.winding, used)
         params = params.with_estimate(used, _estimate_dict(estimate))
+    if params.scan_shape == "auto":
+        params = params.with_scan_found(scan_found(fmap))
     if isinstance(fmap, StackMap):
         axes = stack_axes(rec.n_frames, rec.header, time_axis_headers(rec))
     else:
@@ -96,6 +98,8 @@ def open_signal(
     original = original_metadata(rec.header)
     if params.hysteresis_estimate is not None:
         original["hysteresis_estimate"] = dict(params.hysteresis_estimate)
+    if params.scan_found is not None:
+        original["scan_found"] = dict(params.scan_found)
     metadata = build_metadata(rec.name, rec.header, rec.first_frame_headers)
     return OpenedSignal(rec, fmap, axes, metadata, original, params)
 
@@ -103,14 +107,35 @@ def open_signal(
 def scan_attrs(reader_kwargs: dict, signal: dict) -> dict:
     """The ``scan_parameters`` attribute of an array that ``file_reader`` read with
     ``reader_kwargs``: :meth:`ScanParameters.attrs`, with ``hysteresis="auto"``
-    replaced by the value used and its estimate (from the signal's metadata)."""
+    replaced by the value used and its estimate, and the scan ``scan_shape="auto"``
+    found (from the signal's metadata)."""
     params = ScanParameters.from_kwargs(reader_kwargs, text=True).calibrated(
         reader_kwargs.get("scan_step"), reader_kwargs.get("pattern_scale")
     )
-    estimate = signal.get("original_metadata", {}).get("hysteresis_estimate")
+    original = signal.get("original_metadata", {})
+    estimate = original.get("hysteresis_estimate")
     if estimate is not None:
         params = params.with_estimate(estimate["hysteresis"] or 0, estimate)
+    if original.get("scan_found") is not None:
+        params = params.with_scan_found(original["scan_found"])
     return params.attrs()
+
+
+def scan_found(fmap) -> dict:
+    """What ``scan_shape="auto"`` resolved to, for the record: the reader keywords of
+    the raster ``fmap`` (a shape as a list), or the shape where the rotator index places
+    the frames out of raster order."""
+    fmap = as_scan_map(fmap)
+    found = {"scan_shape": [int(v) for v in fmap.shape]}
+    if isinstance(fmap, ScanMap):
+        found.update(
+            scan_start_frame=int(fmap.start),
+            winding_scan_axis=fmap.winding,
+            hysteresis=int(fmap.hysteresis),
+        )
+    else:
+        found["frames"] = "placed by the rotator index"
+    return found
 
 
 class HysteresisUndecidedWarning(UserWarning):
