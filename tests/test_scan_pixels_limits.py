@@ -195,6 +195,47 @@ def test_rows_of_a_texture_period_are_undecided(tmp_path, shape, h, dose, seed, 
         assert "breaks repeat every 96" in found.reason or "4 rows apart" in found.reason
 
 
+@pytest.mark.parametrize(
+    ("texture", "h", "seed", "before", "after", "breaks"),
+    [("oblique/9.3/6", 5, 1467759637, 7, 1, 48), ("cross/8/6", 10, 458805750, 6, 1, 24)],
+)
+def test_a_snake_over_a_sample_periodic_across_its_rows_is_no_plain_raster(
+    tmp_path, texture, h, seed, before, after, breaks
+):
+    """Gratings repeating every 6 rows under a snake of 24 (wound rows rolled): frames 6
+    rows apart are alike, so plain rows of 144 fit best, and were read at 1.0
+    (``scan_pixels_stress.py --kind grating``, seeds 10 and 14). Their frames break
+    every 48 or 24 (the snake's turns, divisors of 144), where frames are no more alike
+    than random ones: no period of the sample along the rows, but rows' ends."""
+    found = st.detected(
+        tmp_path, (96, 24), texture_name=texture, winding="x", hysteresis=h, dose=20.0,
+        seed=seed, junk="blank", junk_before=before, junk_after=after,
+    )  # fmt: skip
+    assert found.method == "none", found.reason
+    assert f"rows of 144 frames fit, but breaks repeat every {breaks}" in found.reason
+
+
+def test_breaks_at_a_period_of_the_sample_along_plain_rows_are_excused():
+    """Sharp lamellae repeating every 16 positions along plain rows of 96 break at both
+    edges, every 8 frames within the rows, more regularly than the fly-back; frames 16
+    apart are alike there, so those breaks are the sample's, not shorter rows'."""
+    from intake_tvips.maths.pixel_raster import feature_basis, project
+    from intake_tvips.maths.raster_breaks import break_period, breaks, other_breaks
+
+    frames, _ = st.recording(
+        (32, 96), texture_name="lamellae/16/8", winding=None, dose=200.0, seed=3,
+        junk="blank", junk_before=0, junk_after=0,
+    )  # fmt: skip
+    cells = frames.reshape(frames.shape[0], -1).astype(float)
+    z = project(cells, feature_basis(cells))
+    steps = breaks(z, None)
+    overall = break_period(steps, 192)
+    assert overall is not None and overall.period == 8
+    assert other_breaks(steps, 96, overall, None, z) is None
+    scrambled = z[np.random.default_rng(0).permutation(z.shape[0])]  # breaks kept, alike not
+    assert other_breaks(steps, 96, overall, None, scrambled) == 8
+
+
 # noise-free diagonal waves whose period along the rows is half of them: rows of that
 # period fitted best (frames a period apart are more alike than a row apart), and the
 # fly-back, two whole periods, hides; read as 96 x 32 wound along y at 1.0

@@ -391,7 +391,7 @@ def _winner(z, best, second, rivals, scan_frames: int | None, overall=None) -> R
     if winding != "x":  # a snake's turns, not breaks, tell its rows
         steps = breaks(z, winding)
         overall = overall if overall is not None else break_period(steps, _longest(steps))
-        other = other_breaks(steps, nx, overall, scan_frames)
+        other = other_breaks(steps, nx, overall, scan_frames, z if winding is None else None)
     if other is not None:
         return RasterFit(None, why=f"rows of {nx} frames fit, but breaks repeat every {other}")
     what = {None: "rows", "x": "mirrored rows", "y": "rows winding along y"}[winding]
