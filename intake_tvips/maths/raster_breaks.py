@@ -76,11 +76,11 @@ def other_breaks(
     apart are alike (:func:`frames_alike`): sharp lamellae repeating every ``2 d``
     along the rows break every ``d`` within them (at both edges), but make frames
     ``2 d`` apart alike; the turns of a snake over a sample periodic across its rows
-    break there, and frames that far apart are not alike. Measured: wound rows of 24 read as plain rows of 144 at 1.0, over an oblique
-    grating repeating every 6 rows (rolled 5: breaks every 48 frames, those frames 1.5
-    times as far apart as random pairs, 96 apart 1.5) and over a cross grating (rolled
-    10: breaks every 24, frames 24 and 48 apart 1.3 and 1.5; 72 apart 0.33, so no
-    multiple of ``d`` is asked)."""
+    break there, and frames that far apart are not alike. Measured: wound rows of 24
+    read as plain rows of 144 at 1.0, over an oblique grating repeating every 6 rows
+    (rolled 5: breaks every 48 frames, those frames 1.5 times as far apart as random
+    pairs, 96 apart 1.5) and over a cross grating (rolled 10: breaks every 24, frames
+    24 and 48 apart 1.3 and 1.5; 72 apart 0.33, so no multiple of ``d`` is asked)."""
     if overall is None or overall.log10_p > 2 * PHASE_LOG10_P:
         return None
     if scan_frames and scan_frames % overall.period:
