@@ -454,7 +454,13 @@ def test_skipped_frames_hand_over_to_the_rotator_index(tmp_path):
     rec = open_recording(first)
     want = auto_scan_indices(frame_headers_of(rec)["rotidx"])
     frames = make_frames(rec.n_frames, (2, 2), "<u1")
-    np.testing.assert_array_equal(file_reader(first, scan_shape="auto")[0]["data"], frames[want])
+    auto = file_reader(first, scan_shape="auto")[0]
+    np.testing.assert_array_equal(auto["data"], frames[want])
+    # no raster reads these frames: the record says where they come from
+    assert auto["original_metadata"]["scan_found"] == {
+        "scan_shape": list(want.shape),
+        "frames": "placed by the rotator index",
+    }
 
 
 @pytest.mark.parametrize("winding", [None, "x", "y"])
