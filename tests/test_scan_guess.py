@@ -122,6 +122,29 @@ def test_the_viewer_opens_on_a_snake_guess_with_its_hysteresis(tmp_path):
     assert "; hysteresis 3, from the pixels of" in origin
 
 
+def test_the_viewer_offers_the_guess_s_estimate_without_making_it_again(tmp_path, monkeypatch):
+    """The estimate made opening on a guess is the page's suggestion: starting the
+    session asks for no second one (a bounded read again, from S3 seconds)."""
+    from intake_tvips.viewer.session import ViewSession
+
+    frames, _ = st.recording(
+        (24, 64), texture_name="gradient", winding="x", hysteresis=3, dose=200.0, seed=0,
+        junk_before=2, junk_after=3,
+    )  # fmt: skip
+    url = str(st.write(tmp_path / "g.tvips", frames))
+    again = []
+    monkeypatch.setattr(intake_tvips, "estimate_hysteresis", lambda *a, **k: again.append(a))
+    session = ViewSession(url).start()
+    try:
+        session.scan_pass.join(30)
+    finally:
+        session.scan_pass.stop()
+    assert session.scan.hysteresis == 3 and not again
+    assert session.suggestion["hysteresis"] == 3 and session.suggestion["confidence"] >= 0.9
+    given = ViewSession(url, scan_start_frame=2)  # another start: estimated for it
+    assert given.suggestion is None
+
+
 def test_no_guess_where_the_scan_is_decided_or_no_rows_fit(tmp_path):
     frames, _ = st.recording((24, 32), texture_name="grains", winding="x", hysteresis=2)
     found = intake_tvips.detect_scan(st.write(tmp_path / "ok.tvips", frames), pixels=True)

@@ -18,6 +18,7 @@ import numpy as np
 from intake_tvips.integrations.catalog_file import catalog_entry, check_name
 from intake_tvips.recording.core import open_recording
 from intake_tvips.recording.detect import detect_scan
+from intake_tvips.recording.pixels import estimate_hysteresis
 from intake_tvips.storage.secrets import strip_url_credentials
 from intake_tvips.viewer.scan_pass import ScanPass, read_frames
 from intake_tvips.viewer.state import (
@@ -35,8 +36,16 @@ from intake_tvips.viewer.state import (
 
 def initial_scan(rec, scan_shape, start, winding, hysteresis) -> tuple[ScanChoice, str]:
     """The parameters the page opens with, and whence they came (words)."""
+    return _opening(rec, scan_shape, start, winding, hysteresis)[:2]
+
+
+def _opening(rec, scan_shape, start, winding, hysteresis):
+    """:func:`initial_scan`'s ``(choice, origin)`` and the hysteresis estimate made on
+    the way (a guessed winding scan's, where neither its start nor its winding was
+    given otherwise), else ``None``: the session's suggestion, not made twice."""
+    estimate = None
     if scan_shape == "auto":
-        (shape, s0, w0, h0), origin = _detected(rec)
+        (shape, s0, w0, h0), origin, estimate = _detected(rec)
     elif scan_shape is None:
         shape, s0, w0, h0 = _square(rec.n_frames), 0, None, 0
         origin = "a stack; a square guess shown"
@@ -52,14 +61,15 @@ def initial_scan(rec, scan_shape, start, winding, hysteresis) -> tuple[ScanChoic
         h0 if hysteresis is None else int(hysteresis),
     )
     choice.frames(rec.n_frames)  # checked now, named if bad
-    return choice, origin
+    return choice, origin, estimate if start is None and winding is None else None
 
 
-def _detected(rec) -> tuple[tuple, str]:
-    """``((shape, start, winding, hysteresis), whence)``: the scan the headers give;
-    where they give none, the pixels' (the whole scan from a bounded sample,
+def _detected(rec) -> tuple[tuple, str, object]:
+    """``((shape, start, winding, hysteresis), whence, estimate)``: the scan the headers
+    give; where they give none, the pixels' (the whole scan from a bounded sample,
     :func:`~intake_tvips.recording.scan_pixels.scan_from_pixels`), or the one they lean
-    to where they decide none (``ScanDetection.guess``), or a square."""
+    to where they decide none (``ScanDetection.guess``, its hysteresis ``estimate``d
+    where it winds; else ``None``), or a square."""
     from intake_tvips.recording.scan_pixels import detect_with_pixels
 
     found = detect_scan(rec)
@@ -68,27 +78,25 @@ def _detected(rec) -> tuple[tuple, str]:
     if found.scan_shape is not None:
         shape, start = tuple(found.scan_shape), found.scan_start_frame
         whence = f"detected ({found.method}, confidence {found.confidence:.1%}): {found.reason}"
-        return (shape, start, found.winding_scan_axis, found.hysteresis), whence
+        return (shape, start, found.winding_scan_axis, found.hysteresis), whence, None
     if found.guess is not None:
         g = found.guess
         shape, start = tuple(g["scan_shape"]), g["scan_start_frame"]
         winding = g["winding_scan_axis"]
         whence = f"guessed from the pixels (rows of {shape[1]} frames, not decided: tune it)"
-        hysteresis, how = _guessed_hysteresis(rec, shape, start, winding)
-        return (shape, start, winding, hysteresis), f"{whence}{how}: {found.reason}"
+        est = None if winding is None else estimate_hysteresis(rec, shape, start, winding)
+        hysteresis, how = _guessed_hysteresis(est)
+        return (shape, start, winding, hysteresis), f"{whence}{how}: {found.reason}", est
     scan = (_square(rec.n_frames), 0, None, 0)
-    return scan, f"no scan detected ({found.reason}); a square guess shown"
+    return scan, f"no scan detected ({found.reason}); a square guess shown", None
 
 
-def _guessed_hysteresis(rec, shape, start: int, winding) -> tuple[int, str]:
-    """The hysteresis of a guessed winding scan, estimated from a bounded sample of its
-    rows as for a scan decided (:func:`~intake_tvips.estimate_hysteresis`): ``(value,
-    words)``, 0 where undecided or the scan does not wind."""
-    if winding is None:
+def _guessed_hysteresis(est) -> tuple[int, str]:
+    """The hysteresis a guessed scan opens with, from its estimate ``est`` (``None``
+    where the scan does not wind), as for a scan decided: ``(value, words)``, 0 where
+    undecided or the scan does not wind."""
+    if est is None:
         return 0, ""
-    from intake_tvips.recording.pixels import estimate_hysteresis
-
-    est = estimate_hysteresis(rec, shape, start, winding)
     if not est.decided:
         return 0, "; hysteresis 0, undecided on it"
     return est.hysteresis, f"; hysteresis {est.reason}"
@@ -118,7 +126,7 @@ class ViewSession:
         if len(self.rec.layout.frame_shape) != 2 or self.rec.n_frames == 0:
             raise ViewError(f"{self.rec.name}: no frames to show")
         auto = isinstance(hysteresis, str) and hysteresis == "auto"
-        self.scan, self.origin = initial_scan(
+        self.scan, self.origin, estimate = _opening(
             self.rec, scan_shape, scan_start_frame, winding_scan_axis, None if auto else hysteresis
         )
         self.catalog = None if catalog is None else os.path.abspath(os.fspath(catalog))
@@ -129,13 +137,15 @@ class ViewSession:
         self.replace_default = False
         self.sums = CellSums(self.rec.n_frames, self.rec.layout.frame_shape)
         self.scan_pass = ScanPass(self.rec, self.sums)
-        self.suggestion: dict | None = None
+        #: the hysteresis estimate the page offers (made opening a guess already)
+        self.suggestion: dict | None = None if estimate is None else _suggestion(estimate)
         self._default: Detector | None = None
         #: the exact pass asked for last (one at a time), and its values
         self.exact: ExactValues | None = None
         self.exact_pass: ScanPass | None = None
         if auto:  # hysteresis="auto": the estimate, before the page opens
-            self._suggest()
+            if self.suggestion is None:
+                self._suggest()
             found = (self.suggestion or {}).get("hysteresis")
             if found is not None:
                 self.scan = dataclasses.replace(self.scan, hysteresis=int(found))
@@ -179,11 +189,7 @@ class ViewSession:
         except Exception as e:  # a suggestion is optional: say why there is none
             self.suggestion = {"hysteresis": None, "confidence": 0.0, "reason": str(e)}
             return
-        self.suggestion = {
-            "hysteresis": got.hysteresis,
-            "confidence": float(got.confidence),
-            "reason": str(got.reason),
-        }
+        self.suggestion = _suggestion(got)
 
     # ------------------------------------------------------------------ what the page reads
 
@@ -291,3 +297,12 @@ def scan_json(scan: ScanChoice) -> dict:
 
 def detector_json(d: Detector) -> dict:
     return {"cy": d.cy, "cx": d.cx, "r_out": d.r_out, "r_in": d.r_in}
+
+
+def _suggestion(estimate) -> dict:
+    """What the page shows of a hysteresis estimate."""
+    return {
+        "hysteresis": estimate.hysteresis,
+        "confidence": float(estimate.confidence),
+        "reason": str(estimate.reason),
+    }
