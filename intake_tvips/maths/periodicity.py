@@ -53,6 +53,12 @@ def step_distances(features: np.ndarray, lag: int = 1) -> np.ndarray:
     return np.einsum("ij,ij->i", diff, diff)
 
 
+def random_pair_distance(features: np.ndarray) -> float:
+    """The mean of ``||f[i] - f[j]||²`` over random pairs of frames: twice the summed
+    variance of the features (the scale :func:`step_distances` are judged against)."""
+    return 2 * float(features.var(axis=0).sum())
+
+
 def periodic_events(
     values: np.ndarray, min_period: int, max_period: int, *, step: int = 1
 ) -> Periodicity | None:

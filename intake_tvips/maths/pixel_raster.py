@@ -48,7 +48,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from intake_tvips.maths.frame_features import feature_basis, project
-from intake_tvips.maths.periodicity import dips, lag_profile, period_within
+from intake_tvips.maths.periodicity import (
+    dips,
+    lag_profile,
+    period_within,
+    random_pair_distance,
+)
 from intake_tvips.maths.raster_breaks import (
     PHASE_LOG10_P,
     break_period,
@@ -167,7 +172,7 @@ def fit_raster(z: np.ndarray, scan_frames: int | None = None) -> RasterFit:
     if max_lag < 8:
         return RasterFit(None, why=f"only {n} frames with signal: too few for {MIN_ROWS} rows")
     profile = lag_profile(z, max_lag)
-    random_pairs = 2 * float((z.var(axis=0)).sum())
+    random_pairs = random_pair_distance(z)
     found = dips(profile, 4, DIP_DEPTH)
     if not found:
         return RasterFit(None, why="the frames do not repeat along rows (no row period)")

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from intake_tvips.maths.periodicity import Periodicity, periodic_events, step_distances
+from intake_tvips.maths.periodicity import (
+    Periodicity,
+    periodic_events,
+    random_pair_distance,
+    step_distances,
+)
 
 #: log10 of the chance below which breaks repeating with a row length are believed
 PHASE_LOG10_P = -4.0
@@ -106,5 +111,4 @@ def frames_alike(z: np.ndarray, lag: int) -> bool:
     """Whether the frames ``lag`` apart (features ``z``) lie nearer each other than
     ``ALIKE_SHARE`` of the mean squared distance between random frames: a period of
     the sample along the rows."""
-    random_pairs = 2 * float(z.var(axis=0).sum())
-    return float(np.mean(step_distances(z, lag))) < ALIKE_SHARE * random_pairs
+    return float(np.mean(step_distances(z, lag))) < ALIKE_SHARE * random_pair_distance(z)
